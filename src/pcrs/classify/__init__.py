@@ -1,0 +1,1 @@
+"""Point classification: codes, noise, ground, height above ground, scene classes, evaluation."""
