@@ -13,8 +13,12 @@ _ROOT = Path(__file__).resolve().parents[1]
 
 
 def shared_data_dir() -> Path:
-    """``PCRS_SHARED_DATA``, or ``../shared/data`` beside the project."""
+    """``PCRS_SHARED_DATA``, or ``../shared/data`` beside the project root."""
     return Path(os.environ.get("PCRS_SHARED_DATA", _ROOT.parent / "shared" / "data"))
+
+
+# pcrs.testing.shared_data_dir resolves relative to the current folder; pin it for the tests
+os.environ.setdefault("PCRS_SHARED_DATA", str(shared_data_dir()))
 
 
 @pytest.fixture(scope="session")

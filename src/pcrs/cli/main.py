@@ -81,7 +81,10 @@ def main(argv: list[str] | None = None) -> None:
 
     configure_logging(0)
     try:
-        cli.main(args=argv, prog_name="pcrs", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="pcrs", standalone_mode=False)
+        # without standalone mode, click returns the code of ctx.exit() / Exit(code)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:

@@ -191,7 +191,7 @@ class LasInfo:
 def _header_info(path: Path, header: laspy.LasHeader, compressed: bool) -> LasInfo:
     mins, maxs = header.mins, header.maxs
     extra = [
-        (d.name, str(np.dtype(d.dtype)) if d.num_elements == 1 else f"{d.num_elements}x{d.dtype}")
+        (d.name, str(np.dtype(d.dtype).base) + (f"[{d.num_elements}]" if d.num_elements > 1 else ""))
         for d in header.point_format.extra_dimensions
     ]
     date = header.creation_date
@@ -246,7 +246,7 @@ def _layout_from_header(header: laspy.LasHeader) -> LasLayout:
     extra = tuple(
         laspy.ExtraBytesParams(
             name=d.name,
-            type=d.dtype if d.num_elements == 1 else f"{d.num_elements}{np.dtype(d.dtype).str[1:]}",
+            type=np.dtype(d.dtype),
             description=d.description or "",
             offsets=d.offsets,
             scales=d.scales,
