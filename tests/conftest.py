@@ -26,7 +26,9 @@ def shared_data() -> Path:
     """The folder of real files; the test is skipped (with the reason) when it is absent."""
     path = shared_data_dir()
     if not (path / "lidar").is_dir():
-        pytest.skip(f"real data not found at {path}; set PCRS_SHARED_DATA to the shared/data folder")
+        pytest.skip(
+            f"real data not found at {path}; set PCRS_SHARED_DATA to the shared/data folder"
+        )
     return path
 
 

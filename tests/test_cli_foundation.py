@@ -85,7 +85,9 @@ def test_unusable_input_exit_2_one_line(kind: str, tmp_path: Path, shared_data: 
     assert res_v.returncode == 2 and "Traceback" in res_v.stderr
 
 
-def test_info_many_files_reports_bad_ones_and_goes_on(small_scene_file: Path, tmp_path: Path) -> None:
+def test_info_many_files_reports_bad_ones_and_goes_on(
+    small_scene_file: Path, tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.las"
     bad.write_bytes(b"junk")
     res = run_pcrs("info", "--json", str(small_scene_file), str(bad))

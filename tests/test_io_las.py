@@ -13,7 +13,6 @@ from pcrs import PointCloud
 from pcrs.errors import CorruptFileError, OutputExistsError, ParameterError, PcrsError, PcrsIOError
 from pcrs.io import las
 from pcrs.io.crs import crs_from_las_header
-
 from pcrs.testing import assert_clouds_equal, shared_data_dir
 
 CORRUPT = {"Semis_2022_0906_6665_LA93_IGN69_nok.laz"}
@@ -88,7 +87,9 @@ def test_window_of_plain_laz_equals_filtered_read(small_scene_file: Path) -> Non
     full = las.read(small_scene_file)
     minx, miny, _, maxx, maxy, _ = full.bounds
     box = (minx + 10.005, miny + 20, (minx + maxx) / 2, maxy - 5.5)
-    _assert_same_points(las.read_window(small_scene_file, box, chunk_size=5000), full[full.in_box(*box)])
+    _assert_same_points(
+        las.read_window(small_scene_file, box, chunk_size=5000), full[full.in_box(*box)]
+    )
 
 
 @needs_real
@@ -213,7 +214,11 @@ def test_inputs_never_modified(small_scene_file: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("content", "match"),
-    [(b"", "not a LAS"), (b"hello, I am text\n" * 10, "not a LAS"), (b"LASF" + b"\x00" * 50, "corrupt")],
+    [
+        (b"", "not a LAS"),
+        (b"hello, I am text\n" * 10, "not a LAS"),
+        (b"LASF" + b"\x00" * 50, "corrupt"),
+    ],
 )
 def test_unreadable_inputs(tmp_path: Path, content: bytes, match: str) -> None:
     bad = tmp_path / "bad.laz"

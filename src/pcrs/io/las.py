@@ -191,7 +191,10 @@ class LasInfo:
 def _header_info(path: Path, header: laspy.LasHeader, compressed: bool) -> LasInfo:
     mins, maxs = header.mins, header.maxs
     extra = [
-        (d.name, str(np.dtype(d.dtype).base) + (f"[{d.num_elements}]" if d.num_elements > 1 else ""))
+        (
+            d.name,
+            str(np.dtype(d.dtype).base) + (f"[{d.num_elements}]" if d.num_elements > 1 else ""),
+        )
         for d in header.point_format.extra_dimensions
     ]
     date = header.creation_date
