@@ -1,0 +1,663 @@
+"""Run a function tile by tile over a catalog, with buffers, locally or on Dask.
+
+This is the engine behind every command that processes many files
+(``pcrs classify``, ``pcrs rasterize``, ``pcrs process``). For each tile of a
+:class:`~pcrs.tiling.grid.TileGrid` that meets the data, one task:
+
+1. reads the tile plus a ``buffer`` of ``B`` metres around it from the source
+   files whose header bounds meet it (a COPC window read on ``.copc.laz``
+   files: only the octree nodes that meet the box are decompressed; other
+   files are streamed and filtered in chunks);
+2. calls ``func(cloud, ctx)`` with a :class:`~pcrs.points.PointCloud` and a
+   :class:`TileContext`;
+3. drops the buffer points from the returned cloud and writes it as
+   ``{stem}.laz`` atomically (temporary name, then rename); ``func`` may
+   write other outputs itself (rasters of the core area...) through
+   ``ctx.path(...)`` and :func:`pcrs.io.atomic.atomic_path`.
+
+Buffer points
+-------------
+With ``buffer > 0`` the cloud given to ``func`` has a ``uint8`` attribute
+``buffer``: 0 for the tile's own points (by the grid's edge rule, so every
+point is core in exactly one tile), 1 for the points borrowed from the
+neighbours. ``func`` may reorder, drop or add points, as long as it keeps
+that attribute (a subset ``cloud[mask]`` keeps it); if it returns a cloud
+without it, the cloud must have the input's length and order, and ``ctx.core``
+is used. The written tile never holds buffer points nor the attribute. With
+``buffer == 0`` the cloud holds only the tile's own points and no attribute.
+Sources that carry a ``buffer`` dimension (tiles written by ``pcrs tile
+--buffer``) have their buffer points dropped on reading, so they are not
+counted twice.
+
+Executors and results
+---------------------
+``executor`` is ``"serial"`` (in this process), ``"process"`` (a local process
+pool of ``workers`` processes; the default), a :class:`dask.distributed.Client`
+(tasks run on the cluster; workers must see the same paths, e.g. a shared file
+system), or any :class:`concurrent.futures.Executor`. Each tile is computed
+from the same inputs in the same order whatever the executor, so the outputs
+are identical. Everything sent to workers must be picklable: give a
+module-level function or a :func:`functools.partial` of one, not a lambda.
+
+A re-run skips the tiles whose declared ``outputs`` all exist (unless
+``overwrite``); a tile with only some of them (an interrupted run) is computed
+again and its outputs replaced. A tile that fails is reported in the
+:class:`RunSummary` with its error while the other tiles go on; call
+:meth:`RunSummary.raise_for_failures` to turn failures into an exception.
+A progress bar is shown on a terminal only (:func:`pcrs._progress.progress`).
+
+Example
+-------
+>>> import functools, tempfile, pathlib
+>>> from pcrs import synth
+>>> from pcrs.io import las
+>>> from pcrs.tiling import TileGrid
+>>> from pcrs.tiling.engine import run, keep_classes
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> las.write(synth.make_scene(20_000, seed=1).cloud, d / "in.laz")
+>>> summary = run(functools.partial(keep_classes, classes=(2,)), [d / "in.laz"], d / "out",
+...               grid=TileGrid(50), buffer=10, executor="serial")
+>>> summary.ok, len(summary.done) > 0
+(True, True)
+
+A function that also writes a raster of the tile's core area declares it so
+that re-runs can skip finished tiles::
+
+    def dtm_tile(cloud, ctx):
+        ground = cloud[cloud["classification"] == 2]
+        grid = interpolate(ground, bounds=ctx.tile.bounds, resolution=0.5)  # uses the buffer
+        write_raster(grid, ctx.path("{stem}_dtm.tif"), overwrite=ctx.overwrite)
+        return None  # no point output
+
+    run(dtm_tile, files, "out", grid=TileGrid(1000, naming="ign"), buffer=100,
+        outputs=["{stem}_dtm.tif"])
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._progress import progress
+from ..errors import ParameterError, PcrsError
+from ..io import las
+from ..points import PointCloud
+from .catalog import Catalog
+from .grid import Tile, TileGrid
+
+__all__ = [
+    "BUFFER_DIM",
+    "EXECUTORS",
+    "RunSummary",
+    "TileContext",
+    "TileResult",
+    "TileTask",
+    "identity",
+    "keep_classes",
+    "plan",
+    "read_tile",
+    "run",
+    "run_task",
+]
+
+log = logging.getLogger(__name__)
+
+#: Name of the uint8 attribute / extra dimension that marks buffer points (1) and core points (0).
+BUFFER_DIM = "buffer"
+#: Executor names accepted by :func:`run` (besides Executor and Dask Client objects).
+EXECUTORS = ("serial", "process")
+
+
+# --- what a task is -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TileTask:
+    """Everything a worker needs to compute one tile (picklable)."""
+
+    tile: Tile
+    grid: TileGrid
+    buffer: float
+    sources: tuple[str, ...]
+    copc: tuple[bool, ...]
+    contained: tuple[bool, ...]
+    out_dir: str
+    outputs: tuple[str, ...]
+    overwrite: bool
+    crs_wkt: str | None = None
+    point_format: int | None = None
+    chunk_size: int = las.DEFAULT_CHUNK_SIZE
+
+
+@dataclass
+class TileContext:
+    """What ``func`` knows about the tile it computes.
+
+    Attributes
+    ----------
+    tile : Tile
+        ``tile.bounds`` is the core area (the part the outputs must cover),
+        ``tile.name`` / ``tile.stem`` name it.
+    grid : TileGrid
+    buffer : float
+        Buffer width in metres.
+    core : numpy.ndarray of bool
+        Which points of the cloud given to ``func`` belong to the tile.
+    out_dir : Path
+    overwrite : bool
+        Pass it to the writers of extra outputs.
+    """
+
+    tile: Tile
+    grid: TileGrid
+    buffer: float
+    core: np.ndarray
+    out_dir: Path
+    overwrite: bool
+
+    @property
+    def buffered_bounds(self) -> tuple[float, float, float, float]:
+        """The core bounds grown by the buffer."""
+        return self.tile.buffered(self.buffer)
+
+    def path(self, template: str = "{stem}.laz") -> Path:
+        """An output path in ``out_dir``: ``template`` formatted with ``stem``, ``name``,
+        ``col`` and ``row`` of the tile, e.g. ``ctx.path("{stem}_dtm.tif")``."""
+        return self.out_dir / _format_output(template, self.tile)
+
+
+@dataclass
+class TileResult:
+    """What happened to one tile.
+
+    ``status`` is ``"done"``, ``"skipped"`` (outputs already complete),
+    ``"empty"`` (no point of the tile in the sources) or ``"failed"``.
+    """
+
+    name: str
+    status: str
+    points_read: int = 0
+    points_core: int = 0
+    points_written: int = 0
+    outputs: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    error: str | None = None
+    detail: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "name": self.name,
+            "status": self.status,
+            "points_read": self.points_read,
+            "points_core": self.points_core,
+            "points_written": self.points_written,
+            "outputs": self.outputs,
+            "seconds": round(self.seconds, 3),
+            "error": self.error,
+            "info": self.info,
+        }
+
+
+@dataclass
+class RunSummary:
+    """Results of :func:`run`, one :class:`TileResult` per tile in grid order."""
+
+    results: list[TileResult]
+    seconds: float = 0.0
+
+    def _with(self, status: str) -> list[TileResult]:
+        return [r for r in self.results if r.status == status]
+
+    @property
+    def done(self) -> list[TileResult]:
+        """Tiles computed in this run."""
+        return self._with("done")
+
+    @property
+    def skipped(self) -> list[TileResult]:
+        """Tiles whose outputs were already complete."""
+        return self._with("skipped")
+
+    @property
+    def empty(self) -> list[TileResult]:
+        """Tiles without a point of their own."""
+        return self._with("empty")
+
+    @property
+    def failed(self) -> list[TileResult]:
+        """Tiles whose computation raised."""
+        return self._with("failed")
+
+    @property
+    def ok(self) -> bool:
+        """No tile failed."""
+        return not self.failed
+
+    @property
+    def outputs(self) -> list[str]:
+        """Every output file of the done and skipped tiles."""
+        return [o for r in self.results for o in r.outputs]
+
+    def raise_for_failures(self) -> None:
+        """Raise a :class:`~pcrs.errors.PcrsError` naming the failed tiles, if any."""
+        if self.failed:
+            lines = "; ".join(f"{r.name}: {r.error}" for r in self.failed[:5])
+            more = f" (and {len(self.failed) - 5} more)" if len(self.failed) > 5 else ""
+            raise PcrsError(f"{len(self.failed)} tile(s) failed: {lines}{more}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "tiles": len(self.results),
+            "done": len(self.done),
+            "skipped": len(self.skipped),
+            "empty": len(self.empty),
+            "failed": len(self.failed),
+            "seconds": round(self.seconds, 3),
+            "results": [r.to_dict() for r in self.results],
+        }
+
+    def __str__(self) -> str:
+        return (
+            f"{len(self.results)} tiles: {len(self.done)} done, {len(self.skipped)} skipped, "
+            f"{len(self.empty)} empty, {len(self.failed)} failed in {self.seconds:.1f} s"
+        )
+
+
+# --- ready-made functions (module level, so they pickle) ------------------------------
+
+
+def identity(cloud: PointCloud, ctx: TileContext) -> PointCloud:
+    """Return the points unchanged: :func:`run` with it re-tiles the catalog."""
+    return cloud
+
+
+def keep_classes(cloud: PointCloud, ctx: TileContext, classes: Sequence[int] = (2,)) -> PointCloud:
+    """Keep the points of some classes (use it with :func:`functools.partial`)."""
+    return cloud[np.isin(cloud.classification, np.asarray(classes))]
+
+
+# --- planning -------------------------------------------------------------------------
+
+
+def _format_output(template: str, tile: Tile) -> str:
+    try:
+        return template.format(stem=tile.stem, name=tile.name, col=tile.col, row=tile.row)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ParameterError(
+            f"output template {template!r} is not valid ({exc}); use fields {{stem}}, {{name}}, "
+            "{col} and {row}, e.g. '{stem}_dtm.tif'"
+        ) from exc
+
+
+def _as_catalog(
+    sources: Catalog | Iterable[str | os.PathLike] | str | os.PathLike, crs: Any
+) -> Catalog:
+    if isinstance(sources, Catalog):
+        return sources
+    return Catalog.from_paths(sources, crs=crs, on_error="raise")
+
+
+def plan(
+    sources: Catalog | Iterable[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    *,
+    grid: TileGrid,
+    buffer: float = 0.0,
+    outputs: Sequence[str] = ("{stem}.laz",),
+    overwrite: bool = False,
+    tiles: Iterable[str] | None = None,
+    crs: Any = None,
+    point_format: int | None = None,
+    chunk_size: int = las.DEFAULT_CHUNK_SIZE,
+) -> tuple[list[TileTask], list[TileResult]]:
+    """The tasks :func:`run` would submit, and the tiles it would skip.
+
+    Returns
+    -------
+    tasks : list of TileTask
+    skipped : list of TileResult
+        Tiles whose outputs are all present (empty when ``overwrite``).
+    """
+    catalog = _as_catalog(sources, crs)
+    catalog.require_consistent()
+    if buffer < 0 or not np.isfinite(buffer):
+        raise ParameterError(f"buffer must be a non-negative number of metres, got {buffer!r}")
+    if grid.extent is None:
+        grid = grid.with_extent(catalog.bounds)
+    out_dir = Path(out_dir)
+    wanted = set(tiles) if tiles is not None else None
+    crs_wkt = None
+    if crs is not None:
+        from ..io.crs import parse_crs
+
+        crs_wkt = parse_crs(crs).to_wkt()
+    tasks, skipped = [], []
+    for tile in grid.tiles():
+        if wanted is not None and tile.name not in wanted and tile.stem not in wanted:
+            continue
+        # the files that may hold points of the tile's core
+        if not catalog.query(tile.bounds):
+            continue
+        names = [_format_output(t, tile) for t in outputs]
+        if names and not overwrite and all((out_dir / n).exists() for n in names):
+            skipped.append(
+                TileResult(tile.name, "skipped", outputs=[str(out_dir / n) for n in names])
+            )
+            continue
+        partial = any((out_dir / n).exists() for n in names)
+        box = tile.buffered(buffer)
+        files = catalog.query(box)
+        tasks.append(
+            TileTask(
+                tile=tile,
+                grid=grid,
+                buffer=float(buffer),
+                sources=tuple(str(f.path) for f in files),
+                copc=tuple(bool(f.copc) for f in files),
+                contained=tuple(
+                    f.bounds[0] >= box[0]
+                    and f.bounds[1] >= box[1]
+                    and f.bounds[3] <= box[2]
+                    and f.bounds[4] <= box[3]
+                    for f in files
+                ),
+                out_dir=str(out_dir),
+                outputs=tuple(names),
+                overwrite=bool(overwrite or partial),
+                crs_wkt=crs_wkt,
+                point_format=point_format,
+                chunk_size=int(chunk_size),
+            )
+        )
+    return tasks, skipped
+
+
+# --- one tile -------------------------------------------------------------------------
+
+
+def read_tile(task: TileTask) -> tuple[PointCloud | None, np.ndarray]:
+    """Read a task's tile plus buffer from its sources.
+
+    Returns
+    -------
+    cloud : PointCloud or None
+        None when the sources hold no point in the buffered box.
+    core : numpy.ndarray of bool
+        The points that belong to the tile by the grid's edge rule.
+    """
+    box = task.tile.buffered(task.buffer)
+    parts = []
+    for path, copc, inside in zip(task.sources, task.copc, task.contained, strict=True):
+        if inside and not copc:
+            cloud = las.read(path, crs=task.crs_wkt)
+        else:
+            cloud = las.read_window(path, box, crs=task.crs_wkt, chunk_size=task.chunk_size)
+        if BUFFER_DIM in cloud.attributes:  # a buffered tile: its buffer points belong elsewhere
+            own = cloud.attributes[BUFFER_DIM] == 0
+            cloud = cloud[own]
+            del cloud.attributes[BUFFER_DIM]
+        if len(cloud):
+            parts.append(cloud)
+    if not parts:
+        return None, np.zeros(0, bool)
+    try:
+        cloud = parts[0] if len(parts) == 1 else PointCloud.concatenate(parts)
+    except ParameterError as exc:
+        raise ParameterError(
+            f"tile {task.tile.name}: the source files have different attributes ({exc}); "
+            "convert them to one point format first"
+        ) from exc
+    col, row = task.grid.index(cloud.x, cloud.y)
+    core = (col == task.tile.col) & (row == task.tile.row)
+    return cloud, core
+
+
+def _strip(result: PointCloud, n_in: int, core: np.ndarray, buffered: bool) -> PointCloud:
+    if not buffered:
+        return result
+    if BUFFER_DIM in result.attributes:
+        out = result[result.attributes[BUFFER_DIM] == 0]
+        del out.attributes[BUFFER_DIM]
+        return out
+    if len(result) != n_in:
+        raise ParameterError(
+            f"the function returned {len(result)} points for {n_in} and dropped the {BUFFER_DIM!r} "
+            "attribute, so its buffer points cannot be told apart; keep the attribute "
+            "(subsets like cloud[mask] keep it)"
+        )
+    return result[core]
+
+
+def run_task(func: Callable[..., Any], task: TileTask) -> TileResult:
+    """Compute one tile: read, call ``func``, drop the buffer, write. Never raises:
+    an error becomes a ``"failed"`` :class:`TileResult` with the message."""
+    start = time.perf_counter()
+    result = TileResult(task.tile.name, "done")
+    try:
+        cloud, core = read_tile(task)
+        n_core = int(core.sum())
+        result.points_read = 0 if cloud is None else len(cloud)
+        result.points_core = n_core
+        if cloud is None or n_core == 0:
+            result.status = "empty"
+            return result
+        buffered = task.buffer > 0
+        if buffered:
+            cloud[BUFFER_DIM] = (~core).astype(np.uint8)
+        else:
+            cloud = cloud[core]
+            core = np.ones(len(cloud), bool)
+        n_in = len(cloud)
+        ctx = TileContext(
+            task.tile, task.grid, task.buffer, core, Path(task.out_dir), task.overwrite
+        )
+        out = func(cloud, ctx)
+        points = out
+        if isinstance(out, Mapping):
+            points = out.get("points")
+            result.info = {k: v for k, v in out.items() if k != "points"}
+        if points is not None:
+            if not isinstance(points, PointCloud):
+                raise ParameterError(
+                    f"the function returned {type(points).__name__}; return a PointCloud, a dict "
+                    "(with an optional 'points' PointCloud) or None"
+                )
+            target = next((o for o in task.outputs if o.lower().endswith((".laz", ".las"))), None)
+            if target is None:
+                raise ParameterError(
+                    "the function returned points but no .laz/.las output is declared; add "
+                    "'{stem}.laz' to outputs"
+                )
+            points = _strip(points, n_in, core, buffered)
+            las.write(
+                points,
+                Path(task.out_dir) / target,
+                overwrite=task.overwrite,
+                point_format=task.point_format,
+            )
+            result.points_written = len(points)
+        missing = [o for o in task.outputs if not (Path(task.out_dir) / o).exists()]
+        if missing:
+            raise ParameterError(
+                f"the function did not write the declared output(s) {', '.join(missing)}"
+            )
+        result.outputs = [str(Path(task.out_dir) / o) for o in task.outputs]
+    except Exception as exc:  # one tile's failure must not stop the others
+        result.status = "failed"
+        result.error = f"{type(exc).__name__}: {exc}"
+        result.detail = traceback.format_exc()
+    finally:
+        result.seconds = time.perf_counter() - start
+    return result
+
+
+# --- the run --------------------------------------------------------------------------
+
+
+def _is_dask_client(obj: Any) -> bool:
+    return type(obj).__module__.startswith("distributed") and hasattr(obj, "get_executor")
+
+
+def _default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def run(
+    func: Callable[..., Any],
+    sources: Catalog | Iterable[str | os.PathLike] | str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    grid: TileGrid,
+    buffer: float = 0.0,
+    executor: Any = None,
+    workers: int | None = None,
+    overwrite: bool = False,
+    outputs: Sequence[str] = ("{stem}.laz",),
+    tiles: Iterable[str] | None = None,
+    crs: Any = None,
+    point_format: int | None = None,
+    chunk_size: int = las.DEFAULT_CHUNK_SIZE,
+    description: str = "tiles",
+) -> RunSummary:
+    """Run ``func`` over every tile of ``grid`` that meets the ``sources``.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(cloud: PointCloud, ctx: TileContext)`` returning a
+        :class:`~pcrs.points.PointCloud` (written as the tile's ``.laz``
+        output, buffer dropped), ``None`` (nothing written by the engine), or
+        a dict with an optional ``"points"`` cloud and JSON-ready facts kept in
+        :attr:`TileResult.info`. Must be picklable for the process and Dask
+        executors (a module-level function or a ``functools.partial``).
+    sources : Catalog, path-like or iterable of path-like
+        Files and folders of LAS/LAZ/COPC files.
+    out_dir : path-like
+    grid : TileGrid
+        Tile size, origin and naming. Its ``extent`` defaults to the catalog's bounds.
+    buffer : float
+        Metres of neighbouring points given to ``func`` around each tile.
+    executor : {"process", "serial"}, dask.distributed.Client or concurrent.futures.Executor, optional
+        Default ``"process"`` (a local pool of ``workers`` processes).
+    workers : int, optional
+        Local processes (default: the number of cores, at most 8).
+    overwrite : bool
+        Recompute tiles whose outputs exist.
+    outputs : sequence of str
+        The files each tile produces, as templates of :meth:`TileContext.path`;
+        a tile is complete when they all exist. The first ``.laz``/``.las``
+        template receives the returned points.
+    tiles : iterable of str, optional
+        Only these tile names (or stems).
+    crs : CRS-like, optional
+        CRS of the sources when their headers lack it or are wrong.
+    point_format : int, optional
+        Point format of the written tiles (default: the sources').
+    chunk_size : int
+        Points per chunk when filtering non-COPC sources.
+    description : str
+        Label of the progress bar.
+
+    Returns
+    -------
+    RunSummary
+        One result per tile; failed tiles carry their error.
+    """
+    start = time.perf_counter()
+    tasks, skipped = plan(
+        sources,
+        out_dir,
+        grid=grid,
+        buffer=buffer,
+        outputs=outputs,
+        overwrite=overwrite,
+        tiles=tiles,
+        crs=crs,
+        point_format=point_format,
+        chunk_size=chunk_size,
+    )
+    order = {t.tile.name: i for i, t in enumerate(tasks)}
+    results: list[TileResult] = list(skipped)
+    if skipped:
+        log.info("%d tile(s) already complete, skipped", len(skipped))
+    if tasks:
+        results += _execute(func, tasks, executor, workers, description)
+    for r in results:
+        if r.status == "failed":
+            log.warning("tile %s failed: %s", r.name, r.error)
+            log.debug("%s", r.detail)
+        else:
+            log.info("tile %s: %s", r.name, r.status)
+    results.sort(key=lambda r: order.get(r.name, -1))
+    return RunSummary(results, time.perf_counter() - start)
+
+
+def _execute(
+    func: Callable[..., Any],
+    tasks: list[TileTask],
+    executor: Any,
+    workers: int | None,
+    description: str,
+) -> list[TileResult]:
+    if executor is None:
+        executor = "process"
+    if isinstance(executor, str):
+        if executor not in EXECUTORS:
+            raise ParameterError(
+                f"executor {executor!r} is unknown; use one of {', '.join(EXECUTORS)}, "
+                "a dask.distributed.Client or a concurrent.futures.Executor"
+            )
+        n = int(workers) if workers else _default_workers()
+        if n < 1:
+            raise ParameterError(f"workers must be at least 1, got {workers!r}")
+        if executor == "serial" or n == 1 or len(tasks) == 1:
+            return [run_task(func, t) for t in progress(tasks, len(tasks), description)]
+        import multiprocessing
+
+        # spawn: safe with threads in the parent, same behaviour on every OS
+        with ProcessPoolExecutor(
+            max_workers=min(n, len(tasks)), mp_context=multiprocessing.get_context("spawn")
+        ) as pool:
+            return _collect(pool, func, tasks, description)
+    if _is_dask_client(executor):
+        cf = executor.get_executor(pure=False)
+        return _collect(cf, func, tasks, description)
+    if isinstance(executor, Executor):
+        return _collect(executor, func, tasks, description)
+    raise ParameterError(
+        f"executor {executor!r} is not usable; give 'serial', 'process', a dask.distributed.Client "
+        "or a concurrent.futures.Executor"
+    )
+
+
+def _collect(
+    pool: Any, func: Callable[..., Any], tasks: list[TileTask], description: str
+) -> list[TileResult]:
+    futures: dict[Future, TileTask] = {pool.submit(run_task, func, t): t for t in tasks}
+    out = []
+    for fut in progress(as_completed(futures), len(futures), description):
+        task = futures[fut]
+        try:
+            out.append(fut.result())
+        except Exception as exc:  # the worker itself died (killed, out of memory, unpicklable func)
+            out.append(
+                TileResult(
+                    task.tile.name,
+                    "failed",
+                    error=f"{type(exc).__name__}: {exc}",
+                    detail=traceback.format_exc(),
+                )
+            )
+    return out

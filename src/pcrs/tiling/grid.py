@@ -1,0 +1,366 @@
+"""Regular tile grids: which tile a point belongs to, tile bounds and tile names.
+
+A :class:`TileGrid` is an origin ``(x0, y0)`` and a square tile size ``s``.
+Tile ``(col, row)`` covers ``x0 + col*s .. x0 + (col+1)*s`` in x and
+``y0 + row*s .. y0 + (row+1)*s`` in y (rows grow northwards).
+
+Edge rule
+---------
+Every point belongs to exactly one tile. Tiles are **half-open on their left
+and bottom edges and closed on their right and top edges**::
+
+    x0 + col*s  <  x  <=  x0 + (col+1)*s
+    y0 + row*s  <  y  <=  y0 + (row+1)*s
+
+so a point lying exactly on a shared edge goes to the tile on its left (or
+below it). This is the IGN LiDAR HD convention: IGN tiles hold the points on
+their right and top edges, and IGN names a tile by its left x and its **top** y.
+The one exception is the **outer edge of the data**: when the grid knows the
+extent of the data (``extent``, set by :meth:`TileGrid.from_bounds` and by the
+catalog), points exactly on the left edge of the first column or on the bottom
+edge of the first row stay in that column/row instead of opening a new tile
+of nothing but edge points. Coordinates within ``EDGE_TOLERANCE`` (1 µm) of a
+grid line count as on it, so that ``12345600 * 0.01`` and ``123456.0`` agree.
+
+Names
+-----
+``naming="ign"`` gives the IGN LiDAR HD name of a 1 km tile in Lambert-93,
+``LHD_FXX_{xmin_km:04d}_{ymax_km:04d}_PTS_C_LAMB93_IGN69.laz``;
+``naming="xy"`` gives ``{prefix}_{xmin}_{ymin}.laz`` in metres (integers when
+the edges are whole metres) for any size and origin. :func:`parse_ign_name`
+turns an IGN name (any of its variants) back into its bounds.
+
+Example
+-------
+>>> g = TileGrid(1000, naming="ign")
+>>> col, row = g.index([770000.5, 771000.0], [6277999.0, 6278000.0])
+>>> [g.tile(c, r).name for c, r in zip(col, row)]
+['LHD_FXX_0770_6278_PTS_C_LAMB93_IGN69.laz', 'LHD_FXX_0770_6278_PTS_C_LAMB93_IGN69.laz']
+>>> parse_ign_name("LHD_FXX_0770_6278_PTS_C_LAMB93_IGN69.copc.laz")
+(770000.0, 6277000.0, 771000.0, 6278000.0)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..errors import ParameterError
+
+__all__ = [
+    "EDGE_TOLERANCE",
+    "IGN_TILE_SIZE",
+    "NAMINGS",
+    "Tile",
+    "TileGrid",
+    "ign_name",
+    "parse_ign_name",
+]
+
+#: Distance (metres) under which a coordinate counts as lying on a grid line.
+EDGE_TOLERANCE = 1e-6
+#: Size of an IGN LiDAR HD tile, in metres.
+IGN_TILE_SIZE = 1000.0
+#: The naming schemes :class:`TileGrid` understands.
+NAMINGS = ("ign", "xy")
+
+_IGN_NAME = re.compile(
+    r"^(?:LHD_FXX|Semis_\d{4})_(?P<x>\d{3,4})_(?P<y>\d{4})_"
+    r"(?:PTS_(?:[A-Z]_)?LAMB93|LA93)_IGN69(?:\..*)?$",
+    re.IGNORECASE,
+)
+
+
+def ign_name(xmin: float, ymax: float, suffix: str = ".laz") -> str:
+    """The IGN LiDAR HD name of the 1 km tile whose top-left corner is ``(xmin, ymax)``.
+
+    Parameters
+    ----------
+    xmin, ymax : float
+        Left and top edges in metres (Lambert-93), multiples of 1000.
+    suffix : str
+        ``".laz"`` or ``".copc.laz"``.
+
+    Examples
+    --------
+    >>> ign_name(770000, 6278000)
+    'LHD_FXX_0770_6278_PTS_C_LAMB93_IGN69.laz'
+    """
+    xk, yk = xmin / 1000.0, ymax / 1000.0
+    if abs(xk - round(xk)) > 1e-9 or abs(yk - round(yk)) > 1e-9:
+        raise ParameterError(
+            f"IGN names need tile edges on whole kilometres, got xmin={xmin!r}, ymax={ymax!r}; "
+            "use --origin 0 0 --size 1000, or --naming xy"
+        )
+    if xk < 0 or yk < 0:
+        raise ParameterError(f"IGN names need positive coordinates, got ({xmin!r}, {ymax!r})")
+    return f"LHD_FXX_{round(xk):04d}_{round(yk):04d}_PTS_C_LAMB93_IGN69{suffix}"
+
+
+def parse_ign_name(name: str) -> tuple[float, float, float, float]:
+    """The bounds ``(xmin, ymin, xmax, ymax)`` of an IGN LiDAR HD tile from its name.
+
+    Accepts ``LHD_FXX_XXXX_YYYY_PTS_C_LAMB93_IGN69``, the ``PTS_O_`` and ``PTS_``
+    variants and the older ``Semis_YYYY_XXXX_YYYY_LA93_IGN69``, with any
+    extension, with or without a folder. XXXX is the left edge and YYYY the
+    **top** edge, in km.
+
+    Raises
+    ------
+    ParameterError
+        When the name does not follow the convention.
+
+    Examples
+    --------
+    >>> parse_ign_name("LHD_FXX_0186_6834_PTS_O_LAMB93_IGN69.copc.laz")
+    (186000.0, 6833000.0, 187000.0, 6834000.0)
+    """
+    base = str(name).replace("\\", "/").rsplit("/", 1)[-1]
+    m = _IGN_NAME.match(base)
+    if m is None:
+        raise ParameterError(
+            f"{base!r} is not an IGN LiDAR HD tile name; expected e.g. "
+            "'LHD_FXX_0770_6278_PTS_C_LAMB93_IGN69.laz' (left x and top y in km)"
+        )
+    xmin = float(int(m["x"])) * 1000.0
+    ymax = float(int(m["y"])) * 1000.0
+    return (xmin, ymax - IGN_TILE_SIZE, xmin + IGN_TILE_SIZE, ymax)
+
+
+def _fmt_m(v: float) -> str:
+    if abs(v - round(v)) < 1e-9:
+        return str(round(v))
+    return f"{v:.3f}".rstrip("0").rstrip(".").replace(".", "p")
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One tile of a :class:`TileGrid`.
+
+    Attributes
+    ----------
+    col, row : int
+        Grid indices (x then y).
+    bounds : tuple of float
+        ``(xmin, ymin, xmax, ymax)`` of the tile's core area.
+    name : str
+        File name of the tile (with ``.laz``).
+    """
+
+    col: int
+    row: int
+    bounds: tuple[float, float, float, float]
+    name: str
+
+    @property
+    def stem(self) -> str:
+        """The name without its ``.laz`` extension."""
+        return self.name[: -len(".laz")] if self.name.endswith(".laz") else self.name
+
+    def buffered(self, buffer: float) -> tuple[float, float, float, float]:
+        """The bounds grown by ``buffer`` metres on every side."""
+        xmin, ymin, xmax, ymax = self.bounds
+        return (xmin - buffer, ymin - buffer, xmax + buffer, ymax + buffer)
+
+
+@dataclass(frozen=True)
+class TileGrid:
+    """A regular grid of square tiles.
+
+    Parameters
+    ----------
+    size : float
+        Tile side in CRS units (metres), > 0.
+    origin : (float, float)
+        A grid corner ``(x0, y0)``; default ``(0, 0)``. IGN tiles need the
+        default origin and ``size=1000``.
+    naming : {"ign", "xy"}
+        Name scheme of :attr:`Tile.name` (see the module docstring).
+    prefix : str
+        Prefix of ``xy`` names.
+    extent : (xmin, ymin, xmax, ymax), optional
+        Bounds of the data. Only used for the outer-edge exception of the
+        edge rule; :meth:`from_bounds` sets it.
+
+    Examples
+    --------
+    >>> g = TileGrid.from_bounds((10.0, 0.0, 60.0, 25.0), size=25, naming="xy")
+    >>> [t.name for t in g.tiles()]
+    ['tile_0_0.laz', 'tile_25_0.laz', 'tile_50_0.laz']
+    """
+
+    size: float
+    origin: tuple[float, float] = (0.0, 0.0)
+    naming: str = "xy"
+    prefix: str = "tile"
+    extent: tuple[float, float, float, float] | None = None
+
+    def __post_init__(self) -> None:
+        size = float(self.size)
+        if not math.isfinite(size) or size <= 0:
+            raise ParameterError(
+                f"tile size must be a positive number of metres, got {self.size!r}"
+            )
+        object.__setattr__(self, "size", size)
+        if len(self.origin) != 2 or not all(math.isfinite(float(v)) for v in self.origin):
+            raise ParameterError(f"origin must be two finite numbers (x y), got {self.origin!r}")
+        object.__setattr__(self, "origin", (float(self.origin[0]), float(self.origin[1])))
+        if self.naming not in NAMINGS:
+            raise ParameterError(
+                f"naming {self.naming!r} is unknown; choose one of {', '.join(NAMINGS)}"
+            )
+        if self.naming == "ign":
+            if abs(size - IGN_TILE_SIZE) > 1e-9:
+                raise ParameterError(
+                    f"IGN names are for 1 km tiles, got size {self.size!r}; "
+                    "use --size 1000 or --naming xy"
+                )
+            if any(abs(v / 1000.0 - round(v / 1000.0)) > 1e-9 for v in self.origin):
+                raise ParameterError(
+                    f"IGN tiles sit on whole kilometres, the origin {self.origin!r} does not; "
+                    "use --origin 0 0 or --naming xy"
+                )
+        if self.extent is not None:
+            ext = tuple(float(v) for v in self.extent)
+            if len(ext) != 4 or not (ext[0] <= ext[2] and ext[1] <= ext[3]):
+                raise ParameterError(
+                    f"extent must be (xmin, ymin, xmax, ymax), got {self.extent!r}"
+                )
+            object.__setattr__(self, "extent", ext)
+
+    # --- construction -----------------------------------------------------------------
+
+    @classmethod
+    def from_bounds(
+        cls,
+        bounds: Sequence[float],
+        size: float,
+        origin: tuple[float, float] = (0.0, 0.0),
+        naming: str = "xy",
+        prefix: str = "tile",
+    ) -> TileGrid:
+        """A grid whose ``extent`` is ``bounds`` (2-D ``(xmin, ymin, xmax, ymax)`` or the
+        6-value ``(minx, miny, minz, maxx, maxy, maxz)`` of a LAS header)."""
+        b = [float(v) for v in bounds]
+        if len(b) == 6:
+            b = [b[0], b[1], b[3], b[4]]
+        if len(b) != 4:
+            raise ParameterError(f"bounds must have 4 or 6 values, got {bounds!r}")
+        return cls(size, origin, naming, prefix, tuple(b))
+
+    def with_extent(self, bounds: Sequence[float] | None) -> TileGrid:
+        """The same grid with another data extent (``None`` removes it)."""
+        if bounds is None:
+            return replace(self, extent=None)
+        return TileGrid.from_bounds(bounds, self.size, self.origin, self.naming, self.prefix)
+
+    # --- arithmetic -------------------------------------------------------------------
+
+    def _axis(self, v: np.ndarray, axis: int) -> np.ndarray:
+        q = (v - self.origin[axis]) / self.size
+        r = np.round(q)
+        on_line = np.abs(q - r) * self.size <= EDGE_TOLERANCE
+        idx = np.where(on_line, r - 1, np.floor(q))
+        if self.extent is not None:
+            first = self._first(axis)
+            idx = np.where(on_line & (r == first), first, idx)
+        return idx.astype(np.int64)
+
+    def _first(self, axis: int) -> int:
+        """Index of the first column (axis 0) or row (axis 1) of the extent."""
+        assert self.extent is not None
+        lo = self.extent[axis]
+        q = (lo - self.origin[axis]) / self.size
+        r = round(q)
+        if abs(q - r) * self.size <= EDGE_TOLERANCE:
+            return int(r)
+        return math.floor(q)
+
+    def index(self, x, y) -> tuple[np.ndarray, np.ndarray]:
+        """Column and row of each point by the edge rule (see the module docstring).
+
+        Parameters
+        ----------
+        x, y : array_like
+
+        Returns
+        -------
+        col, row : numpy.ndarray of int64
+        """
+        x = np.asarray(x, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        return self._axis(x, 0), self._axis(y, 1)
+
+    def tile_bounds(self, col: int, row: int) -> tuple[float, float, float, float]:
+        """``(xmin, ymin, xmax, ymax)`` of tile ``(col, row)``."""
+        x0, y0 = self.origin
+        s = self.size
+        return (x0 + col * s, y0 + row * s, x0 + (col + 1) * s, y0 + (row + 1) * s)
+
+    def name(self, col: int, row: int) -> str:
+        """File name of tile ``(col, row)`` in this grid's naming."""
+        xmin, ymin, _, ymax = self.tile_bounds(col, row)
+        if self.naming == "ign":
+            return ign_name(xmin, ymax)
+        return f"{self.prefix}_{_fmt_m(xmin)}_{_fmt_m(ymin)}.laz"
+
+    def tile(self, col: int, row: int) -> Tile:
+        """The :class:`Tile` at ``(col, row)``."""
+        col, row = int(col), int(row)
+        return Tile(col, row, self.tile_bounds(col, row), self.name(col, row))
+
+    def tile_at(self, x: float, y: float) -> Tile:
+        """The tile a point ``(x, y)`` belongs to."""
+        c, r = self.index([x], [y])
+        return self.tile(int(c[0]), int(r[0]))
+
+    def tile_from_name(self, name: str) -> Tile:
+        """The tile of this grid named ``name`` (IGN names only, or names this grid made)."""
+        if self.naming == "ign":
+            xmin, ymin, _, _ = parse_ign_name(name)
+        else:
+            m = re.match(rf"^{re.escape(self.prefix)}_(-?[0-9p.]+)_(-?[0-9p.]+)\.laz$", name)
+            if m is None:
+                raise ParameterError(f"{name!r} is not a tile name of this grid")
+            xmin, ymin = (float(g.replace("p", ".")) for g in m.groups())
+        col = round((xmin - self.origin[0]) / self.size)
+        row = round((ymin - self.origin[1]) / self.size)
+        tile = self.tile(col, row)
+        if tile.name != name.replace("\\", "/").rsplit("/", 1)[-1].replace(".copc.laz", ".laz"):
+            raise ParameterError(f"{name!r} is not a tile of this grid (size {self.size:g})")
+        return tile
+
+    def index_ranges(self, bounds: Sequence[float]) -> tuple[range, range]:
+        """Columns and rows of the tiles that points inside ``bounds`` can belong to."""
+        xmin, ymin, xmax, ymax = (float(v) for v in bounds)
+        if xmin > xmax or ymin > ymax:
+            raise ParameterError(f"bounds {tuple(bounds)!r} have min > max")
+        c, r = self.index([xmin, xmax], [ymin, ymax])
+        return range(int(c[0]), int(c[1]) + 1), range(int(r[0]), int(r[1]) + 1)
+
+    def tiles(self, bounds: Sequence[float] | None = None) -> list[Tile]:
+        """The tiles covering ``bounds`` (default: the grid's ``extent``), row by row
+        from the bottom-left.
+
+        Every point inside ``bounds`` belongs (by the edge rule) to one of them.
+        """
+        if bounds is None:
+            if self.extent is None:
+                raise ParameterError("this grid has no extent; give the bounds to cover")
+            bounds = self.extent
+        b = [float(v) for v in bounds]
+        if len(b) == 6:
+            b = [b[0], b[1], b[3], b[4]]
+        cols, rows = self.index_ranges(b)
+        return [self.tile(c, r) for r in rows for c in cols]
+
+    def iter_neighbourhood(self, tile: Tile, buffer: float) -> Iterator[Tile]:
+        """Tiles whose core area lies within ``buffer`` of ``tile`` (itself included)."""
+        k = math.ceil(buffer / self.size) if buffer > 0 else 0
+        for dr in range(-k, k + 1):
+            for dc in range(-k, k + 1):
+                yield self.tile(tile.col + dc, tile.row + dr)

@@ -1,0 +1,184 @@
+"""Tile engine: buffers, executors (serial, process, Dask) giving identical tiles, resume, failures."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pcrs import synth
+from pcrs.errors import ParameterError, PcrsError
+from pcrs.io import las
+from pcrs.points import PointCloud
+from pcrs.tiling import TileGrid
+from pcrs.tiling.engine import BUFFER_DIM, identity, plan, run
+
+SIZE = 25.0
+
+
+def _edge_points(cloud: PointCloud, rng: np.random.Generator, n: int = 400) -> PointCloud:
+    """Copies of random points moved exactly onto 25 m grid lines and corners."""
+    pick = rng.choice(len(cloud), n, replace=False)
+    extra = cloud[pick]
+    x, y = extra.x.copy(), extra.y.copy()
+    third = n // 3
+    x[:third] = np.round(x[:third] / SIZE) * SIZE
+    y[third : 2 * third] = np.round(y[third : 2 * third] / SIZE) * SIZE
+    x[2 * third :] = np.round(x[2 * third :] / SIZE) * SIZE
+    y[2 * third :] = np.round(y[2 * third :] / SIZE) * SIZE
+    extra.x, extra.y = x, y
+    return PointCloud.concatenate([cloud, extra])
+
+
+@pytest.fixture(scope="module")
+def scene_files(tmp_path_factory) -> tuple[list[Path], PointCloud]:
+    """A 100 m scene with points on the grid lines, split in two overlapping-free files."""
+    cloud = synth.make_scene(30_000, seed=11).cloud
+    cloud = _edge_points(cloud, np.random.default_rng(3))
+    d = tmp_path_factory.mktemp("engine_src")
+    west = cloud.x < 842050.0
+    paths = [d / "west.laz", d / "east.laz"]
+    las.write(cloud[west], paths[0])
+    las.write(cloud[~west], paths[1])
+    return paths, cloud
+
+
+def _key(cloud: PointCloud) -> np.ndarray:
+    """Rows of (x, y, z, gps_time, classification) to compare multisets of points."""
+    rows = np.column_stack([cloud.x, cloud.y, cloud.z, cloud["gps_time"], cloud["classification"]])
+    return rows[np.lexsort(rows.T[::-1])]
+
+
+def _read_dir(folder: Path) -> dict[str, PointCloud]:
+    return {p.name: las.read(p) for p in sorted(folder.glob("*.laz"))}
+
+
+def record_buffer(cloud: PointCloud, ctx) -> dict:
+    """Writes nothing; reports what the engine gave (module level: picklable)."""
+    buf = cloud[BUFFER_DIM]
+    xmin, ymin, xmax, ymax = ctx.buffered_bounds
+    inside = cloud.in_box(xmin, ymin, xmax, ymax)
+    return {
+        "core": int((buf == 0).sum()),
+        "buffer": int((buf == 1).sum()),
+        "all_inside": bool(inside.all()),
+        "core_matches": bool(np.array_equal(buf == 0, ctx.core)),
+    }
+
+
+def drop_high(cloud: PointCloud, ctx, limit: float = 250.0) -> PointCloud:
+    """Keeps the points below ``limit``: a function that changes the number of points."""
+    return cloud[cloud.z < limit]
+
+
+def fail_on(cloud: PointCloud, ctx, name: str = "") -> PointCloud:
+    if ctx.tile.name == name:
+        raise RuntimeError("boom on purpose")
+    return cloud
+
+
+def test_identity_run_preserves_every_point(scene_files, tmp_path):
+    paths, cloud = scene_files
+    summary = run(identity, paths, tmp_path, grid=TileGrid(SIZE), buffer=10, executor="serial")
+    assert summary.ok, summary.failed
+    tiles = _read_dir(tmp_path)
+    assert len(tiles) == 16
+    assert all(BUFFER_DIM not in t.attributes for t in tiles.values())
+    merged = PointCloud.concatenate(list(tiles.values()))
+    np.testing.assert_array_equal(_key(merged), _key(cloud))
+    # each tile holds exactly its points by the edge rule
+    grid = TileGrid.from_bounds(cloud.bounds, SIZE)
+    for t in tiles.values():
+        c, r = grid.index(t.x, t.y)
+        assert len(set(zip(c.tolist(), r.tolist(), strict=True))) == 1
+
+
+def test_buffers_are_complete(scene_files, tmp_path):
+    paths, cloud = scene_files
+    buffer = 7.5
+    summary = run(
+        record_buffer,
+        paths,
+        tmp_path,
+        grid=TileGrid(SIZE),
+        buffer=buffer,
+        outputs=(),
+        executor="serial",
+    )
+    assert summary.ok and len(summary.done) == 16
+    grid = TileGrid.from_bounds(cloud.bounds, SIZE)
+    for r in summary.done:
+        tile = grid.tile_from_name(r.name)
+        xmin, ymin, xmax, ymax = tile.buffered(buffer)
+        in_box = cloud.in_box(xmin, ymin, xmax, ymax)
+        c, w = grid.index(cloud.x, cloud.y)
+        own = (c == tile.col) & (w == tile.row)
+        assert r.info["core"] == int(own.sum())
+        assert r.info["buffer"] == int((in_box & ~own).sum())
+        assert r.info["all_inside"] and r.info["core_matches"]
+
+
+def test_function_that_drops_points_keeps_only_core(scene_files, tmp_path):
+    paths, cloud = scene_files
+    summary = run(drop_high, paths, tmp_path, grid=TileGrid(SIZE), buffer=5, executor="serial")
+    assert summary.ok
+    merged = PointCloud.concatenate(list(_read_dir(tmp_path).values()))
+    np.testing.assert_array_equal(_key(merged), _key(cloud[cloud.z < 250.0]))
+
+
+def test_executors_give_identical_tiles(scene_files, tmp_path):
+    distributed = pytest.importorskip("distributed", reason="dask[distributed] is not installed")
+    paths, _ = scene_files
+    grid = TileGrid(SIZE, naming="xy", prefix="t")
+    kw = {"grid": grid, "buffer": 5.0}
+    run(identity, paths, tmp_path / "serial", executor="serial", **kw).raise_for_failures()
+    run(
+        identity, paths, tmp_path / "process", executor="process", workers=2, **kw
+    ).raise_for_failures()
+    with distributed.Client(
+        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+    ) as client:
+        run(identity, paths, tmp_path / "dask", executor=client, **kw).raise_for_failures()
+    ref = _read_dir(tmp_path / "serial")
+    assert len(ref) == 16
+    for name in ("process", "dask"):
+        other = _read_dir(tmp_path / name)
+        assert sorted(other) == sorted(ref)
+        for k, cloud in ref.items():
+            assert cloud.equals(other[k]), (name, k)  # same points in the same order
+
+
+def test_rerun_skips_complete_tiles_and_failures_are_reported(scene_files, tmp_path):
+    paths, _ = scene_files
+    grid = TileGrid(SIZE)
+    first = run(identity, paths, tmp_path, grid=grid, executor="serial")
+    assert len(first.done) == 16
+    again = run(identity, paths, tmp_path, grid=grid, executor="serial")
+    assert len(again.skipped) == 16 and not again.done
+    victim = first.done[5].name
+    (tmp_path / victim).unlink()
+    bad = functools.partial(fail_on, name=first.done[6].name)
+    third = run(bad, paths, tmp_path, grid=grid, executor="serial", overwrite=True)
+    assert [r.name for r in third.failed] == [first.done[6].name]
+    assert "boom on purpose" in third.failed[0].error
+    assert len(third.done) == 15 and (tmp_path / victim).exists()
+    with pytest.raises(PcrsError, match="1 tile"):
+        third.raise_for_failures()
+    json.dumps(third.to_dict())
+
+
+def test_plan_and_bad_parameters(scene_files, tmp_path):
+    paths, _ = scene_files
+    tasks, skipped = plan(paths, tmp_path, grid=TileGrid(SIZE), buffer=30)
+    assert len(tasks) == 16 and not skipped
+    # a 30 m buffer around a 25 m tile of the west file reaches the east file
+    assert all(len(t.sources) == 2 for t in tasks)
+    with pytest.raises(ParameterError, match="buffer"):
+        plan(paths, tmp_path, grid=TileGrid(SIZE), buffer=-1)
+    with pytest.raises(ParameterError, match="executor"):
+        run(identity, paths, tmp_path, grid=TileGrid(SIZE), executor="threads")
+    with pytest.raises(ParameterError, match="template"):
+        plan(paths, tmp_path, grid=TileGrid(SIZE), outputs=["{nope}.laz"])
