@@ -1,0 +1,776 @@
+"""Ground filters: SMRF, CSF and PMF, vectorised over grids with numpy and scipy.
+
+Every filter is a pure function ``f(x, y, z, **params) -> bool mask`` registered
+in :data:`GROUND_FILTERS`; :func:`classify_ground` picks one by name, validates
+the parameters, restricts the work to the candidate points (by default the last
+and only returns, as PDAL does) and returns a mask over all the points.
+
+- **SMRF** — Pingel, Clarke & McBride (2013), *An improved simple morphological
+  filter for the terrain classification of airborne LIDAR data*, ISPRS J. 77:21-30.
+  Minimum surface on a grid, inpainting of empty cells (harmonic / Laplace
+  interpolation), low-outlier removal (the same progressive filter applied to
+  the negated surface with a one-cell window and a slope of 5), progressive
+  opening with disks of radius 1..``window/cell`` cells where a cell is an
+  object when the opening lowers it by more than ``slope × radius × cell``,
+  inpainting of the object cells into a provisional DTM, then a point is ground
+  when ``|z − DTM| ≤ threshold + scalar × local slope of the DTM``.
+  Defaults are PDAL's ``filters.smrf`` defaults (cell 1, slope 0.15, window 18,
+  threshold 0.5, scalar 1.25).
+- **PMF** — Zhang et al. (2003), *A progressive morphological filter for removing
+  nonground measurements from airborne LIDAR data*, IEEE TGRS 41(4). Openings of
+  the minimum surface with square windows growing exponentially
+  (``2·2^k + 1`` cells) up to ``max_window``; elevation-difference thresholds
+  ``dh_k = slope·(w_k − w_{k−1})·cell + initial_distance`` capped at
+  ``max_distance``. Defaults are PDAL's ``filters.pmf`` defaults.
+- **CSF** — Zhang et al. (2016), *An easy-to-use airborne LiDAR data filtering
+  method based on cloth simulation*, Remote Sens. 8(6):501. The cloud is turned
+  upside down and a cloth of particles (one per ``resolution`` metres) falls on it
+  under gravity (Verlet integration with a time step); internal springs pull
+  neighbouring particles together ``rigidness`` times per step; a particle that
+  reaches the surface stops. Optional slope post-processing snaps movable
+  particles beside fixed ones onto the surface when they are within ``hdiff``.
+  Points within ``threshold`` of the cloth are ground. Defaults are those of the
+  CSF library and PDAL's ``filters.csf`` (resolution 1, rigidness 3, time step
+  0.65, threshold 0.5, iterations 500, smoothing on).
+
+All grids are aligned on multiples of the cell size in map coordinates (not on
+the corner of the data), so that tiles of a catalog and the merged cloud share
+the same cells; :func:`ground_buffer` gives the buffer a tile needs so that its
+core gets the same classes as the merged cloud.
+
+Low outliers (points far below the ground) are taken out of the minimum surface
+by the low-outlier step before any filter runs, so they do not drag the ground
+down; they are never classified as ground unless they lie on the final surface.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+from ..errors import ParameterError
+from ..points import PointCloud
+
+__all__ = [
+    "GROUND_DEFAULTS",
+    "GROUND_FILTERS",
+    "classify_ground",
+    "csf",
+    "ground_buffer",
+    "pmf",
+    "smrf",
+]
+
+
+# --------------------------------------------------------------------------------------
+# grid helpers
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """A raster aligned on multiples of ``cell``; ``ix``/``iy`` are the points' cells."""
+
+    x0: float
+    y0: float
+    cell: float
+    nx: int
+    ny: int
+    ix: np.ndarray
+    iy: np.ndarray
+
+    @classmethod
+    def for_points(cls, x: np.ndarray, y: np.ndarray, cell: float) -> _Grid:
+        x0 = math.floor(float(x.min()) / cell) * cell
+        y0 = math.floor(float(y.min()) / cell) * cell
+        ix = np.floor((x - x0) / cell).astype(np.int64)
+        iy = np.floor((y - y0) / cell).astype(np.int64)
+        # guard against rounding at the low edge
+        np.clip(ix, 0, None, out=ix)
+        np.clip(iy, 0, None, out=iy)
+        nx = int(ix.max()) + 1
+        ny = int(iy.max()) + 1
+        return cls(x0, y0, cell, nx, ny, ix, iy)
+
+    @property
+    def origin(self) -> tuple[int, int]:
+        """Global lattice index (row, column) of the first cell."""
+        return (round(self.y0 / self.cell), round(self.x0 / self.cell))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.ny, self.nx)
+
+    @property
+    def flat(self) -> np.ndarray:
+        return self.iy * self.nx + self.ix
+
+    def minimum(self, z: np.ndarray) -> np.ndarray:
+        """Lowest z per cell; NaN in empty cells."""
+        out = np.full(self.ny * self.nx, np.inf)
+        np.minimum.at(out, self.flat, z)
+        out[np.isinf(out)] = np.nan
+        return out.reshape(self.shape)
+
+    def sample(self, grid: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Bilinear interpolation of a cell-centred grid at points."""
+        fx = (x - self.x0) / self.cell - 0.5
+        fy = (y - self.y0) / self.cell - 0.5
+        return ndimage.map_coordinates(grid, [fy, fx], order=1, mode="nearest", prefilter=False)
+
+
+def _inpaint(grid: np.ndarray, origin: tuple[int, int] = (0, 0), sweeps: int = 6) -> np.ndarray:
+    """Fill NaN cells with a smooth membrane over the known cells (cascadic multigrid).
+
+    An approximation of the harmonic (Laplace) fill of Pingel's reference
+    implementation, in O(cells): the grid is averaged 2 × 2 down a pyramid until
+    every cell is known ("pull"), then, from coarse to fine, the unknown cells
+    take the coarser value ("push") and a few red-black Gauss-Seidel sweeps of the
+    Laplace equation smooth them, the known cells staying fixed. The pyramid
+    blocks are aligned on the global cell lattice given by ``origin`` (the index
+    of the grid's first cell), so that overlapping tiles fill alike.
+    """
+    nan = np.isnan(grid)
+    if not nan.any():
+        return grid
+    if nan.all():
+        raise ParameterError("cannot inpaint a grid without any known cell")
+    return _cascade(np.where(nan, 0.0, grid), ~nan, origin, sweeps)
+
+
+def _cascade(
+    values: np.ndarray, known: np.ndarray, origin: tuple[int, int], sweeps: int
+) -> np.ndarray:
+    if known.all():
+        return values
+    ny, nx = values.shape
+    oy, ox = origin
+    # pad so that 2 x 2 blocks start on even global indices, and to even sizes
+    py0, px0 = oy % 2, ox % 2
+    py1 = (ny + py0) % 2
+    px1 = (nx + px0) % 2
+    pad = ((py0, py1), (px0, px1))
+    v = np.pad(values * known, pad)
+    w = np.pad(known.astype(np.float64), pad)
+    hy, hx = v.shape[0] // 2, v.shape[1] // 2
+    sw = w.reshape(hy, 2, hx, 2).sum(axis=(1, 3))
+    sv = v.reshape(hy, 2, hx, 2).sum(axis=(1, 3))
+    ck = sw > 0
+    cv = np.divide(sv, sw, out=np.zeros_like(sv), where=ck)
+    coarse = _cascade(cv, ck, ((oy - py0) // 2, (ox - px0) // 2), sweeps)
+    up = np.repeat(np.repeat(coarse, 2, axis=0), 2, axis=1)[py0 : py0 + ny, px0 : px0 + nx]
+    out = np.where(known, values, up)
+    unknown = ~known
+    deg = np.full((ny, nx), 4.0)
+    deg[0, :] -= 1
+    deg[-1, :] -= 1
+    deg[:, 0] -= 1
+    deg[:, -1] -= 1
+    deg = np.maximum(deg, 1.0)
+    parity = (np.add.outer(np.arange(ny) + oy, np.arange(nx) + ox) % 2).astype(bool)
+    colours = (unknown & parity, unknown & ~parity)
+    for _ in range(sweeps):
+        for colour in colours:
+            nsum = np.zeros_like(out)
+            nsum[1:, :] += out[:-1, :]
+            nsum[:-1, :] += out[1:, :]
+            nsum[:, 1:] += out[:, :-1]
+            nsum[:, :-1] += out[:, 1:]
+            np.copyto(out, nsum / deg, where=colour)
+    return out
+
+
+def _disk_half_widths(radius: int) -> np.ndarray:
+    """Half width of the discrete disk ``dx² + dy² ≤ r²`` on each row ``dy = 0..r``."""
+    dy = np.arange(radius + 1)
+    return np.floor(np.sqrt(radius * radius - dy * dy) + 1e-9).astype(int)
+
+
+def _disk_filter(grid: np.ndarray, radius: int, minimum: bool) -> np.ndarray:
+    """Grey erosion (``minimum``) or dilation by a disk, as min/max over row chords.
+
+    The disk is split into horizontal chords. The running min/max of half width
+    ``h`` is grown from that of ``h − 1`` with one shifted comparison, and each
+    chord is combined into the output as soon as its width is reached, with the
+    rows shifted by slicing. Memory stays at a few grids; edges replicate the
+    border cells (as ``mode="nearest"``).
+    """
+    if radius <= 0:
+        return grid
+    combine = np.minimum if minimum else np.maximum
+    ny = grid.shape[0]
+    half = _disk_half_widths(radius)
+    rows_for: dict[int, list[int]] = {}
+    for dy, hw in enumerate(half):
+        rows_for.setdefault(int(hw), []).append(dy)
+    f = np.pad(grid, ((radius, radius), (0, 0)), mode="edge")
+    out = None
+    for h in range(int(half.max()) + 1):
+        if h > 0:
+            g = f.copy()
+            combine(g[:, 1:], f[:, :-1], out=g[:, 1:])
+            combine(g[:, :-1], f[:, 1:], out=g[:, :-1])
+            f = g
+        for dy in rows_for.get(h, ()):
+            for s in {dy, -dy}:
+                part = f[radius + s : radius + s + ny]
+                if out is None:
+                    out = part.copy()
+                else:
+                    combine(out, part, out=out)
+    return out
+
+
+def _open_disk(grid: np.ndarray, radius: int) -> np.ndarray:
+    return _disk_filter(_disk_filter(grid, radius, True), radius, False)
+
+
+def _progressive_objects(surface: np.ndarray, cell: float, slope: float, radii) -> np.ndarray:
+    """Pingel's progressive filter: cells lowered by an opening more than slope·r·cell."""
+    objects = np.zeros(surface.shape, bool)
+    last = surface
+    for r in radii:
+        opened = _open_disk(last, int(r))
+        objects |= (last - opened) > slope * r * cell
+        last = opened
+    return objects
+
+
+def _low_outlier_cells(zmin: np.ndarray, cell: float) -> np.ndarray:
+    """Pingel's low-outlier test: the progressive filter on ``−zmin``, slope 5, one-cell window."""
+    return _progressive_objects(-zmin, cell, 5.0, [1])
+
+
+def _minimum_surface(grid: _Grid, z: np.ndarray) -> np.ndarray:
+    """Minimum surface, empty cells inpainted, low-outlier cells removed and inpainted.
+
+    The low-outlier test runs twice so that a pit two cells wide is caught too.
+    """
+    filled = _inpaint(grid.minimum(z), grid.origin)
+    for _ in range(2):
+        low = _low_outlier_cells(filled, grid.cell)
+        if not low.any() or low.all():
+            break
+        filled = _inpaint(np.where(low, np.nan, filled), grid.origin)
+    return filled
+
+
+# --------------------------------------------------------------------------------------
+# parameter validation
+# --------------------------------------------------------------------------------------
+
+
+def _positive(name: str, value: Any, method: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{method}: {name} must be a number, got {value!r}") from None
+    if not (math.isfinite(v) and v > 0):
+        raise ParameterError(f"{method}: {name} must be a positive number, got {value!r}")
+    return v
+
+
+def _non_negative(name: str, value: Any, method: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{method}: {name} must be a number, got {value!r}") from None
+    if not (math.isfinite(v) and v >= 0):
+        raise ParameterError(f"{method}: {name} must be zero or positive, got {value!r}")
+    return v
+
+
+def _int_in(name: str, value: Any, lo: int, hi: int, method: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float)):
+        raise ParameterError(f"{method}: {name} must be an integer, got {value!r}")
+    if float(value) != int(value) or not lo <= int(value) <= hi:
+        raise ParameterError(f"{method}: {name} must be an integer in [{lo}, {hi}], got {value!r}")
+    return int(value)
+
+
+def _max_cells(nx: int, ny: int, method: str, cell: float) -> None:
+    if nx * ny > 400_000_000:
+        raise ParameterError(
+            f"{method}: a {nx} x {ny} grid at cell {cell!r} is too large; "
+            "process the cloud in tiles (pcrs classify with several inputs or pcrs tile) "
+            "or use a larger cell"
+        )
+
+
+# --------------------------------------------------------------------------------------
+# SMRF
+# --------------------------------------------------------------------------------------
+
+
+def smrf(
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    *,
+    cell: float = 1.0,
+    slope: float = 0.15,
+    window: float = 18.0,
+    threshold: float = 0.5,
+    scalar: float = 1.25,
+) -> np.ndarray:
+    """Simple Morphological Filter (Pingel et al. 2013).
+
+    Parameters
+    ----------
+    x, y, z : ndarray
+        Coordinates (float64, map units).
+    cell : float
+        Grid cell size (map units), default 1.
+    slope : float
+        Terrain slope (rise over run) that an opening may remove without marking
+        an object, default 0.15.
+    window : float
+        Largest window radius (map units), default 18.
+    threshold : float
+        Elevation threshold (map units) of the final point test, default 0.5.
+    scalar : float
+        Multiplier of the local slope of the provisional DTM added to ``threshold``,
+        default 1.25.
+
+    Returns
+    -------
+    ndarray of bool
+        True for ground points.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.random((2, 4000)) * 60
+    >>> z = 0.05 * x + np.where((abs(x - 30) < 8) & (abs(y - 30) < 8), 6.0, 0.0)
+    >>> g = smrf(x, y, z)
+    >>> bool(g[z - 0.05 * x < 1].mean() > 0.95), bool(g[z - 0.05 * x > 5].mean() < 0.05)
+    (True, True)
+    """
+    m = "smrf"
+    cell = _positive("cell", cell, m)
+    slope = _non_negative("slope", slope, m)
+    window = _positive("window", window, m)
+    threshold = _non_negative("threshold", threshold, m)
+    scalar = _non_negative("scalar", scalar, m)
+    if len(x) == 0:
+        return np.zeros(0, bool)
+    grid = _Grid.for_points(x, y, cell)
+    _max_cells(grid.nx, grid.ny, m, cell)
+    surface = _minimum_surface(grid, z)
+    radii = range(1, max(1, math.ceil(window / cell)) + 1)
+    objects = _progressive_objects(surface, cell, slope, radii)
+    if objects.all():
+        objects[:] = False
+    provisional = _inpaint(np.where(objects, np.nan, surface), grid.origin)
+    gy, gx = np.gradient(provisional, cell)
+    grad = np.hypot(gx, gy)
+    zpro = grid.sample(provisional, x, y)
+    gpt = grid.sample(grad, x, y)
+    return np.abs(z - zpro) <= threshold + scalar * gpt
+
+
+# --------------------------------------------------------------------------------------
+# PMF
+# --------------------------------------------------------------------------------------
+
+
+def pmf(
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    *,
+    cell: float = 1.0,
+    max_window: float = 33.0,
+    slope: float = 1.0,
+    initial_distance: float = 0.15,
+    max_distance: float = 2.5,
+    exponential: bool = True,
+) -> np.ndarray:
+    """Progressive Morphological Filter (Zhang et al. 2003).
+
+    Parameters
+    ----------
+    x, y, z : ndarray
+        Coordinates.
+    cell : float
+        Grid cell size, default 1.
+    max_window : float
+        Largest window size (map units), default 33.
+    slope : float
+        Terrain slope used to scale the thresholds, default 1.
+    initial_distance : float
+        Initial elevation-difference threshold, default 0.15.
+    max_distance : float
+        Largest elevation-difference threshold, default 2.5.
+    exponential : bool
+        Windows ``2·2^k + 1`` cells (True, default) or ``2k + 1`` cells.
+
+    Returns
+    -------
+    ndarray of bool
+        True for ground points.
+    """
+    m = "pmf"
+    cell = _positive("cell", cell, m)
+    max_window = _positive("max_window", max_window, m)
+    slope = _non_negative("slope", slope, m)
+    initial_distance = _non_negative("initial_distance", initial_distance, m)
+    max_distance = _non_negative("max_distance", max_distance, m)
+    if not isinstance(exponential, (bool, np.bool_)):
+        raise ParameterError(f"pmf: exponential must be true or false, got {exponential!r}")
+    if max_distance < initial_distance:
+        raise ParameterError(
+            f"pmf: max_distance ({max_distance!r}) must be at least initial_distance "
+            f"({initial_distance!r})"
+        )
+    if len(x) == 0:
+        return np.zeros(0, bool)
+    grid = _Grid.for_points(x, y, cell)
+    _max_cells(grid.nx, grid.ny, m, cell)
+    surface = _minimum_surface(grid, z)
+    windows = _pmf_windows(max_window, cell, exponential)
+    flat = grid.flat
+    ground = np.ones(len(z), bool)
+    last = surface
+    prev_w = 1
+    for k, w in enumerate(windows):
+        opened = ndimage.grey_opening(last, size=(w, w), mode="nearest")
+        dh = initial_distance if k == 0 else slope * (w - prev_w) * cell + initial_distance
+        dh = min(dh, max_distance)
+        ground &= (z - opened.ravel()[flat]) <= dh
+        last = opened
+        prev_w = w
+    return ground
+
+
+def _pmf_windows(max_window: float, cell: float, exponential: bool) -> list[int]:
+    """Window sizes in cells (odd), growing until ``max_window`` map units."""
+    wmax = max_window / cell
+    out = []
+    k = 0
+    while True:
+        w = 2 * (2**k) + 1 if exponential else 2 * (k + 1) + 1
+        if w > wmax and out:
+            break
+        out.append(int(w))
+        if w > wmax:
+            break
+        k += 1
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# CSF
+# --------------------------------------------------------------------------------------
+
+
+def csf(
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    *,
+    resolution: float = 1.0,
+    rigidness: int = 3,
+    time_step: float = 0.65,
+    threshold: float = 0.5,
+    iterations: int = 500,
+    smooth: bool = True,
+    hdiff: float = 0.3,
+) -> np.ndarray:
+    """Cloth Simulation Filter (Zhang et al. 2016).
+
+    Parameters
+    ----------
+    x, y, z : ndarray
+        Coordinates.
+    resolution : float
+        Distance between cloth particles (map units), default 1.
+    rigidness : int
+        1 (steep terrain), 2 (relief) or 3 (flat terrain, default): how many times
+        the spring constraint between neighbours is applied per time step.
+    time_step : float
+        Time step of the gravity integration, default 0.65.
+    threshold : float
+        Points within this distance of the cloth are ground, default 0.5.
+    iterations : int
+        Largest number of time steps, default 500.
+    smooth : bool
+        Slope post-processing (snap movable particles next to fixed ones onto the
+        surface when within ``hdiff``), default True.
+    hdiff : float
+        Height difference of the post-processing, default 0.3.
+
+    Returns
+    -------
+    ndarray of bool
+        True for ground points.
+    """
+    m = "csf"
+    resolution = _positive("resolution", resolution, m)
+    rigidness = _int_in("rigidness", rigidness, 1, 3, m)
+    time_step = _positive("time_step", time_step, m)
+    threshold = _non_negative("threshold", threshold, m)
+    iterations = _int_in("iterations", iterations, 1, 100_000, m)
+    hdiff = _non_negative("hdiff", hdiff, m)
+    if not isinstance(smooth, (bool, np.bool_)):
+        raise ParameterError(f"csf: smooth must be true or false, got {smooth!r}")
+    if len(x) == 0:
+        return np.zeros(0, bool)
+    grid = _Grid.for_points(x, y, resolution)
+    _max_cells(grid.nx, grid.ny, m, resolution)
+    # the inverted cloud: the cloth falls onto -z; its "surface" per particle is the
+    # highest inverted point, i.e. the lowest real point (low outliers removed first)
+    lowest = _minimum_surface(grid, z)
+    surface = -lowest
+    cloth = _simulate_cloth(surface, rigidness, time_step, iterations, smooth, hdiff)
+    cloth_z = -cloth
+    return np.abs(grid.sample(cloth_z, x, y) - z) <= threshold
+
+
+_GRAVITY = 0.2
+_DAMPING = 0.01
+
+
+def _simulate_cloth(
+    surface: np.ndarray, rigidness: int, dt: float, iterations: int, smooth: bool, hdiff: float
+) -> np.ndarray:
+    """Drop a cloth on ``surface`` (heights per particle); return the particle heights."""
+    start = float(surface.max()) + 1.0
+    pos = np.full(surface.shape, start)
+    old = pos.copy()
+    movable = np.ones(surface.shape, bool)
+    accel = _GRAVITY * dt * dt
+    # spring correction per pass: a particle moves part of the way to the mean of its
+    # neighbours; repeated ``rigidness`` times (CSF's rigidness = constraint repetitions)
+    deg = np.full(surface.shape, 4.0)
+    deg[0, :] -= 1
+    deg[-1, :] -= 1
+    deg[:, 0] -= 1
+    deg[:, -1] -= 1
+    deg = np.maximum(deg, 1.0)
+    for _ in range(iterations):
+        # Verlet step under gravity, only movable particles
+        new = pos + (pos - old) * (1.0 - _DAMPING) - accel
+        old = np.where(movable, pos, old)
+        pos = np.where(movable, new, pos)
+        for _r in range(rigidness):
+            nsum = np.zeros_like(pos)
+            nsum[1:, :] += pos[:-1, :]
+            nsum[:-1, :] += pos[1:, :]
+            nsum[:, 1:] += pos[:, :-1]
+            nsum[:, :-1] += pos[:, 1:]
+            pos = np.where(movable, pos + 0.5 * (nsum / deg - pos), pos)
+        # collision with the (inverted) surface
+        hit = movable & (pos <= surface)
+        if hit.any():
+            pos[hit] = surface[hit]
+            old[hit] = surface[hit]
+            movable &= ~hit
+        # stop when the cloth barely moves
+        step = np.abs(pos - old)[movable]
+        if step.size == 0 or float(step.max()) < 0.005 * 1.0:
+            break
+    if smooth:
+        pos = _slope_postprocess(pos, surface, movable, hdiff)
+    return pos
+
+
+def _slope_postprocess(
+    pos: np.ndarray, surface: np.ndarray, movable: np.ndarray, hdiff: float
+) -> np.ndarray:
+    """Snap movable particles next to fixed ones onto the surface when within ``hdiff``."""
+    pos = pos.copy()
+    movable = movable.copy()
+    close = np.abs(pos - surface) < hdiff
+    cross = ndimage.generate_binary_structure(2, 1)
+    while True:
+        fixed = ~movable
+        beside_fixed = ndimage.binary_dilation(fixed, structure=cross) & movable
+        snap = beside_fixed & close
+        if not snap.any():
+            break
+        pos[snap] = surface[snap]
+        movable &= ~snap
+    return pos
+
+
+# --------------------------------------------------------------------------------------
+# registry and front door
+# --------------------------------------------------------------------------------------
+
+#: ground filter name -> pure function ``f(x, y, z, **params) -> bool mask``
+GROUND_FILTERS: dict[str, Callable[..., np.ndarray]] = {"smrf": smrf, "csf": csf, "pmf": pmf}
+
+#: default parameters of each filter (PDAL / the papers)
+GROUND_DEFAULTS: dict[str, dict[str, Any]] = {
+    "smrf": {"cell": 1.0, "slope": 0.15, "window": 18.0, "threshold": 0.5, "scalar": 1.25},
+    "csf": {
+        "resolution": 1.0,
+        "rigidness": 3,
+        "time_step": 0.65,
+        "threshold": 0.5,
+        "iterations": 500,
+        "smooth": True,
+        "hdiff": 0.3,
+    },
+    "pmf": {
+        "cell": 1.0,
+        "max_window": 33.0,
+        "slope": 1.0,
+        "initial_distance": 0.15,
+        "max_distance": 2.5,
+        "exponential": True,
+    },
+}
+
+_RETURN_POLICIES = ("last", "all")
+
+
+def _method(method: str) -> Callable[..., np.ndarray]:
+    try:
+        return GROUND_FILTERS[str(method).lower()]
+    except KeyError:
+        raise ParameterError(
+            f"unknown ground filter {method!r}; choose one of {sorted(GROUND_FILTERS)}"
+        ) from None
+
+
+def _check_params(method: str, params: dict[str, Any]) -> None:
+    unknown = set(params) - set(GROUND_DEFAULTS[method])
+    if unknown:
+        raise ParameterError(
+            f"{method}: unknown parameter(s) {sorted(unknown)}; "
+            f"valid ones are {sorted(GROUND_DEFAULTS[method])}"
+        )
+
+
+def ground_buffer(method: str = "smrf", **params: Any) -> float:
+    """Buffer (map units) a tile needs so that its core is classified as the merged cloud.
+
+    Twice the largest morphological window (an opening reaches that far) plus a
+    margin for the inpainting of large holes; for CSF a fixed 50 cloth cells.
+
+    Examples
+    --------
+    >>> ground_buffer("smrf")
+    56.0
+    """
+    name = str(method).lower()
+    _method(name)
+    _check_params(name, params)
+    p = {**GROUND_DEFAULTS[name], **params}
+    if name == "smrf":
+        return float(2 * p["window"] + 20 * p["cell"])
+    if name == "pmf":
+        return float(p["max_window"] + 20 * p["cell"])
+    return float(50 * p["resolution"])
+
+
+def _last_returns(cloud: PointCloud) -> np.ndarray | None:
+    rn = cloud.get("return_number")
+    nr = cloud.get("number_of_returns")
+    if rn is None or nr is None:
+        return None
+    rn = np.asarray(rn)
+    nr = np.asarray(nr)
+    valid = (rn > 0) & (nr > 0)
+    # zero return numbers (seen in real IGN files, e.g. virtual points) count as single returns
+    return ~valid | (rn >= nr)
+
+
+def classify_ground(
+    points: PointCloud | np.ndarray,
+    y: np.ndarray | None = None,
+    z: np.ndarray | None = None,
+    *,
+    method: str = "smrf",
+    candidates: np.ndarray | None = None,
+    returns: str = "last",
+    **params: Any,
+) -> np.ndarray:
+    """Ground mask of a point cloud with SMRF, CSF or PMF.
+
+    Parameters
+    ----------
+    points : PointCloud or ndarray
+        A :class:`~pcrs.points.PointCloud`, or the x coordinates (then give ``y`` and ``z``).
+    y, z : ndarray, optional
+        Coordinates when ``points`` is the x array.
+    method : {"smrf", "csf", "pmf"}
+        The filter (see :data:`GROUND_FILTERS`).
+    candidates : ndarray of bool, optional
+        Points that may be ground (e.g. not noise). Others are never ground and do
+        not shape the surface.
+    returns : {"last", "all"}
+        With a PointCloud holding return numbers, ``"last"`` (default, as PDAL's
+        SMRF) considers only last and single returns.
+    **params
+        Parameters of the filter; see :data:`GROUND_DEFAULTS`.
+
+    Returns
+    -------
+    ndarray of bool
+        True for ground points, one value per point.
+
+    Raises
+    ------
+    ParameterError
+        Unknown method or parameter, or a parameter out of range.
+
+    Examples
+    --------
+    >>> from pcrs import synth
+    >>> scene = synth.make_scene(20_000, seed=3)
+    >>> g = classify_ground(scene.cloud, method="smrf")
+    >>> bool((g == (scene.cloud["classification"] == 2)).mean() > 0.9)
+    True
+    """
+    name = str(method).lower()
+    func = _method(name)
+    _check_params(name, params)
+    if returns not in _RETURN_POLICIES:
+        raise ParameterError(f"returns must be one of {_RETURN_POLICIES}, got {returns!r}")
+    if isinstance(points, PointCloud):
+        if y is not None or z is not None:
+            raise ParameterError("give either a PointCloud or x, y and z arrays, not both")
+        x_ = points.x
+        y_ = points.y
+        z_ = points.z
+        last = _last_returns(points) if returns == "last" else None
+    else:
+        if y is None or z is None:
+            raise ParameterError("classify_ground(x, y, z): y and z are required with an x array")
+        x_ = np.asarray(points, np.float64)
+        y_ = np.asarray(y, np.float64)
+        z_ = np.asarray(z, np.float64)
+        if not (x_.ndim == 1 and x_.shape == y_.shape == z_.shape):
+            raise ParameterError(
+                f"x, y and z must be 1-D arrays of one length; got {x_.shape}, {y_.shape}, {z_.shape}"
+            )
+        last = None
+    n = x_.shape[0]
+    keep = np.ones(n, bool)
+    if candidates is not None:
+        cand = np.asarray(candidates)
+        if cand.dtype != bool or cand.shape != (n,):
+            raise ParameterError(
+                f"candidates must be a boolean mask of {n} values, got {cand.dtype} {cand.shape}"
+            )
+        keep &= cand
+    if last is not None:
+        keep &= last
+    keep &= np.isfinite(x_) & np.isfinite(y_) & np.isfinite(z_)
+    out = np.zeros(n, bool)
+    if not keep.any():
+        # validate the parameters even when there is nothing to do
+        func(np.zeros(0), np.zeros(0), np.zeros(0), **params)
+        return out
+    sel = np.flatnonzero(keep)
+    out[sel] = func(x_[sel], y_[sel], z_[sel], **params)
+    return out
