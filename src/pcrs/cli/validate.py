@@ -1,0 +1,96 @@
+"""``pcrs validate``: check PCRS v2.0 GML deliveries and write readable reports."""
+
+from __future__ import annotations
+
+import click
+
+from .options import overwrite_option, verbosity_options
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the JSON report.")
+@click.option(
+    "--html", "html_path", type=click.Path(dir_okay=False), help="Write a one-page HTML report."
+)
+@click.option(
+    "--gpkg", "gpkg_path", type=click.Path(dir_okay=False),
+    help="Write the located findings as a GeoPackage point layer (open it in QGIS).",
+)  # fmt: skip
+@click.option(
+    "--lang", type=click.Choice(["fr", "en"]), default="en", show_default=True,
+    help="Language of the messages.",
+)  # fmt: skip
+@click.option(
+    "--schemas", "schemas_dir", type=click.Path(file_okay=False, exists=True), default=None,
+    help="Folder of schemas with catalog.xml (default: the copy 'pcrs schemas install' made).",
+)  # fmt: skip
+@click.option(
+    "--no-schema", is_flag=True, help="Skip the XSD step even when schemas are installed."
+)
+@click.option(
+    "--precision", "precision_cm", type=float, default=10.0, show_default=True,
+    help="Warn when precisionPlanimetrique is worse than this many cm (0 turns it off).",
+)  # fmt: skip
+@click.option(
+    "--lidar", "lidar_dir", type=click.Path(file_okay=False), default=None,
+    help="LiDAR folder for the height cross-check (not implemented yet).",
+)  # fmt: skip
+@overwrite_option
+@verbosity_options
+def validate(
+    files: tuple[str, ...],
+    json_path: str | None,
+    html_path: str | None,
+    gpkg_path: str | None,
+    lang: str,
+    schemas_dir: str | None,
+    no_schema: bool,
+    precision_cm: float,
+    lidar_dir: str | None,
+    overwrite: bool,
+) -> None:
+    """Check PCRS v2.0 GML FILES (or folders of .gml) against the schema and the standard.
+
+    Every finding names its rule, the file, line, feature class, gml:id and idObjet,
+    and what to do. Exit code 0: no error; 1: errors found; 2: unusable input.
+
+    \b
+    Examples:
+      pcrs validate livraison.gml
+      pcrs validate livraison/ --lang fr --html rapport.html --json rapport.json
+      pcrs validate a.gml b.gml --gpkg anomalies.gpkg
+    """
+    from ..errors import ParameterError
+    from ..io.atomic import check_output
+    from ..vector import Options
+    from ..vector import validate as run
+    from .main import FindingsExit
+
+    if lidar_dir is not None:
+        raise ParameterError(
+            "--lidar: the LiDAR cross-check of PCRS deliveries is not implemented yet; "
+            "run without --lidar"
+        )
+    outputs = [p for p in (json_path, html_path, gpkg_path) if p]
+    for p in outputs:
+        check_output(p, overwrite, files)
+    options = Options(precision_threshold_cm=precision_cm or None)
+    report = run(files, schemas=False if no_schema else schemas_dir, lang=lang, options=options)
+    if json_path:
+        report.to_json(json_path, overwrite=overwrite)
+    if html_path:
+        report.to_html(html_path, overwrite=overwrite)
+    if gpkg_path:
+        report.to_geopackage(gpkg_path, overwrite=overwrite)
+    click.echo(report.summary_text())
+    unusable = report.unusable_files
+    if unusable and len(unusable) == len(report.files):
+        reasons = {f["path"]: f.get("reason", "") for f in report.files}
+        for path in unusable:
+            click.echo(
+                f"pcrs: error: {path}: not a usable PCRS GML file ({reasons[path]})", err=True
+            )
+        raise click.exceptions.Exit(2)
+    if report.has_errors:
+        raise FindingsExit()

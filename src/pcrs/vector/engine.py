@@ -1,0 +1,879 @@
+"""The checks: one pass over each file's features, then the file-wide and delivery-wide rules.
+
+:class:`Validator` consumes the :class:`~pcrs.vector.gml.Member` objects the streaming
+reader produces and emits :class:`~pcrs.vector.rules.Finding` objects. Per-feature
+state kept between features is small (identifiers, links, one bounding box and one
+location per feature), so memory grows by about a hundred bytes per feature.
+Geometry validity is checked in batches with shapely's vectorised functions.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+from . import model
+from .gml import Feature, Member, RootInfo
+from .model import (
+    BETA_CLASSES,
+    BETA_ELEMENTS,
+    CLASSES,
+    CODE_LISTS,
+    ID_FIELDS,
+    NS_PCRS,
+    NS_PCRS_INFO,
+    PDF_CONSTRAINTS,
+    PDF_NAMES,
+    THEMES,
+    attributes_of,
+    check_code,
+    is_subclass,
+)
+from .rules import Finding
+
+__all__ = ["Options", "Validator"]
+
+
+@dataclass
+class Options:
+    """Settings of a validation run.
+
+    Attributes
+    ----------
+    precision_threshold_cm : float or None
+        ``precisionPlanimetrique`` worse than this gives PCRS-PREC-001 (None: off).
+    emprise_tolerance : float
+        Metres around the EmpriseEchangePCRS within which an object counts as inside.
+    z_range : tuple of float
+        Plausible altitudes (m) for PCRS-GEOM-015.
+    min_date : datetime.date
+        Dates before this are implausible (PCRS-DATE-002).
+    max_findings_per_rule : int
+        Per file and rule; the rest are counted in the summary, not listed.
+    """
+
+    precision_threshold_cm: float | None = 10.0
+    emprise_tolerance: float = 1.0
+    z_range: tuple[float, float] = (-500.0, 5000.0)
+    min_date: _dt.date = _dt.date(1900, 1, 1)
+    max_findings_per_rule: int = 5000
+    today: _dt.date = field(default_factory=_dt.date.today)
+
+
+_DATE = re.compile(r"^(-?\d{4,})-(\d{2})-(\d{2})(Z|[+-]\d{2}:\d{2})?$")
+_INT = re.compile(r"^[+-]?\d+$")
+_FLOAT_OK = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$|^(INF|-INF|NaN)$")
+
+_OBJECT_ROOTS = ("ObjetVecteurPCRS", "HabillagePCRS")
+_INSIDE_CLASSES = {
+    name
+    for name in CLASSES
+    if is_subclass(name, "ObjetVecteurPCRS")
+    or is_subclass(name, "HabillagePCRS")
+    or name
+    in (
+        "PointLevePCRS",
+        "AffleurantEnveloppePCRS",
+        "AffleurantLignesPCRS",
+        "AffleurantPointPCRS",
+        "AffleurantSymbolePCRS",
+    )
+}
+_INFO_CLASSES = {"InitiativePCRS", "EmpriseDisponibilitePCRS"}
+_GEOGRAPHIC_OK_FOR_INFO = {4326, 4171, 4258, 4965}
+_PREC_CM = {"002": 2, "005": 5, "010": 10, "040": 40, "150": 150, "999": 999}
+
+_TYPE_LABEL = {
+    "date": ("date (YYYY-MM-DD)", "date (AAAA-MM-JJ)", "write it as YYYY-MM-DD",
+             "l'écrire AAAA-MM-JJ"),
+    "double": ("number", "nombre", "write a decimal number with a dot",
+               "écrire un nombre décimal avec un point"),
+    "integer": ("integer", "entier", "write a whole number", "écrire un nombre entier"),
+    "string": ("text value", "valeur texte", "write a plain text value",
+               "écrire une simple valeur texte"),
+}  # fmt: skip
+
+
+def _parse_date(text: str) -> _dt.date | None:
+    m = _DATE.match(text)
+    if not m:
+        return None
+    try:
+        return _dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+class _FileState:
+    def __init__(self, path: str, index: int):
+        self.path = path
+        self.index = index
+        self.gml_ids: dict[str, tuple[str, int]] = {}
+        self.counts: Counter = Counter()
+        self.srs: dict[str, tuple] = {}  # srsName -> first location
+        self.no_srs: list = []  # count, first location
+        self.no_srs_count = 0
+        self.dim_assumed = 0
+        self.dim_assumed_loc: tuple | None = None
+        self.no_geom_id = 0
+        self.no_geom_id_loc: tuple | None = None
+        self.no_z: dict[str, list] = {}
+        self.emprises: list = []  # (loc, shape, datePublication)
+        self.emprise_refs: set[str] = set()
+        self.no_hash = 0
+        self.no_hash_example: str | None = None
+        self.beta: list[str] = []
+        # per-object records for end-of-file checks
+        self.obj_loc: list = []  # (line, cls, gml_id, id_objet, x, y, srs)
+        self.obj_box: list = []  # minx, miny, maxx, maxy
+        self.obj_date: list = []  # ordinal of dateLeve or 0
+        self.obj_inside: list = []  # whether the emprise containment applies
+        self.top_objects: list = []  # (gml_id, obj index) of ObjetVecteur/Habillage
+        self.validity: list = []  # pending (shape, loc, cls)
+        self.rule_counts: Counter = Counter()
+
+
+class Validator:
+    """Run the PCRS rules over the members of one or more files.
+
+    Use :meth:`start_file`, :meth:`member` for each member, :meth:`end_file`, and
+    after all files :meth:`finish`. Findings accumulate in :attr:`findings`.
+    """
+
+    def __init__(self, options: Options | None = None):
+        self.options = options or Options()
+        self.findings: list[Finding] = []
+        self.suppressed: Counter = Counter()
+        self.ids: dict[str, dict[str, tuple]] = {f: {} for f in ID_FIELDS}
+        self.all_gml_ids: dict[str, tuple[str, int]] = {}
+        self.links: list = []  # (file index, loc tuple, field, target, expected)
+        self.files: list[_FileState] = []
+        self.file: _FileState | None = None
+        self._crs_cache: dict[str, object] = {}
+
+    # --- emitting --------------------------------------------------------------------
+
+    def emit(self, rule: str, loc: tuple | None = None, field_: str | None = None, **params):
+        """Record a finding; ``loc`` is ``(line, cls, gml_id, id_objet, x, y)``."""
+        st = self.file
+        if st is not None:
+            st.rule_counts[rule] += 1
+            if st.rule_counts[rule] > self.options.max_findings_per_rule:
+                self.suppressed[rule] += 1
+                return
+        line = cls = gid = ido = x = y = None
+        if loc is not None:
+            line, cls, gid, ido, x, y = loc[:6]
+        if cls is not None:
+            params.setdefault("cls", cls)
+        self.findings.append(
+            Finding(
+                rule,
+                params,
+                st.path if st is not None else None,
+                line,
+                cls,
+                gid,
+                ido,
+                None if x is None else float(x),
+                None if y is None else float(y),
+                field_,
+            )
+        )
+
+    # --- files ----------------------------------------------------------------------
+
+    def start_file(self, path: str, root: RootInfo | None) -> None:
+        self.file = _FileState(path, len(self.files))
+        self.files.append(self.file)
+        name = Path(path).name
+        suffix = Path(path).suffix.lower()
+        if suffix not in (".gml", ".xml"):
+            self.emit(
+                "PCRS-FILE-005",
+                None,
+                value=name,
+                detail="does not end in .gml or .xml",
+                detail_fr="ne finit pas par .gml ou .xml",
+            )
+        elif " " in name or not name.isascii():
+            self.emit(
+                "PCRS-FILE-005",
+                None,
+                value=name,
+                detail="has spaces or accents, which broke extraction in the IGN validator",
+                detail_fr="a des espaces ou des accents, qui ont gêné l'extraction dans le "
+                "validateur IGN",
+            )
+        if root is None:
+            return
+        loc = (root.line, root.local, root.attrib.get("gml:id"), None, None, None)
+        if root.has_dtd and not root.entities:
+            self.emit("PCRS-XML-004", loc)
+        version = root.attrib.get("version")
+        if version is None:
+            self.emit("PCRS-FILE-002", loc, "version", value="(missing)")
+            self.file.beta.append("no version attribute on the root")
+        elif version.strip() == "":
+            self.emit("PCRS-FILE-003", loc, "version")
+        elif version.strip() != "2.0":
+            self.emit("PCRS-FILE-002", loc, "version", value=repr(version))
+            if "beta" in version.lower() or version.strip() in ("1.0", "1"):
+                self.file.beta.append(f"version {version!r}")
+
+    def member(self, m: Member) -> None:
+        st = self.file
+        loc = (m.line, None, None, None, None, None)
+        if m.tag != "pcrs:featureMember":
+            self.emit(
+                "PCRS-FILE-006",
+                loc,
+                detail=f"<{m.tag}> is used; PCRS wraps features in <pcrs:featureMember>",
+                detail_fr=f"<{m.tag}> est employé ; le PCRS emballe les objets dans "
+                "<pcrs:featureMember>",
+            )
+        if m.n_children == 0 and m.href is None:
+            self.emit(
+                "PCRS-FILE-006",
+                loc,
+                detail="an empty <featureMember>",
+                detail_fr="un <featureMember> vide",
+            )
+        elif m.n_children > 1 and m.tag != "gml:featureMembers":
+            self.emit(
+                "PCRS-FILE-006",
+                loc,
+                detail=f"a <featureMember> holds {m.n_children} elements (only the first was read)",
+                detail_fr=f"un <featureMember> contient {m.n_children} éléments (seul le "
+                "premier a été lu)",
+            )
+        if m.href is not None and m.n_children == 0:
+            self.links.append((st.index, loc, "featureMember", m.href, None))
+        for f in m.features:
+            self.feature(f)
+
+    # --- one feature ------------------------------------------------------------------
+
+    def feature(self, f: Feature) -> None:
+        st = self.file
+        opts = self.options
+        st.counts[f.cls] += 1
+        ido = f.first_text("idObjet") or f.first_text("idHabillage")
+        if ido is None and f.parent is not None:
+            ido = f.parent.first_text("idObjet")
+        geom = f.geometry
+        x = y = None
+        if geom is not None and geom.shape is not None and not geom.shape.is_empty:
+            c = shapely.get_coordinates(geom.shape)
+            if len(c):
+                x, y = c[0, 0], c[0, 1]
+        loc = (f.line, f.cls, f.gml_id, ido, x, y)
+
+        # identifiers
+        if f.gml_id is None:
+            if f.cls in CLASSES:
+                self.emit("PCRS-ID-001", loc)
+        else:
+            first = st.gml_ids.get(f.gml_id)
+            if first is not None:
+                self.emit("PCRS-ID-003", loc, "gml:id", value=f.gml_id, first_line=first[1])
+            else:
+                st.gml_ids[f.gml_id] = (f.cls, f.line)
+                self.all_gml_ids.setdefault(f.gml_id, (f.cls, st.index))
+
+        # class
+        if f.ns not in (NS_PCRS, NS_PCRS_INFO) or f.cls not in CLASSES:
+            if f.cls in BETA_CLASSES:
+                new = BETA_CLASSES[f.cls]
+                self.emit(
+                    "PCRS-CLASS-002",
+                    loc,
+                    hint=f" (v2.0 counterpart: {new})" if new else "",
+                    hint_fr=f" (équivalent v2.0 : {new})" if new else "",
+                )
+                st.beta.append(f"class {f.cls}")
+            else:
+                self.emit("PCRS-CLASS-001", loc)
+            return
+        fc = CLASSES[f.cls]
+        if fc.abstract:
+            self.emit("PCRS-CLASS-003", loc)
+            return
+
+        attrs = attributes_of(f.cls)
+        index = {a.name: (i, a) for i, a in enumerate(attrs)}
+        seen: Counter = Counter()
+        last_i = -1
+        last_name = None
+        order_reported = False
+        for p in f.props:
+            entry = index.get(p.name)
+            if entry is None or p.ns not in (NS_PCRS, NS_PCRS_INFO):
+                if p.ns == model.GML_NS:
+                    continue
+                hint = hint_fr = ""
+                xsd_name = PDF_NAMES.get((f.cls, p.name))
+                if xsd_name:
+                    hint = f" (the PDF of the standard calls it so; the XSD, normative, says <{xsd_name}>)"
+                    hint_fr = f" (nom du PDF du standard ; le XSD, normatif, dit <{xsd_name}>)"
+                elif p.name in BETA_ELEMENTS:
+                    hint = f" (a 2.0 beta element; v2.0 uses <{BETA_ELEMENTS[p.name]}>)"
+                    hint_fr = (
+                        f" (élément de la 2.0 bêta ; la v2.0 emploie <{BETA_ELEMENTS[p.name]}>)"
+                    )
+                    st.beta.append(f"element <{p.name}>")
+                self.emit(
+                    "PCRS-ATTR-004", _at(loc, p.line), p.name, field=p.name, hint=hint,
+                    hint_fr=hint_fr,
+                )  # fmt: skip
+                continue
+            i, a = entry
+            seen[p.name] += 1
+            if i < last_i and not order_reported:
+                order = ", ".join(x.name for x in attrs)
+                self.emit(
+                    "PCRS-ATTR-007", _at(loc, p.line), p.name, field=p.name, after=last_name,
+                    order=order,
+                )  # fmt: skip
+                order_reported = True
+            if i >= last_i:
+                last_i, last_name = i, p.name
+            self._value(f, fc, a, p, loc)
+
+        for a in attrs:
+            n = seen.get(a.name, 0)
+            if n < a.min_occurs:
+                if a.type == "geometry":
+                    self.emit("PCRS-GEOM-001", loc, a.name, detail="", detail_fr="")
+                else:
+                    self.emit("PCRS-ATTR-001", loc, a.name, field=a.name, section=fc.section)
+            elif a.max_occurs is not None and n > a.max_occurs:
+                self.emit("PCRS-ATTR-005", loc, a.name, field=a.name, count=n, max=a.max_occurs)
+
+        # thematique
+        theme = f.first_text("thematique")
+        if fc.themes and theme in THEMES and theme not in fc.themes:
+            expected = " or ".join(f"{t} ({THEMES[t]})" for t in fc.themes)
+            self.emit(
+                "PCRS-THEME-001", loc, "thematique", value=theme, label=THEMES[theme],
+                expected=expected,
+            )  # fmt: skip
+
+        # identifiers unique across the delivery
+        for name in ID_FIELDS:
+            v = f.first_text(name)
+            if v:
+                first = self.ids[name].get(v)
+                if first is not None:
+                    where = f"{first[1]} line {first[0]}" + (
+                        f" of {Path(first[2]).name}" if first[2] != st.path else ""
+                    )
+                    self.emit("PCRS-ID-004", loc, name, field=name, value=v, first=where)
+                else:
+                    self.ids[name][v] = (f.line, f.cls, st.path)
+
+        # affleurant representation
+        if f.cls == "AffleurantGeometriquePCRS" and not any(
+            p.name in ("enveloppe", "ligne", "point") for p in f.props
+        ):
+            self.emit("PCRS-LINK-004", loc)
+
+        # precision
+        prec = f.first_text("precisionPlanimetrique")
+        thr = opts.precision_threshold_cm
+        if thr is not None and prec in _PREC_CM and _PREC_CM[prec] > thr:
+            label = CODE_LISTS["CategoriePrecisionPCRSType"].values[prec]
+            self.emit(
+                "PCRS-PREC-001", loc, "precisionPlanimetrique", value=prec, label=label,
+                threshold=f"{thr:g}",
+            )  # fmt: skip
+
+        # emprise
+        if f.cls == "EmpriseEchangePCRS":
+            dp = _parse_date(f.first_text("datePublication") or "")
+            shape = geom.shape if geom is not None else None
+            st.emprises.append((loc, shape, dp))
+            for p in f.props:
+                if p.name in ("objet", "habillage", "raster", "commune", "troncon"):
+                    if p.href:
+                        st.emprise_refs.add(p.href.rpartition("#")[2])
+                    elif p.inline is not None and p.inline.gml_id:
+                        st.emprise_refs.add(p.inline.gml_id)
+
+        # dates
+        date_leve = None
+        for name in ("dateLeve", "datePublication", "horodatage", "dateAcquisition",
+                     "dateRecette", "dateCreation", "dateActualite"):  # fmt: skip
+            txt = f.first_text(name)
+            if not txt:
+                continue
+            d = _parse_date(txt)
+            if d is None:
+                continue
+            if name == "dateLeve":
+                date_leve = d
+            if d < opts.min_date:
+                self.emit(
+                    "PCRS-DATE-002", loc, name, field=name, value=txt,
+                    detail=f"is before {opts.min_date.isoformat()}",
+                    detail_fr=f"est antérieure au {opts.min_date.isoformat()}",
+                )  # fmt: skip
+            elif d > opts.today:
+                self.emit(
+                    "PCRS-DATE-002", loc, name, field=name, value=txt,
+                    detail="is in the future", detail_fr="est dans le futur",
+                )  # fmt: skip
+        da = _parse_date(f.first_text("dateAcquisition") or "")
+        dr = _parse_date(f.first_text("dateRecette") or "")
+        if da and dr and da > dr:
+            self.emit(
+                "PCRS-DATE-001", loc, "dateAcquisition", field="dateAcquisition",
+                value=da.isoformat(), other_field="dateRecette", other=dr.isoformat(),
+            )  # fmt: skip
+
+        # geometry
+        if geom is not None:
+            self._geometry(f, fc, geom, loc)
+        elif any(p.name == "geometrie" for p in f.props):
+            self.emit(
+                "PCRS-GEOM-001", loc, "geometrie",
+                detail=" (<geometrie> is empty; the XSD lets this through)",
+                detail_fr=" (<geometrie> est vide ; le XSD le laisse passer)",
+            )  # fmt: skip
+
+        # per-object record
+        if geom is not None and geom.shape is not None and not geom.shape.is_empty:
+            b = geom.shape.bounds
+            st.obj_loc.append((f.line, f.cls, f.gml_id, ido, x, y, geom.srs))
+            st.obj_box.append(b)
+            st.obj_date.append(date_leve.toordinal() if date_leve else 0)
+            st.obj_inside.append(f.cls in _INSIDE_CLASSES)
+            if f.parent is None and (
+                is_subclass(f.cls, "ObjetVecteurPCRS") or is_subclass(f.cls, "HabillagePCRS")
+            ):
+                st.top_objects.append((f.gml_id, len(st.obj_loc) - 1))
+        elif f.parent is None and (
+            is_subclass(f.cls, "ObjetVecteurPCRS") or is_subclass(f.cls, "HabillagePCRS")
+        ):
+            st.obj_loc.append((f.line, f.cls, f.gml_id, ido, x, y, None))
+            st.obj_box.append((np.nan, np.nan, np.nan, np.nan))
+            st.obj_date.append(date_leve.toordinal() if date_leve else 0)
+            st.obj_inside.append(False)
+            st.top_objects.append((f.gml_id, len(st.obj_loc) - 1))
+
+    def _value(self, f: Feature, fc, a, p, loc) -> None:
+        st = self.file
+        ploc = _at(loc, p.line)
+        if a.type == "geometry":
+            return
+        if a.type == "link":
+            if p.href is not None and p.href.strip():
+                href = p.href.strip()
+                if not href.startswith("#") and "#" not in href:
+                    st.no_hash += 1
+                    if st.no_hash_example is None:
+                        st.no_hash_example = href
+                self.links.append((st.index, ploc, p.name, href, a.target))
+            elif p.inline is not None:
+                if a.target and not is_subclass(p.inline.cls, a.target):
+                    self.emit(
+                        "PCRS-LINK-002", ploc, p.name, field=p.name,
+                        value=p.inline.gml_id or p.inline.cls, target_cls=p.inline.cls,
+                        expected=a.target,
+                    )  # fmt: skip
+            else:
+                self.emit("PCRS-LINK-005", ploc, p.name, field=p.name)
+            return
+        if p.children or p.href is not None:
+            t = _TYPE_LABEL["string"]
+            self.emit(
+                "PCRS-ATTR-006", ploc, p.name, field=p.name, value="<element>", type=t[0],
+                type_fr=t[1], fix_en=t[2], fix_fr=t[3],
+            )  # fmt: skip
+            return
+        text = p.text or ""
+        if a.type == "string":
+            if text == "":
+                if a.name in ID_FIELDS:
+                    self.emit("PCRS-ATTR-002", ploc, p.name, field=p.name)
+                else:
+                    for c in PDF_CONSTRAINTS:
+                        if c.attribute == a.name and is_subclass(f.cls, c.cls):
+                            self.emit(
+                                "PCRS-ATTR-003", ploc, p.name, field=p.name, section=c.section
+                            )
+                            break
+            return
+        if a.type == "code":
+            verdict = check_code(a.codelist, text)
+            if verdict == "ok":
+                return
+            cl = CODE_LISTS[a.codelist]
+            allowed = ", ".join(cl.values)
+            if verdict == "other":
+                self.emit("PCRS-CODE-003", ploc, p.name, field=p.name, value=text, codelist=cl.name)
+            else:
+                rule = "PCRS-CODE-002" if cl.extensible else "PCRS-CODE-001"
+                self.emit(
+                    rule, ploc, p.name, field=p.name, value=text, codelist=cl.name,
+                    allowed=allowed,
+                )  # fmt: skip
+            return
+        ok = True
+        if a.type == "date":
+            ok = _parse_date(text) is not None
+        elif a.type == "double":
+            ok = bool(_FLOAT_OK.match(text))
+        elif a.type == "integer":
+            ok = bool(_INT.match(text.strip()))
+            if ok and f.cls == "MasqueOpacitePCRS" and p.name == "transparence":
+                ok = 0 <= int(text) <= 100
+        if not ok:
+            t = _TYPE_LABEL[a.type]
+            if p.name == "transparence":
+                t = ("percentage 0-100", "pourcentage 0-100", "give 0 to 100", "donner 0 à 100")
+            self.emit(
+                "PCRS-ATTR-006", ploc, p.name, field=p.name, value=text, type=t[0],
+                type_fr=t[1], fix_en=t[2], fix_fr=t[3],
+            )  # fmt: skip
+
+    def _geometry(self, f: Feature, fc, geom, loc) -> None:
+        st = self.file
+        gloc = _at(loc, geom.line)
+        allowed = ()
+        for a in attributes_of(f.cls):
+            if a.type == "geometry":
+                allowed = a.geometry
+        if allowed and geom.kind not in allowed:
+            self.emit(
+                "PCRS-GEOM-002", gloc, "geometrie", value=geom.kind,
+                allowed=" or ".join("gml:" + k for k in allowed),
+            )  # fmt: skip
+        for code, detail, px, py in geom.problems:
+            ploc = gloc if px is None else (gloc[0], gloc[1], gloc[2], gloc[3], px, py)
+            if code == "no_gml_id":
+                st.no_geom_id += 1
+                if st.no_geom_id_loc is None:
+                    st.no_geom_id_loc = (ploc, detail)
+            elif code == "zero_length":
+                self.emit(
+                    "PCRS-GEOM-006", ploc, "geometrie", detail=detail,
+                    detail_fr=detail.replace("segment(s) between identical points",
+                                             "segment(s) entre deux points identiques"),
+                )  # fmt: skip
+            elif code == "short_segment":
+                self.emit(
+                    "PCRS-GEOM-016",
+                    ploc,
+                    "geometrie",
+                    detail=detail,
+                    detail_fr=detail.replace("shorter than", "de moins de").replace(
+                        "shortest", "le plus court"
+                    ),
+                )
+            elif code == "arc_points":
+                self.emit(
+                    "PCRS-GEOM-007",
+                    ploc,
+                    "geometrie",
+                    detail=detail,
+                    detail_fr=detail.replace("with", "avec").replace("required", "requis"),
+                )
+            elif code == "segment_type":
+                self.emit(
+                    "PCRS-GEOM-008", ploc, "geometrie", detail=detail,
+                    detail_fr=detail.replace("only straight segments and arcs",
+                                             "seuls segments droits et arcs")
+                    .replace("is not a curve PCRS accepts", "n'est pas une courbe admise"),
+                )  # fmt: skip
+            elif code == "coords":
+                self.emit("PCRS-GEOM-009", ploc, "geometrie", detail=detail)
+            elif code == "ring_open":
+                self.emit("PCRS-GEOM-004", ploc, "geometrie")
+            elif code == "arc_collinear":
+                self.emit("PCRS-GEOM-010", ploc, "geometrie")
+            elif code == "discontinuous":
+                self.emit(
+                    "PCRS-GEOM-011",
+                    ploc,
+                    "geometrie",
+                    detail=detail,
+                    detail_fr=detail.replace(
+                        "consecutive segments do not touch",
+                        "des segments consécutifs ne se touchent pas",
+                    ).replace("gap", "écart"),
+                )
+        if geom.dim_assumed:
+            st.dim_assumed += 1
+            if st.dim_assumed_loc is None:
+                st.dim_assumed_loc = gloc
+        if len(geom.dims) > 1:
+            self.emit("PCRS-GEOM-013", gloc, "geometrie")
+        if geom.srs:
+            if geom.srs not in st.srs:
+                st.srs[geom.srs] = (gloc, f.cls)
+        else:
+            st.no_srs_count += 1
+            if not st.no_srs:
+                st.no_srs.append(gloc)
+        shape = geom.shape
+        if shape is None or shape.is_empty:
+            return
+        has_z = 3 in geom.dims and 2 not in geom.dims
+        if is_subclass(f.cls, "ObjetVecteurPCRS"):
+            pa = f.first_text("precisionAltimetrique")
+            if not has_z:
+                rec = st.no_z.setdefault(f.cls, [0, gloc])
+                rec[0] += 1
+                if pa:
+                    self.emit(
+                        "PCRS-GEOM-014", gloc, "precisionAltimetrique",
+                        detail="precisionAltimetrique is given but the geometry has no Z",
+                        detail_fr="precisionAltimetrique est donnée mais la géométrie n'a pas de Z",
+                    )  # fmt: skip
+            elif not pa:
+                self.emit(
+                    "PCRS-GEOM-014", gloc, "precisionAltimetrique",
+                    detail="the geometry has Z but no precisionAltimetrique",
+                    detail_fr="la géométrie a un Z mais pas de precisionAltimetrique",
+                )  # fmt: skip
+        if has_z:
+            zs = shapely.get_coordinates(shape, include_z=True)[:, 2]
+            zmin, zmax = self.options.z_range
+            bad = (zs < zmin) | (zs > zmax)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                self.emit(
+                    "PCRS-GEOM-015", gloc, "geometrie", value=f"{zs[i]:g}", zmin=f"{zmin:g}",
+                    zmax=f"{zmax:g}",
+                )  # fmt: skip
+        if f.cls == "AffleurantEnveloppePCRS" and geom.holes:
+            self.emit("PCRS-GEOM-005", gloc, "geometrie", count=geom.holes)
+        kind = shape.geom_type
+        if kind in ("Polygon", "MultiPolygon") or f.cls == "PilierParticulierPCRS":
+            st.validity.append((shape, gloc))
+            if len(st.validity) >= 4096:
+                self._flush_validity()
+
+    def _flush_validity(self) -> None:
+        st = self.file
+        if not st.validity:
+            return
+        shapes = np.array([s for s, _ in st.validity], dtype=object)
+        locs = [loc for _, loc in st.validity]
+        st.validity = []
+        is_poly = shapely.get_type_id(shapes) >= 3
+        valid = np.ones(len(shapes), bool)
+        if is_poly.any():
+            valid[is_poly] = shapely.is_valid(shapes[is_poly])
+        lines = ~is_poly
+        if lines.any():
+            valid[lines] = shapely.is_simple(shapes[lines])
+        for i in np.flatnonzero(~valid):
+            loc = locs[i]
+            if is_poly[i]:
+                reason = shapely.is_valid_reason(shapes[i])
+            else:
+                reason = "Self-intersection of the line"
+            m = re.search(r"\[([-\d.eE+]+) ([-\d.eE+]+)", reason)
+            if m:
+                loc = (loc[0], loc[1], loc[2], loc[3], float(m.group(1)), float(m.group(2)))
+            fr = (
+                reason.replace("Self-intersection", "auto-intersection")
+                .replace("Ring Self-intersection", "auto-intersection d'anneau")
+                .replace("Too few points", "trop peu de points")
+                .replace("Hole lies outside shell", "trou hors du contour")
+                .replace("Interior is disconnected", "intérieur non connexe")
+                .replace("of the line", "de la ligne")
+            )
+            self.emit("PCRS-GEOM-003", loc, "geometrie", detail=reason, detail_fr=fr)
+
+    # --- end of a file ----------------------------------------------------------------
+
+    def xml_error(self, line: int | None, message: str) -> None:
+        self.emit(
+            "PCRS-XML-002", (line, None, None, None, None, None), line=line or "?", detail=message
+        )
+
+    def end_file(self) -> None:
+        st = self.file
+        self._flush_validity()
+        opts = self.options
+        if st.no_geom_id:
+            loc, detail = st.no_geom_id_loc
+            self.emit(
+                "PCRS-ID-002", loc, "geometrie", detail=detail,
+                detail_fr=detail.replace("without", "sans"), count=st.no_geom_id,
+            )  # fmt: skip
+        if st.dim_assumed:
+            self.emit("PCRS-CRS-006", st.dim_assumed_loc, count=st.dim_assumed)
+        for cls, (count, loc) in st.no_z.items():
+            self.emit("PCRS-GEOM-012", loc, "geometrie", count=count, cls=cls)
+        if st.no_hash:
+            self.emit(
+                "PCRS-LINK-003", None, "xlink:href", count=st.no_hash, value=st.no_hash_example
+            )
+        self._crs_checks(st)
+        self._emprise_checks(st)
+        if st.beta:
+            uniq = list(dict.fromkeys(st.beta))
+            self.emit("PCRS-FILE-004", None, detail="; ".join(uniq[:8]))
+        del opts
+
+    def _crs(self, srs: str):
+        if srs in self._crs_cache:
+            return self._crs_cache[srs]
+        from ..errors import CRSError
+        from ..io.crs import parse_crs
+
+        try:
+            crs = parse_crs(srs)
+        except CRSError:
+            crs = None
+        self._crs_cache[srs] = crs
+        return crs
+
+    def _crs_checks(self, st: _FileState) -> None:
+        from ..io.crs import PCRS_CRS, horizontal_epsg
+
+        known = {}
+        for srs, (loc, cls) in st.srs.items():
+            crs = self._crs(srs)
+            if crs is None:
+                self.emit("PCRS-CRS-005", loc, "srsName", value=srs)
+                continue
+            code = horizontal_epsg(crs)
+            known[srs] = (crs, code)
+            allowed = code in PCRS_CRS or (
+                cls in _INFO_CLASSES and (code in _GEOGRAPHIC_OK_FOR_INFO or crs.is_geographic)
+            )
+            if not allowed:
+                self.emit("PCRS-CRS-002", loc, "srsName", value=srs, name=crs.name)
+        codes = {}
+        for srs, (_crs, code) in known.items():
+            codes.setdefault(code, srs)
+        if len(codes) > 1:
+            loc = st.srs[list(codes.values())[1]][0]
+            self.emit(
+                "PCRS-CRS-003", loc, "srsName", count=len(codes), value=", ".join(codes.values())
+            )
+        if st.no_srs_count:
+            if len(known) == 1:
+                self.emit(
+                    "PCRS-CRS-007", st.no_srs[0], "srsName", count=st.no_srs_count,
+                    value=next(iter(known)),
+                )  # fmt: skip
+            elif not known:
+                self.emit("PCRS-CRS-001", st.no_srs[0], "srsName", count=st.no_srs_count)
+        # area of use, on one location per object, vectorised
+        if not st.obj_loc or not known:
+            return
+        default_srs = next(iter(known)) if len(known) == 1 else None
+        by_srs: dict[str, list[int]] = defaultdict(list)
+        for i, rec in enumerate(st.obj_loc):
+            srs = rec[6] or default_srs
+            if srs in known and rec[4] is not None:
+                by_srs[srs].append(i)
+        import pyproj
+
+        for srs, idx in by_srs.items():
+            crs, _code = known[srs]
+            area = crs.area_of_use
+            if area is None:
+                continue
+            xs = np.array([st.obj_loc[i][4] for i in idx])
+            ys = np.array([st.obj_loc[i][5] for i in idx])
+            try:
+                tr = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
+                lon, lat = tr.transform(xs, ys, errcheck=False)
+            except pyproj.exceptions.ProjError:
+                continue
+            mx = (area.east - area.west) * 0.1
+            my = (area.north - area.south) * 0.1
+            lon = np.asarray(lon)
+            lat = np.asarray(lat)
+            inside = (
+                np.isfinite(lon)
+                & (lon >= area.west - mx)
+                & (lon <= area.east + mx)
+                & (lat >= area.south - my)
+                & (lat <= area.north + my)
+            )
+            bad = np.flatnonzero(~inside)
+            for j in bad[:20]:
+                rec = st.obj_loc[idx[j]]
+                self.emit("PCRS-CRS-004", rec[:6], "geometrie", value=srs, count=len(bad))
+
+    def _emprise_checks(self, st: _FileState) -> None:
+        tol = self.options.emprise_tolerance
+        n = len(st.emprises)
+        if n == 0:
+            self.emit("PCRS-EMP-001", None)
+            return
+        if n > 1:
+            self.emit("PCRS-EMP-002", st.emprises[1][0], count=n)
+        shapes = [s for _, s, _ in st.emprises if s is not None and not s.is_empty]
+        if st.obj_loc and shapes:
+            area = (
+                shapely.union_all(shapes).buffer(tol) if len(shapes) > 1 else shapes[0].buffer(tol)
+            )
+            shapely.prepare(area)
+            boxes = np.array(st.obj_box, dtype=float)
+            inside_rule = np.array(st.obj_inside, bool)
+            ok_box = np.isfinite(boxes).all(axis=1)
+            check = inside_rule & ok_box
+            if check.any():
+                geoms = shapely.box(
+                    boxes[check, 0], boxes[check, 1], boxes[check, 2], boxes[check, 3]
+                )
+                hit = shapely.intersects(area, geoms)
+                for j in np.flatnonzero(check)[~hit]:
+                    self.emit("PCRS-EMP-003", st.obj_loc[j][:6], "geometrie", tol=f"{tol:g}")
+        # dates against the publication date
+        pubs = [d for _, _, d in st.emprises if d is not None]
+        if pubs and st.obj_date:
+            pub = min(pubs)
+            dates = np.array(st.obj_date)
+            for j in np.flatnonzero(dates > pub.toordinal()):
+                self.emit(
+                    "PCRS-DATE-001", st.obj_loc[j][:6], "dateLeve", field="dateLeve",
+                    value=_dt.date.fromordinal(int(dates[j])).isoformat(),
+                    other_field="datePublication", other=pub.isoformat(),
+                )  # fmt: skip
+        # objects the emprise does not publish
+        if st.top_objects and st.emprise_refs:
+            missing = [j for gid, j in st.top_objects if gid is None or gid not in st.emprise_refs]
+            if missing:
+                self.emit("PCRS-EMP-004", st.obj_loc[missing[0]][:6], count=len(missing))
+
+    # --- after all files ----------------------------------------------------------------
+
+    def finish(self) -> None:
+        """Resolve the links across all the files validated."""
+        for file_index, loc, field_, href, expected in self.links:
+            self.file = self.files[file_index]
+            target = href.rpartition("#")[2] if "#" in href else href
+            hit = self.file.gml_ids.get(target)
+            cls = hit[0] if hit is not None else None
+            if cls is None:
+                other = self.all_gml_ids.get(target)
+                cls = other[0] if other is not None else None
+            if cls is None:
+                self.emit("PCRS-LINK-001", loc, field_, field=field_, value=href)
+            elif expected and not is_subclass(cls, expected):
+                self.emit(
+                    "PCRS-LINK-002", loc, field_, field=field_, value=href, target_cls=cls,
+                    expected=expected,
+                )  # fmt: skip
+        self.links = []
+        self.file = None
+
+
+def _at(loc: tuple, line: int | None) -> tuple:
+    return (line or loc[0], *loc[1:])

@@ -1,0 +1,827 @@
+"""Streaming reader of PCRS GML: features with attributes, xlinks and shapely Z geometries.
+
+The reader walks a file with lxml ``iterparse`` and hands out one ``featureMember``
+at a time, then drops it from the tree, so memory stays bounded whatever the size
+of the file. Each member becomes a :class:`Feature` (inline child features, such as
+an ``AffleurantGeometriquePCRS`` nested in its ``AffleurantPCRS``, become features
+of their own, with a link to their parent).
+
+Geometries: ``gml:Point``, ``LineString``, ``Curve`` made of ``LineStringSegment``,
+``Arc``, ``ArcString`` and ``Circle`` segments, ``LinearRing`` and ``Ring``,
+``Polygon``, ``Surface`` of ``PolygonPatch``, ``MultiPoint``, ``MultiCurve``,
+``MultiSurface``, ``MultiGeometry``, ``CompositeCurve`` and ``OrientableCurve``;
+coordinates as ``gml:posList``, ``gml:pos`` or the deprecated ``gml:coordinates``
+(with any whitespace). ``srsName`` and ``srsDimension`` are inherited from the
+enclosing geometry. Arcs are linearised so that the chord never strays more than
+:data:`ARC_TOLERANCE` (5 mm, a quarter of the best PCRS precision class) from the
+true circle; Z is interpolated linearly with the angle between the control points.
+
+Parsers are built with ``resolve_entities=False, no_network=True, load_dtd=False,
+huge_tree=False``: no external entity, DTD or network resource is ever read.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import shapely
+from lxml import etree
+
+from .model import GML_NS, NS_PCRS, NS_PCRS_INFO, XLINK_NS
+
+__all__ = [
+    "ARC_TOLERANCE",
+    "Feature",
+    "Geometry",
+    "GmlReader",
+    "Property",
+    "RootInfo",
+    "linearise_arc",
+    "parser_options",
+    "sniff",
+]
+
+#: maximum distance (m) between a linearised arc and the true circle
+ARC_TOLERANCE = 0.005
+#: consecutive vertices closer than this (m, 3D when Z is given) are identical: zero-length segment
+IDENTICAL = 1e-6
+#: consecutive vertices closer than this (m) coincide within any survey precision: a warning
+ZERO_LENGTH = 0.001
+
+_G = "{" + GML_NS + "}"
+_HREF = "{" + XLINK_NS + "}href"
+_GML_ID = _G + "id"
+_FEATURE_NS = (NS_PCRS, NS_PCRS_INFO)
+_MEMBER_TAGS = (
+    "{" + NS_PCRS + "}featureMember",
+    _G + "featureMember",
+    _G + "featureMembers",
+)
+
+_SEGMENTS_ALLOWED = {"LineStringSegment", "Arc", "ArcString", "Circle"}
+
+
+def parser_options() -> dict:
+    """Options of every lxml parser pcrs builds for GML (safe on hostile input)."""
+    return {
+        "resolve_entities": False,
+        "no_network": True,
+        "load_dtd": False,
+        "huge_tree": False,
+        "remove_comments": True,
+        "remove_pis": True,
+    }
+
+
+def _split(tag: str) -> tuple[str, str]:
+    if tag[0] == "{":
+        ns, _, local = tag[1:].partition("}")
+        return ns, local
+    return "", tag
+
+
+@dataclass(slots=True)
+class Geometry:
+    """A geometry read from GML.
+
+    Attributes
+    ----------
+    shape : shapely.Geometry or None
+        The geometry (arcs linearised), None when it could not be built.
+    kind : str
+        The GML element, e.g. ``"Curve"``, ``"Polygon"``, ``"MultiSurface"``.
+    srs : str or None
+        Effective ``srsName`` (own or inherited from an enclosing geometry).
+    dims : set of int
+        Coordinate dimensions met (2, 3); more than one means mixed 2D/3D.
+    problems : list of tuple
+        ``(code, detail, x, y)`` defects found while reading: ``"zero_length"``,
+        ``"arc_points"``, ``"segment_type"``, ``"coords"``, ``"ring_open"``,
+        ``"arc_collinear"``, ``"no_gml_id"``, ``"no_dimension"``, ``"discontinuous"``.
+    """
+
+    shape: object | None
+    kind: str
+    srs: str | None
+    line: int
+    dims: set = field(default_factory=set)
+    problems: list = field(default_factory=list)
+    holes: int = 0
+    dim_assumed: bool = False
+
+
+@dataclass(slots=True)
+class Property:
+    """One child element of a feature: a value, a link, an inline feature or a geometry."""
+
+    name: str
+    ns: str
+    line: int
+    text: str | None = None
+    href: str | None = None
+    inline: Feature | None = None
+    geometry: Geometry | None = None
+    children: int = 0
+
+
+@dataclass(slots=True)
+class Feature:
+    """A PCRS feature as read from the file."""
+
+    cls: str
+    ns: str
+    gml_id: str | None
+    line: int
+    props: list = field(default_factory=list)
+    parent: Feature | None = None
+    parent_prop: str | None = None
+    member_line: int = 0
+
+    def values(self, name: str) -> list[Property]:
+        """The properties called ``name``, in file order."""
+        return [p for p in self.props if p.name == name]
+
+    def first_text(self, name: str) -> str | None:
+        for p in self.props:
+            if p.name == name:
+                return p.text
+        return None
+
+    @property
+    def geometry(self) -> Geometry | None:
+        for p in self.props:
+            if p.geometry is not None:
+                return p.geometry
+        return None
+
+
+@dataclass(slots=True)
+class RootInfo:
+    """What the head of a file says: root element, attributes, DTD."""
+
+    ns: str
+    local: str
+    attrib: dict
+    line: int
+    has_dtd: bool = False
+    entities: list = field(default_factory=list)
+    encoding: str | None = None
+
+
+class SniffError(Exception):
+    """The head of a file is not XML (empty, binary, truncated before the root)."""
+
+
+def sniff(path: str | Path, head_bytes: int = 1 << 20) -> RootInfo:
+    """Read the head of ``path`` until the root element starts.
+
+    Raises
+    ------
+    SniffError
+        When the file is empty, not XML, or has no root in its first ``head_bytes``.
+    OSError
+        When it cannot be read.
+    """
+    opts = parser_options()
+    parser = etree.XMLPullParser(events=("start",), **opts)
+    read = 0
+    with open(path, "rb") as fh:
+        first = fh.read(4096)
+        if not first.strip(b" \t\r\n\xef\xbb\xbf"):
+            raise SniffError("the file is empty")
+        if b"\x00" in first[:512] and not first.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise SniffError("the file is binary, not XML text")
+        chunk = first
+        while True:
+            try:
+                parser.feed(chunk)
+                for _ev, el in parser.read_events():
+                    ns, local = _split(el.tag)
+                    docinfo = el.getroottree().docinfo
+                    dtd = docinfo.internalDTD
+                    ents = [e.name for e in dtd.iterentities()] if dtd is not None else []
+                    return RootInfo(
+                        ns,
+                        local,
+                        {
+                            _split(k)[1] if k != _GML_ID else "gml:id": v
+                            for k, v in el.attrib.items()
+                        },
+                        el.sourceline or 1,
+                        has_dtd=dtd is not None or docinfo.doctype != "",
+                        entities=ents,
+                        encoding=docinfo.encoding,
+                    )
+            except etree.XMLSyntaxError as exc:
+                raise SniffError(f"not well-formed XML: {exc}") from None
+            read += len(chunk)
+            if read >= head_bytes:
+                raise SniffError(f"no XML root element in the first {head_bytes} bytes")
+            chunk = fh.read(65536)
+            if not chunk:
+                try:
+                    parser.close()
+                except etree.XMLSyntaxError as exc:
+                    raise SniffError(f"not well-formed XML: {exc}") from None
+                raise SniffError("no XML root element")
+
+
+# --- coordinates ------------------------------------------------------------------------
+
+
+class _CoordError(ValueError):
+    pass
+
+
+def _parse_numbers(text: str) -> np.ndarray:
+    try:
+        return np.array(text.split(), dtype=np.float64)
+    except ValueError:
+        raise _CoordError(f"non-numeric coordinate in {text[:60]!r}") from None
+
+
+def _coordinates_element(el, dim_hint: int | None) -> tuple[np.ndarray, int]:
+    cs = el.get("cs", ",")
+    ts = el.get("ts", " ")
+    dec = el.get("decimal", ".")
+    text = el.text or ""
+    if ts.strip() == "":
+        tuples = text.split()
+    else:
+        tuples = [t for t in text.replace("\n", ts).split(ts) if t.strip()]
+    if not tuples:
+        raise _CoordError("empty gml:coordinates")
+    rows = []
+    dim = None
+    for t in tuples:
+        parts = [p.strip() for p in t.split(cs) if p.strip()]
+        if dec != ".":
+            parts = [p.replace(dec, ".") for p in parts]
+        if dim is None:
+            dim = len(parts)
+        elif len(parts) != dim:
+            raise _CoordError("gml:coordinates tuples of different dimensions")
+        rows.append(parts)
+    try:
+        arr = np.array(rows, dtype=np.float64)
+    except ValueError:
+        raise _CoordError("non-numeric value in gml:coordinates") from None
+    return arr, dim  # type: ignore[return-value]
+
+
+class _Ctx:
+    __slots__ = ("dim", "dim_assumed", "dims", "problems", "srs", "tol")
+
+    def __init__(self, srs, dim, tol):
+        self.srs = srs
+        self.dim = dim
+        self.dims: set = set()
+        self.problems: list = []
+        self.tol = tol
+        self.dim_assumed = False
+
+
+def _points_of(el, ctx: _Ctx) -> np.ndarray:
+    """Control points of a LineString-like element: posList, pos*, coordinates, pointProperty."""
+    try:
+        dim = int(el.get("srsDimension") or 0) or ctx.dim
+    except ValueError:
+        raise _CoordError(f"srsDimension {el.get('srsDimension')!r} is not a number") from None
+    pts = []
+    for child in el:
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue
+        local = tag[len(_G) :] if tag.startswith(_G) else _split(tag)[1]
+        if local == "posList":
+            try:
+                d = int(child.get("srsDimension") or 0) or dim
+            except ValueError:
+                raise _CoordError("srsDimension is not a number") from None
+            if d is None:
+                d = 2
+                ctx.dim_assumed = True
+            nums = _parse_numbers(child.text or "")
+            if nums.size == 0 or nums.size % d:
+                raise _CoordError(f"{nums.size} numbers in gml:posList, not a multiple of {d}")
+            return _track(nums.reshape(-1, d), ctx)
+        if local == "coordinates":
+            arr, _d = _coordinates_element(child, dim)
+            return _track(arr, ctx)
+        if local == "pos":
+            nums = _parse_numbers(child.text or "")
+            pts.append(nums)
+        elif local in ("pointProperty", "pointRep"):
+            for sub in child:
+                if isinstance(sub.tag, str) and sub.tag == _G + "Point":
+                    pts.append(_point_coords(sub, ctx))
+    if not pts:
+        raise _CoordError("no coordinates")
+    sizes = {p.size for p in pts}
+    if len(sizes) != 1:
+        ctx.dims.update(sizes)
+        pts = [p[:2] for p in pts]
+    return _track(np.vstack(pts), ctx)
+
+
+def _track(arr: np.ndarray, ctx: _Ctx) -> np.ndarray:
+    d = arr.shape[1]
+    if d not in (2, 3):
+        raise _CoordError(f"coordinates of dimension {d}")
+    ctx.dims.add(d)
+    if not np.isfinite(arr).all():
+        raise _CoordError("coordinates that are not finite numbers")
+    return arr
+
+
+def _point_coords(el, ctx: _Ctx) -> np.ndarray:
+    for child in el:
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue
+        if tag == _G + "pos":
+            nums = _parse_numbers(child.text or "")
+            if nums.size not in (2, 3):
+                raise _CoordError(f"gml:pos with {nums.size} numbers")
+            ctx.dims.add(nums.size)
+            return nums
+        if tag == _G + "coordinates":
+            arr, _ = _coordinates_element(child, None)
+            if len(arr) != 1:
+                raise _CoordError("gml:Point with several coordinates")
+            ctx.dims.add(arr.shape[1])
+            return arr[0]
+    raise _CoordError("gml:Point without gml:pos")
+
+
+def _check_zero_length(arr: np.ndarray, ctx: _Ctx) -> None:
+    if len(arr) < 2:
+        return
+    d = np.sqrt((np.diff(arr, axis=0) ** 2).sum(axis=1))
+    bad = np.flatnonzero(d <= IDENTICAL)
+    if bad.size:
+        x, y = arr[bad[0], 0], arr[bad[0], 1]
+        ctx.problems.append(
+            ("zero_length", f"{bad.size} segment(s) between identical points", x, y)
+        )
+    short = np.flatnonzero((d > IDENTICAL) & (d < ctx.tol))
+    if short.size:
+        x, y = arr[short[0], 0], arr[short[0], 1]
+        ctx.problems.append(
+            (
+                "short_segment",
+                f"{short.size} segment(s) shorter than {ctx.tol * 1000:g} mm "
+                f"(shortest {d[short].min() * 1000:.2f} mm)",
+                x,
+                y,
+            )
+        )
+
+
+def linearise_arc(p0, p1, p2, tolerance: float = ARC_TOLERANCE, full_circle: bool = False):
+    """Points along the circular arc through ``p0``, ``p1``, ``p2`` (2D or 3D).
+
+    The chord-to-arc distance (sagitta) of each step is at most ``tolerance``. Z, when
+    present, varies linearly with the angle between the three control points.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        ``(n, dim)`` points from ``p0`` to ``p2``; None when the points are collinear
+        (the caller then keeps the control points as a straight line).
+
+    Examples
+    --------
+    >>> pts = linearise_arc((1, 0), (0, 1), (-1, 0), tolerance=0.001)
+    >>> bool(abs((pts ** 2).sum(axis=1) - 1).max() < 1e-9)
+    True
+    """
+    p0 = np.asarray(p0, float)
+    p1 = np.asarray(p1, float)
+    p2 = np.asarray(p2, float)
+    ax, ay = p0[0], p0[1]
+    bx, by = p1[0], p1[1]
+    cx, cy = p2[0], p2[1]
+    # work relative to p0 for numerical safety with large projected coordinates
+    bx, by, cx, cy = bx - ax, by - ay, cx - ax, cy - ay
+    d = 2.0 * (bx * cy - by * cx)
+    scale = max(bx * bx + by * by, cx * cx + cy * cy, 1e-12)
+    if abs(d) < 1e-12 * scale:
+        return None
+    ux = (cy * (bx * bx + by * by) - by * (cx * cx + cy * cy)) / d
+    uy = (bx * (cx * cx + cy * cy) - cx * (bx * bx + by * by)) / d
+    r = math.hypot(ux, uy)
+    a0 = math.atan2(-uy, -ux)
+    a1 = math.atan2(by - uy, bx - ux)
+    a2 = math.atan2(cy - uy, cx - ux)
+    ccw = d > 0
+    two_pi = 2 * math.pi
+
+    def sweep(a, b):
+        s = (b - a) % two_pi
+        return s if ccw else -((a - b) % two_pi)
+
+    s1 = sweep(a0, a1)
+    s2 = two_pi if full_circle else sweep(a0, a2)
+    if full_circle and not ccw:
+        s2 = -two_pi
+    step = math.pi / 2 if tolerance >= r else 2 * math.acos(1 - tolerance / r)
+    n = int(min(max(math.ceil(abs(s2) / step), 2), 10000))
+    t = np.linspace(0.0, s2, n + 1)
+    xs = ax + ux + r * np.cos(a0 + t)
+    ys = ay + uy + r * np.sin(a0 + t)
+    xs[0], ys[0] = p0[0], p0[1]
+    if not full_circle:
+        xs[-1], ys[-1] = p2[0], p2[1]
+    else:
+        xs[-1], ys[-1] = p0[0], p0[1]
+    if p0.size >= 3:
+        if full_circle:
+            zs = np.interp(np.abs(t), [0, abs(s1), abs(s2)], [p0[2], p1[2], p0[2]])
+        else:
+            zs = np.interp(np.abs(t), [0, abs(s1), abs(s2)], [p0[2], p1[2], p2[2]])
+        return np.column_stack([xs, ys, zs])
+    return np.column_stack([xs, ys])
+
+
+def _arcs(arr: np.ndarray, ctx: _Ctx, kind: str, tol: float) -> np.ndarray:
+    n = len(arr)
+    if kind == "Arc" and n != 3:
+        ctx.problems.append(
+            ("arc_points", f"gml:Arc with {n} points (exactly 3 required)", arr[0, 0], arr[0, 1])
+        )
+    if n < 3 or n % 2 == 0:
+        if kind != "Arc":
+            ctx.problems.append(
+                (
+                    "arc_points",
+                    f"gml:{kind} with {n} points (an odd number ≥ 3 required)",
+                    arr[0, 0],
+                    arr[0, 1],
+                )
+            )
+        return arr
+    out = [arr[:1]]
+    for i in range(0, n - 2, 2):
+        pts = linearise_arc(arr[i], arr[i + 1], arr[i + 2], tol, full_circle=(kind == "Circle"))
+        if pts is None:
+            ctx.problems.append(
+                (
+                    "arc_collinear",
+                    "arc through three aligned points (read as straight segments)",
+                    arr[i + 1, 0],
+                    arr[i + 1, 1],
+                )
+            )
+            pts = arr[i : i + 3]
+        out.append(pts[1:])
+    return np.vstack(out)
+
+
+def _curve_coords(el, ctx: _Ctx, tol: float) -> np.ndarray:
+    """Linearised vertices of any AbstractCurve element."""
+    _ns, local = _split(el.tag)
+    if local in ("LineString", "LinearRing", "LineStringSegment"):
+        arr = _points_of(el, ctx)
+        _check_zero_length(arr, ctx)
+        return arr
+    if local in ("Arc", "ArcString", "Circle"):
+        arr = _points_of(el, ctx)
+        _check_zero_length(arr, ctx)
+        return _arcs(arr, ctx, local, tol)
+    if local == "Curve":
+        parts = []
+        for seg_holder in el:
+            if not isinstance(seg_holder.tag, str) or seg_holder.tag != _G + "segments":
+                continue
+            for seg in seg_holder:
+                if not isinstance(seg.tag, str):
+                    continue
+                sl = _split(seg.tag)[1]
+                if sl not in _SEGMENTS_ALLOWED:
+                    ctx.problems.append(
+                        ("segment_type", f"gml:{sl} (only straight segments and arcs)", None, None)
+                    )
+                    continue
+                parts.append(_curve_coords(seg, ctx, tol))
+        return _join(parts, ctx)
+    if local in ("Ring", "CompositeCurve"):
+        parts = []
+        for member in el:
+            if not isinstance(member.tag, str):
+                continue
+            for sub in member:
+                if isinstance(sub.tag, str):
+                    parts.append(_curve_coords(sub, ctx, tol))
+        return _join(parts, ctx)
+    if local == "OrientableCurve":
+        for member in el:
+            if isinstance(member.tag, str) and member.tag == _G + "baseCurve":
+                for sub in member:
+                    if isinstance(sub.tag, str):
+                        arr = _curve_coords(sub, ctx, tol)
+                        return arr[::-1] if el.get("orientation") == "-" else arr
+        raise _CoordError("gml:OrientableCurve without baseCurve")
+    ctx.problems.append(("segment_type", f"gml:{local} is not a curve PCRS accepts", None, None))
+    raise _CoordError(f"unsupported curve element gml:{local}")
+
+
+def _join(parts: list, ctx: _Ctx) -> np.ndarray:
+    if not parts:
+        raise _CoordError("curve without segments")
+    out = [parts[0]]
+    for prev, nxt in itertools.pairwise(parts):
+        d = min(prev.shape[1], nxt.shape[1])
+        gap = float(np.sqrt(((prev[-1, :2] - nxt[0, :2]) ** 2).sum()))
+        if gap > max(ctx.tol, 1e-6):
+            ctx.problems.append(
+                (
+                    "discontinuous",
+                    f"consecutive segments do not touch (gap {gap:.3f} m)",
+                    prev[-1, 0],
+                    prev[-1, 1],
+                )
+            )
+            out.append(nxt[:, :d] if nxt.shape[1] == d else nxt)
+        else:
+            out.append(nxt[1:])
+    widths = {p.shape[1] for p in out}
+    if len(widths) > 1:
+        out = [p[:, :2] for p in out]
+    return np.vstack(out)
+
+
+def _ring(el, ctx: _Ctx, tol: float) -> np.ndarray:
+    for sub in el:
+        if isinstance(sub.tag, str):
+            arr = _curve_coords(sub, ctx, tol)
+            if len(arr) < 4:
+                ctx.problems.append(
+                    ("coords", f"ring with {len(arr)} points (4 at least)", arr[0, 0], arr[0, 1])
+                )
+            elif np.abs(arr[0, :2] - arr[-1, :2]).max() > 1e-9 or (
+                arr.shape[1] == 3 and abs(arr[0, 2] - arr[-1, 2]) > 1e-6
+            ):
+                ctx.problems.append(
+                    ("ring_open", "ring whose last point is not its first", arr[0, 0], arr[0, 1])
+                )
+            return arr
+    raise _CoordError("empty polygon boundary")
+
+
+def _polygon(el, ctx: _Ctx, tol: float):
+    shell = None
+    holes = []
+    for child in el:
+        if not isinstance(child.tag, str):
+            continue
+        local = _split(child.tag)[1]
+        if local == "exterior":
+            shell = _ring(child, ctx, tol)
+        elif local == "interior":
+            holes.append(_ring(child, ctx, tol))
+    if shell is None:
+        raise _CoordError("polygon without exterior")
+    if len(shell) < 4 or any(len(h) < 4 for h in holes):
+        return None, len(holes)
+    return shapely.Polygon(shell, holes or None), len(holes)
+
+
+def _members(el, single: str, plural: str):
+    for child in el:
+        if not isinstance(child.tag, str):
+            continue
+        local = _split(child.tag)[1]
+        if local in (single, plural):
+            for sub in child:
+                if isinstance(sub.tag, str):
+                    yield sub
+
+
+def _geom_of(el, ctx: _Ctx, tol: float):
+    """Build the shapely geometry of a GML geometry element; returns (shape, holes)."""
+    local = _split(el.tag)[1]
+    srs = el.get("srsName")
+    if srs:
+        ctx.srs = ctx.srs or srs
+    dim = el.get("srsDimension")
+    if dim:
+        try:
+            ctx.dim = ctx.dim or int(dim)
+        except ValueError:
+            raise _CoordError(f"srsDimension {dim!r} is not a number") from None
+    if local == "Point":
+        return shapely.Point(_point_coords(el, ctx)), 0
+    if local in ("LineString", "Curve", "CompositeCurve", "OrientableCurve"):
+        arr = _curve_coords(el, ctx, tol)
+        if len(arr) < 2:
+            raise _CoordError("line with fewer than 2 points")
+        return shapely.LineString(arr), 0
+    if local in ("Polygon", "PolygonPatch"):
+        return _polygon(el, ctx, tol)
+    if local == "Surface":
+        polys = []
+        holes = 0
+        for child in el:
+            if isinstance(child.tag, str) and _split(child.tag)[1] == "patches":
+                for patch in child:
+                    if isinstance(patch.tag, str):
+                        p, h = _polygon(patch, ctx, tol)
+                        holes += h
+                        if p is not None:
+                            polys.append(p)
+        if not polys:
+            return None, holes
+        return (polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)), holes
+    if local == "MultiSurface":
+        polys = []
+        holes = 0
+        for sub in _members(el, "surfaceMember", "surfaceMembers"):
+            g, h = _geom_of(sub, ctx, tol)
+            holes += h
+            if g is None:
+                continue
+            polys.extend(g.geoms if isinstance(g, shapely.MultiPolygon) else [g])
+        return (shapely.MultiPolygon(polys) if polys else None), holes
+    if local == "MultiCurve":
+        lines = []
+        for sub in _members(el, "curveMember", "curveMembers"):
+            g, _ = _geom_of(sub, ctx, tol)
+            if g is not None:
+                lines.append(g)
+        return (shapely.MultiLineString(lines) if lines else None), 0
+    if local == "MultiPoint":
+        pts = []
+        for sub in _members(el, "pointMember", "pointMembers"):
+            g, _ = _geom_of(sub, ctx, tol)
+            if g is not None:
+                pts.append(g)
+        return (shapely.MultiPoint(pts) if pts else None), 0
+    if local == "MultiGeometry":
+        parts = []
+        for sub in _members(el, "geometryMember", "geometryMembers"):
+            g, _ = _geom_of(sub, ctx, tol)
+            if g is not None:
+                parts.append(g)
+        return (shapely.GeometryCollection(parts) if parts else None), 0
+    if local == "LinearRing":
+        arr = _curve_coords(el, ctx, tol)
+        return shapely.LineString(arr), 0
+    raise _CoordError(f"gml:{local} is not a geometry PCRS uses")
+
+
+def read_geometry(el, srs: str | None = None, tolerance: float = ARC_TOLERANCE) -> Geometry:
+    """Read one GML geometry element into a :class:`Geometry` (never raises on bad content)."""
+    ctx = _Ctx(srs, None, ZERO_LENGTH)
+    local = _split(el.tag)[1]
+    line = el.sourceline or 0
+    own_srs = el.get("srsName")
+    if own_srs:
+        ctx.srs = own_srs
+    try:
+        shape, holes = _geom_of(el, ctx, tolerance)
+    except _CoordError as exc:
+        ctx.problems.append(("coords", str(exc), None, None))
+        shape, holes = None, 0
+    except (ValueError, shapely.errors.GEOSException) as exc:
+        ctx.problems.append(("coords", f"geometry cannot be built: {exc}", None, None))
+        shape, holes = None, 0
+    if el.get(_GML_ID) is None:
+        ctx.problems.append(("no_gml_id", f"gml:{local} without gml:id", None, None))
+    return Geometry(
+        shape,
+        local,
+        ctx.srs,
+        line,
+        ctx.dims,
+        ctx.problems,
+        holes,
+        ctx.dim_assumed,
+    )
+
+
+# --- features -------------------------------------------------------------------------
+
+
+def _read_feature(el, member_line: int, out: list, tolerance: float, parent=None, pprop=None):
+    ns, local = _split(el.tag)
+    feat = Feature(local, ns, el.get(_GML_ID), el.sourceline or 0, [], parent, pprop, member_line)
+    out.append(feat)
+    props = feat.props
+    for child in el:
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue
+        cns, clocal = _split(tag)
+        if cns == GML_NS and clocal in (
+            "boundedBy",
+            "name",
+            "description",
+            "identifier",
+            "descriptionReference",
+            "metaDataProperty",
+        ):
+            continue
+        prop = Property(clocal, cns, child.sourceline or 0)
+        href = child.get(_HREF)
+        if href is not None:
+            prop.href = href
+        n_children = 0
+        for sub in child:
+            stag = sub.tag
+            if not isinstance(stag, str):
+                continue
+            n_children += 1
+            if n_children > 1:
+                continue
+            sns = _split(stag)[0]
+            if sns == GML_NS:
+                prop.geometry = read_geometry(sub, None, tolerance)
+            elif sns in _FEATURE_NS:
+                prop.inline = _read_feature(sub, member_line, out, tolerance, feat, clocal)
+            else:
+                prop.inline = _read_feature(sub, member_line, out, tolerance, feat, clocal)
+        prop.children = n_children
+        if n_children == 0 and href is None:
+            prop.text = (child.text or "").strip()
+        props.append(prop)
+    return feat
+
+
+@dataclass(slots=True)
+class Member:
+    """One ``featureMember`` of a file: its features (inline children included)."""
+
+    line: int
+    tag: str
+    features: list
+    href: str | None = None
+    n_children: int = 0
+    element: object = None
+
+
+class GmlReader:
+    """Stream the ``featureMember`` elements of one PCRS GML file.
+
+    Parameters
+    ----------
+    path : path-like
+    tolerance : float
+        Arc linearisation tolerance (m), see :data:`ARC_TOLERANCE`.
+
+    Examples
+    --------
+    >>> reader = GmlReader("delivery.gml")  # doctest: +SKIP
+    >>> for member in reader.members():  # doctest: +SKIP
+    ...     for feature in member.features:
+    ...         print(feature.cls, feature.gml_id)
+    """
+
+    def __init__(self, path: str | Path, tolerance: float = ARC_TOLERANCE):
+        self.path = Path(path)
+        self.tolerance = tolerance
+        self.root = None
+        self.error: str | None = None
+        self.error_line: int | None = None
+
+    def members(self, keep_element: bool = False) -> Iterator[Member]:
+        """Yield each ``featureMember`` as a :class:`Member`; the element is freed after.
+
+        With ``keep_element`` the lxml element is attached (``Member.element``) so a
+        caller can validate it against the schema before it is freed. A parse error
+        stops the iteration and is kept in :attr:`error` and :attr:`error_line`.
+        """
+        it = etree.iterparse(str(self.path), events=("end",), tag=_MEMBER_TAGS, **parser_options())
+        try:
+            for _ev, el in it:
+                parent = el.getparent()
+                if self.root is None and parent is not None:
+                    self.root = parent
+                if parent is not None and parent.getparent() is not None:
+                    # a featureMember below another one: handled with its ancestor
+                    continue
+                out: list = []
+                n = 0
+                for sub in el:
+                    if isinstance(sub.tag, str):
+                        n += 1
+                        if n == 1 or el.tag == _G + "featureMembers":
+                            _read_feature(sub, el.sourceline or 0, out, self.tolerance)
+                tag = ("pcrs:" if el.tag == _MEMBER_TAGS[0] else "gml:") + _split(el.tag)[1]
+                member = Member(el.sourceline or 0, tag, out, el.get(_HREF), n)
+                if keep_element:
+                    member.element = el
+                yield member
+                member.element = None
+                el.clear()
+                if parent is not None:
+                    parent.remove(el)
+        except etree.XMLSyntaxError as exc:
+            self.error = exc.msg if hasattr(exc, "msg") else str(exc)
+            self.error_line = exc.lineno if hasattr(exc, "lineno") else None
+        self.root = it.root if getattr(it, "root", None) is not None else self.root

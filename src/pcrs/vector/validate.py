@@ -1,0 +1,213 @@
+"""``validate``: check PCRS v2.0 GML deliveries and return a :class:`~pcrs.vector.report.Report`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..errors import PcrsIOError
+from .engine import Options, Validator
+from .gml import ARC_TOLERANCE, GmlReader, SniffError, sniff
+from .model import NS_PCRS
+from .report import Report
+
+__all__ = ["validate"]
+
+log = logging.getLogger(__name__)
+
+
+def _expand(paths) -> list[Path]:
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            found = sorted(p.glob("*.gml"))
+            if not found:
+                raise PcrsIOError(f"{p}: no .gml file in this folder")
+            out.extend(found)
+        elif not p.exists():
+            raise PcrsIOError(f"{p}: no such file; check the path")
+        else:
+            out.append(p)
+    if not out:
+        raise PcrsIOError("no file to validate")
+    return out
+
+
+def validate(
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    *,
+    schemas: str | os.PathLike | bool | None = None,
+    lang: str = "en",
+    options: Options | None = None,
+    arc_tolerance: float = ARC_TOLERANCE,
+) -> Report:
+    """Validate PCRS v2.0 GML files (a delivery) against the schema and the standard's rules.
+
+    Parameters
+    ----------
+    paths : path or iterable of paths
+        GML files, or folders (their ``*.gml`` files). Links and identifiers are
+        checked across all of them, as one delivery.
+    schemas : path, bool or None
+        Folder of schemas with ``catalog.xml``; None uses the installed copy when there
+        is one (``pcrs schemas install``) and skips the schema step otherwise; False
+        skips it.
+    lang : {"en", "fr"}
+        Language of the messages.
+    options : Options, optional
+        Thresholds (precision, emprise tolerance, plausible Z and dates).
+    arc_tolerance : float
+        Maximum distance (m) between a linearised arc and the circle.
+
+    Returns
+    -------
+    Report
+        ``report.findings``, ``report.has_errors``, ``report.to_json()``...
+
+    Raises
+    ------
+    PcrsIOError
+        When a path does not exist. Unreadable content (empty, binary, not PCRS) is a
+        finding, not an exception.
+
+    Examples
+    --------
+    >>> report = validate("delivery.gml")  # doctest: +SKIP
+    >>> report.has_errors  # doctest: +SKIP
+    False
+    """
+    if lang not in ("en", "fr"):
+        from ..errors import ParameterError
+
+        raise ParameterError(f"lang={lang!r}: choose 'en' or 'fr'")
+    files = _expand(paths)
+    schema_validator = None
+    schema_note = None
+    if schemas is not False:
+        from .schemas import find_schemas
+
+        folder = find_schemas(None if schemas in (None, True) else schemas)
+        if folder is None:
+            schema_note = (
+                "no installed schemas (run 'pcrs schemas install')"
+                if lang == "en"
+                else "aucun schéma installé (lancer 'pcrs schemas install')"
+            )
+        else:
+            from .xsd import FeatureValidator, load_schema
+
+            schema_validator = FeatureValidator(load_schema(folder))
+    validator = Validator(options)
+    report = Report(lang=lang, schema_checked=schema_validator is not None)
+    for path in files:
+        report.files.append(_one_file(path, validator, schema_validator, arc_tolerance))
+    validator.file = None
+    validator.finish()
+    if schema_note is not None:
+        validator.emit("PCRS-XSD-002", None, detail=schema_note)
+    order = {str(p): i for i, p in enumerate(files)}
+    findings = validator.findings
+    findings.sort(key=lambda f: (order.get(f.file, -1), f.line or 0))
+    report.findings = findings
+    report.suppressed = dict(validator.suppressed)
+    return report
+
+
+def _one_file(path: Path, validator: Validator, schema_validator, tolerance: float) -> dict:
+    t0 = time.perf_counter()
+    info = {
+        "path": str(path),
+        "bytes": path.stat().st_size,
+        "features": {},
+        "usable": True,
+        "crs": None,
+        "schema": "checked" if schema_validator is not None else "skipped",
+    }
+    try:
+        root = sniff(path)
+    except SniffError as exc:
+        validator.start_file(str(path), None)
+        validator.emit("PCRS-XML-001", None, detail=str(exc))
+        info["usable"] = False
+        info["reason"] = str(exc)
+        return info
+    except OSError as exc:
+        validator.start_file(str(path), None)
+        validator.emit("PCRS-XML-001", None, detail=f"cannot be read ({exc.strerror or exc})")
+        info["usable"] = False
+        info["reason"] = str(exc)
+        return info
+    if root.entities:
+        validator.start_file(str(path), None)
+        validator.emit(
+            "PCRS-XML-003",
+            (root.line, None, None, None, None, None),
+            detail=", ".join(root.entities[:5]),
+        )
+        info["usable"] = False
+        info["reason"] = "XML entities declared"
+        return info
+    if root.local != "PlanCorpsRueSimplifie" or root.ns != NS_PCRS:
+        validator.start_file(str(path), None)
+        shown = root.local if root.ns in ("", NS_PCRS) else f"{{{root.ns}}}{root.local}"
+        validator.emit("PCRS-FILE-001", (root.line, None, None, None, None, None), root=shown)
+        info["usable"] = False
+        info["reason"] = f"root element {shown}"
+        return info
+    validator.start_file(str(path), root)
+    state = validator.file
+    reader = GmlReader(path, tolerance)
+    keep = schema_validator is not None
+    for member in reader.members(keep_element=keep):
+        before = len(validator.findings)
+        validator.member(member)
+        if keep and member.element is not None:
+            feature_el = next((c for c in member.element if isinstance(c.tag, str)), None)
+            if feature_el is not None:
+                error_lines = {f.line for f in validator.findings[before:] if f.severity == "error"}
+                for err in schema_validator.validate(feature_el):
+                    if err.line in error_lines:
+                        continue
+                    error_lines.add(err.line)
+                    feat = _feature_at(member.features, err.line)
+                    loc = (err.line, *feat) if feat else (err.line, None, None, None, None, None)
+                    validator.emit(
+                        "PCRS-XSD-001", loc, err.element, detail=err.message_en,
+                        detail_fr=err.message_fr,
+                    )  # fmt: skip
+    if reader.error is not None:
+        validator.xml_error(reader.error_line, reader.error)
+    elif keep and reader.root is not None:
+        root_lines = {
+            f.line for f in validator.findings if f.file == str(path) and f.line == root.line
+        }
+        for err in schema_validator.validate(reader.root):
+            if err.line in root_lines:
+                continue
+            validator.emit(
+                "PCRS-XSD-001", (err.line, root.local, root.attrib.get("gml:id"), None, None, None),
+                err.element, detail=err.message_en, detail_fr=err.message_fr,
+            )  # fmt: skip
+    validator.end_file()
+    info["features"] = dict(state.counts)
+    if state.srs:
+        info["crs"] = next(iter(state.srs))
+    info["seconds"] = round(time.perf_counter() - t0, 3)
+    return info
+
+
+def _feature_at(features, line: int):
+    best = None
+    for f in features:
+        if f.line <= line and (best is None or f.line >= best.line):
+            best = f
+    if best is None:
+        return None
+    ido = best.first_text("idObjet") or best.first_text("idHabillage")
+    return (best.cls, best.gml_id, ido, None, None)
