@@ -1,0 +1,231 @@
+"""Noise filters: statistical outlier removal and isolated voxels.
+
+- **Statistical outlier removal** (Rusu et al. 2008, PDAL ``filters.outlier``
+  ``method="statistical"``): the mean distance of each point to its ``k``
+  nearest neighbours; a point is noise when that mean exceeds the global mean
+  by more than ``multiplier`` standard deviations. Neighbours are found with a
+  :class:`scipy.spatial.cKDTree` in batches of points, so memory stays bounded.
+- **Isolated voxel filter** (lidR ``ivf``): points are binned into cubic voxels
+  of side ``resolution``; a point is noise when its voxel and the 26 around it
+  hold at most ``n`` points together.
+
+Both return a boolean mask (True = noise). :data:`NOISE_FILTERS` is the registry
+used by :func:`classify_noise` and the command line.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ..errors import ParameterError
+from ..points import PointCloud
+
+__all__ = [
+    "NOISE_DEFAULTS",
+    "NOISE_FILTERS",
+    "classify_noise",
+    "isolated_voxels",
+    "statistical_outliers",
+]
+
+
+def _xyz(points, y, z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if isinstance(points, PointCloud):
+        if y is not None or z is not None:
+            raise ParameterError("give either a PointCloud or x, y and z arrays, not both")
+        return points.x, points.y, points.z
+    if y is None or z is None:
+        raise ParameterError("y and z are required when the first argument is an x array")
+    x = np.asarray(points, np.float64)
+    y = np.asarray(y, np.float64)
+    z = np.asarray(z, np.float64)
+    if not (x.ndim == 1 and x.shape == y.shape == z.shape):
+        raise ParameterError(
+            f"x, y and z must be 1-D arrays of one length; got {x.shape}, {y.shape}, {z.shape}"
+        )
+    return x, y, z
+
+
+def statistical_outliers(
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    *,
+    k: int = 8,
+    multiplier: float = 2.0,
+    batch_size: int = 250_000,
+    workers: int = 1,
+) -> np.ndarray:
+    """Statistical outlier removal: mean distance to ``k`` neighbours vs the global statistics.
+
+    Parameters
+    ----------
+    x, y, z : ndarray
+        Coordinates.
+    k : int
+        Neighbours per point (PDAL ``mean_k``), default 8.
+    multiplier : float
+        Standard deviations above the mean distance that make a point noise,
+        default 2 (PDAL's default).
+    batch_size : int
+        Points queried at once.
+    workers : int
+        Threads of the neighbour queries (``-1``: all cores).
+
+    Returns
+    -------
+    ndarray of bool
+        True for noise points.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.random((2, 2000)) * 20
+    >>> z = np.r_[np.zeros(1999), 30.0]
+    >>> bool(statistical_outliers(x, y, z)[-1])
+    True
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ParameterError(f"sor: k must be a positive integer, got {k!r}")
+    if not (isinstance(multiplier, (int, float)) and math.isfinite(multiplier) and multiplier > 0):
+        raise ParameterError(f"sor: multiplier must be a positive number, got {multiplier!r}")
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size < 1
+    ):
+        raise ParameterError(f"sor: batch_size must be a positive integer, got {batch_size!r}")
+    n = len(x)
+    if n <= k:
+        return np.zeros(n, bool)
+    # local coordinates keep the tree precise on national grids
+    xyz = np.column_stack([x - x.min(), y - y.min(), z - z.min()])
+    tree = cKDTree(xyz)
+    mean_d = np.empty(n)
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        d, _ = tree.query(xyz[start:stop], k=k + 1, workers=workers)
+        mean_d[start:stop] = d[:, 1:].mean(axis=1)
+    mu = mean_d.mean()
+    sigma = mean_d.std()
+    return mean_d > mu + multiplier * sigma
+
+
+def isolated_voxels(
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    *,
+    resolution: float = 5.0,
+    n: int = 6,
+) -> np.ndarray:
+    """Isolated voxel filter: points whose 3 × 3 × 3 voxel neighbourhood is almost empty.
+
+    Parameters
+    ----------
+    x, y, z : ndarray
+        Coordinates.
+    resolution : float
+        Voxel side (map units), default 5 (lidR ``ivf``).
+    n : int
+        A point is noise when its voxel and the 26 neighbouring voxels hold at
+        most ``n`` points, itself included; default 6.
+
+    Returns
+    -------
+    ndarray of bool
+        True for noise points.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.random((2, 5000)) * 50
+    >>> z = np.r_[np.zeros(4999), 80.0]
+    >>> int(isolated_voxels(x, y, z).sum())
+    1
+    """
+    if not (isinstance(resolution, (int, float)) and math.isfinite(resolution) and resolution > 0):
+        raise ParameterError(f"ivf: resolution must be a positive number, got {resolution!r}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ParameterError(f"ivf: n must be a non-negative integer, got {n!r}")
+    npts = len(x)
+    if npts == 0:
+        return np.zeros(0, bool)
+    # voxels on the global lattice (multiples of resolution), so tiles and the merged
+    # cloud share them; +1 leaves room for the -1 neighbours
+    ijk = []
+    for v in (x, y, z):
+        cell = np.floor(v / resolution).astype(np.int64)
+        ijk.append(cell - cell.min() + 1)
+    dims = [int(a.max()) + 2 for a in ijk]
+    if math.prod(dims) >= 2**62:
+        raise ParameterError(
+            f"ivf: the voxel grid {dims} is too large for resolution {resolution!r}; "
+            "use a larger resolution or process tiles"
+        )
+    strides = (dims[1] * dims[2], dims[2], 1)
+    key = ijk[0] * strides[0] + ijk[1] * strides[1] + ijk[2] * strides[2]
+    voxels, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    total = np.zeros(voxels.size, np.int64)
+    for di in (-1, 0, 1):
+        for dj in (-1, 0, 1):
+            for dk in (-1, 0, 1):
+                nb = voxels + di * strides[0] + dj * strides[1] + dk * strides[2]
+                pos = np.searchsorted(voxels, nb)
+                pos_c = np.minimum(pos, voxels.size - 1)
+                hit = voxels[pos_c] == nb
+                total += np.where(hit, counts[pos_c], 0)
+    return total[inverse.ravel()] <= n
+
+
+#: noise filter name -> pure function ``f(x, y, z, **params) -> bool mask``
+NOISE_FILTERS: dict[str, Callable[..., np.ndarray]] = {
+    "sor": statistical_outliers,
+    "ivf": isolated_voxels,
+}
+
+#: default parameters of each noise filter
+NOISE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "sor": {"k": 8, "multiplier": 2.0},
+    "ivf": {"resolution": 5.0, "n": 6},
+}
+
+
+def classify_noise(
+    points: PointCloud | np.ndarray,
+    y: np.ndarray | None = None,
+    z: np.ndarray | None = None,
+    *,
+    method: str = "sor",
+    **params: Any,
+) -> np.ndarray:
+    """Noise mask of a point cloud with one of :data:`NOISE_FILTERS`.
+
+    Parameters
+    ----------
+    points : PointCloud or ndarray
+        A :class:`~pcrs.points.PointCloud`, or the x coordinates (then give ``y`` and ``z``).
+    y, z : ndarray, optional
+    method : {"sor", "ivf"}
+        Statistical outlier removal (default) or isolated voxel filter.
+    **params
+        Parameters of the filter.
+
+    Returns
+    -------
+    ndarray of bool
+        True for noise points.
+    """
+    try:
+        func = NOISE_FILTERS[str(method).lower()]
+    except KeyError:
+        raise ParameterError(
+            f"unknown noise filter {method!r}; choose one of {sorted(NOISE_FILTERS)}"
+        ) from None
+    x_, y_, z_ = _xyz(points, y, z)
+    return func(x_, y_, z_, **params)

@@ -1,0 +1,244 @@
+"""``pcrs classify``: noise, ground and height above ground, written as LAS/LAZ."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..classify.ground import GROUND_FILTERS
+from ..classify.noise import NOISE_FILTERS
+from .options import (
+    crs_option,
+    json_option,
+    overwrite_option,
+    scheduler_option,
+    verbosity_options,
+    workers_option,
+)
+
+#: point formats that hold 8-bit classes (IGN codes 64-67 need them), by older format
+_UPGRADE = {0: 6, 1: 6, 2: 7, 3: 7, 4: 9, 5: 10}
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(),
+    help="Output file (one input) or folder (several inputs, or a folder input).",
+)
+@click.option(
+    "--steps",
+    default="noise,ground",
+    show_default=True,
+    help="Comma-separated steps: noise, ground, height (height adds the 'hag' dimension).",
+)
+@click.option(
+    "--ground",
+    type=click.Choice(sorted(GROUND_FILTERS)),
+    default="smrf",
+    show_default=True,
+    help="Ground filter.",
+)
+@click.option(
+    "--codes",
+    type=click.Choice(["ign", "asprs"]),
+    default="ign",
+    show_default=True,
+    help="Class codes: noise is 65 (IGN) or 7 (ASPRS).",
+)
+@click.option(
+    "--noise",
+    type=click.Choice(sorted(NOISE_FILTERS)),
+    default="ivf",
+    show_default=True,
+    help="Noise filter: isolated voxels (ivf) or statistical outlier removal (sor).",
+)
+@click.option(
+    "--tile-size",
+    type=click.FloatRange(min=1.0),
+    default=1000.0,
+    show_default=True,
+    help="Tile side in metres when several inputs are processed through the tile engine.",
+)
+@click.option(
+    "--naming",
+    type=click.Choice(["xy", "ign"]),
+    default="xy",
+    show_default=True,
+    help="Names of the output tiles with several inputs (ign needs --tile-size 1000).",
+)
+@click.option(
+    "--buffer",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Buffer in metres around each tile (default: enough for the chosen filters).",
+)
+@crs_option
+@overwrite_option
+@workers_option
+@scheduler_option
+@json_option
+@verbosity_options
+def classify(
+    inputs: tuple[str, ...],
+    output: str,
+    steps: str,
+    ground: str,
+    codes: str,
+    noise: str,
+    tile_size: float,
+    naming: str,
+    buffer: float | None,
+    crs: str | None,
+    overwrite: bool,
+    workers: int | None,
+    scheduler: str | None,
+    as_json: bool,
+) -> None:
+    """Classify noise and ground of INPUT LAS/LAZ/COPC files and write them to OUTPUT.
+
+    The classes a step assigns are reset first (ground -> unclassified, noise ->
+    unclassified), so a file classified twice gets the same result. With one
+    input file, OUTPUT is the output file. With several inputs (or a folder),
+    OUTPUT is a folder: the points go through the tile engine, tile by tile,
+    each tile read with a buffer larger than the largest morphological window,
+    so tile edges do not change the classes.
+
+    \b
+    Examples:
+      pcrs classify tile.laz -o tile_classified.laz
+      pcrs classify tile.laz -o out.laz --steps noise,ground,height --ground csf
+      pcrs classify tiles/ -o classified/ --workers 2
+    """
+    from ..classify.pipeline import classify_buffer
+
+    params = {"noise_params": {"method": noise}}
+    step_list = [s.strip() for s in steps.split(",") if s.strip()]
+    # validate the steps and parameters before reading anything
+    auto_buffer = classify_buffer(step_list, ground, codes, **params)
+    single = len(inputs) == 1 and Path(inputs[0]).is_file()
+    if single:
+        record = _classify_one(
+            Path(inputs[0]), Path(output), step_list, ground, codes, params, crs, overwrite
+        )
+        if as_json:
+            click.echo(json.dumps(record, indent=2))
+        else:
+            counts = ", ".join(f"{k}: {v:,}" for k, v in record["classes"].items())
+            click.echo(f"{record['output']}: {record['points']:,} points ({counts})")
+        return
+    _classify_many(
+        inputs,
+        Path(output),
+        step_list,
+        ground,
+        codes,
+        params,
+        crs,
+        overwrite,
+        workers,
+        scheduler,
+        tile_size,
+        naming,
+        auto_buffer if buffer is None else buffer,
+        as_json,
+    )
+
+
+def _target_format(point_format: int, step_list: list[str], codes: str) -> int | None:
+    if codes == "ign" and "noise" in step_list and point_format in _UPGRADE:
+        return _UPGRADE[point_format]
+    return None
+
+
+def _classify_one(
+    src: Path,
+    dst: Path,
+    step_list: list[str],
+    ground: str,
+    codes: str,
+    params: dict,
+    crs: str | None,
+    overwrite: bool,
+) -> dict:
+    import numpy as np
+
+    from ..classify.pipeline import classify as run_classify
+    from ..io import las
+    from ..io.atomic import check_output
+
+    check_output(dst, overwrite, inputs=[src])
+    cloud = las.read(src, crs=crs)
+    out = run_classify(cloud, steps=step_list, ground=ground, codes=codes, **params)
+    fmt = _target_format(cloud.layout.point_format, step_list, codes)
+    las.write(out, dst, overwrite=overwrite, point_format=fmt, version="1.4" if fmt else None)
+    values, counts = np.unique(out.classification, return_counts=True)
+    return {
+        "input": str(src),
+        "output": str(dst),
+        "points": len(out),
+        "classes": {str(int(v)): int(c) for v, c in zip(values, counts, strict=True)},
+    }
+
+
+def _classify_many(
+    inputs,
+    out_dir: Path,
+    step_list,
+    ground,
+    codes,
+    params,
+    crs,
+    overwrite,
+    workers,
+    scheduler,
+    tile_size,
+    naming,
+    buffer,
+    as_json,
+) -> None:
+    import functools
+
+    from ..classify.pipeline import classify_tile
+    from ..errors import ParameterError
+    from ..io import las
+    from ..tiling.catalog import Catalog
+    from ..tiling.engine import open_executor, run
+    from ..tiling.grid import TileGrid
+
+    if out_dir.suffix.lower() in (".las", ".laz"):
+        raise ParameterError(
+            f"{out_dir}: with several inputs the output is a folder; give a folder name"
+        )
+    catalog = Catalog.from_paths(list(inputs), crs=crs, on_error="raise")
+    if len(catalog) == 0:
+        raise ParameterError(f"no LAS/LAZ/COPC file found in {list(inputs)!r}")
+    fmt = _target_format(las.info(catalog.paths[0]).point_format, step_list, codes)
+    grid = TileGrid(tile_size, naming=naming)
+    func = functools.partial(
+        classify_tile, steps=tuple(step_list), ground=ground, codes=codes, params=params
+    )
+    with open_executor(scheduler, workers) as executor:
+        summary = run(
+            func,
+            catalog,
+            out_dir,
+            grid=grid,
+            buffer=buffer,
+            executor=executor,
+            workers=workers,
+            overwrite=overwrite,
+            crs=crs,
+            point_format=fmt,
+            description="classifying tiles",
+        )
+    if as_json:
+        click.echo(json.dumps(summary.to_dict(), indent=2))
+    else:
+        click.echo(str(summary))
+    summary.raise_for_failures()
