@@ -14,7 +14,7 @@ from pcrs.errors import ParameterError, PcrsError
 from pcrs.io import las
 from pcrs.points import PointCloud
 from pcrs.tiling import TileGrid
-from pcrs.tiling.engine import BUFFER_DIM, identity, plan, run
+from pcrs.tiling.engine import BUFFER_DIM, identity, open_executor, plan, run
 
 SIZE = 25.0
 
@@ -138,9 +138,14 @@ def test_executors_give_identical_tiles(scene_files, tmp_path):
     run(
         identity, paths, tmp_path / "process", executor="process", workers=2, **kw
     ).raise_for_failures()
-    with distributed.Client(
-        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
-    ) as client:
+    # a LocalCluster started here, reached by its address as `--scheduler ADDRESS` does
+    with (
+        distributed.LocalCluster(
+            processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+        ) as cluster,
+        open_executor(cluster.scheduler_address) as client,
+    ):
+        assert isinstance(client, distributed.Client)
         run(identity, paths, tmp_path / "dask", executor=client, **kw).raise_for_failures()
     ref = _read_dir(tmp_path / "serial")
     assert len(ref) == 16
@@ -180,5 +185,7 @@ def test_plan_and_bad_parameters(scene_files, tmp_path):
         plan(paths, tmp_path, grid=TileGrid(SIZE), buffer=-1)
     with pytest.raises(ParameterError, match="executor"):
         run(identity, paths, tmp_path, grid=TileGrid(SIZE), executor="threads")
+    with open_executor(None, 1) as ex:
+        assert ex == "serial"
     with pytest.raises(ParameterError, match="template"):
         plan(paths, tmp_path, grid=TileGrid(SIZE), outputs=["{nope}.laz"])

@@ -75,11 +75,12 @@ that re-runs can skip finished tiles::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +104,7 @@ __all__ = [
     "TileTask",
     "identity",
     "keep_classes",
+    "open_executor",
     "plan",
     "read_tile",
     "run",
@@ -504,6 +506,38 @@ def run_task(func: Callable[..., Any], task: TileTask) -> TileResult:
 
 
 # --- the run --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def open_executor(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
+    """The executor for the CLI options ``--scheduler ADDRESS`` and ``--workers N``.
+
+    Yields a connected :class:`dask.distributed.Client` when ``scheduler`` is
+    given (closed on exit; needs ``pip install 'pcrs[dask]'``), else
+    ``"process"`` (or ``"serial"`` for one worker). Use it as::
+
+        with open_executor(scheduler, workers) as executor:
+            summary = run(func, files, out, grid=grid, executor=executor, workers=workers)
+    """
+    if scheduler:
+        from ..errors import require_extra
+
+        distributed = require_extra(
+            "dask.distributed", "dask", "Running on a Dask cluster (--scheduler)"
+        )
+        try:
+            client = distributed.Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise PcrsError(
+                f"cannot connect to the Dask scheduler {scheduler!r} ({exc}); check the address "
+                "(e.g. tcp://10.0.0.5:8786) and that the scheduler is running"
+            ) from exc
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    yield "serial" if workers == 1 else "process"
 
 
 def _is_dask_client(obj: Any) -> bool:
