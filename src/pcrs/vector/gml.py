@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,11 +37,13 @@ from .model import GML_NS, NS_PCRS, NS_PCRS_INFO, XLINK_NS
 
 __all__ = [
     "ARC_TOLERANCE",
+    "EntityError",
     "Feature",
     "Geometry",
     "GmlReader",
     "Property",
     "RootInfo",
+    "SniffError",
     "linearise_arc",
     "parser_options",
     "sniff",
@@ -177,6 +180,21 @@ class SniffError(Exception):
     """The head of a file is not XML (empty, binary, truncated before the root)."""
 
 
+class EntityError(SniffError):
+    """The file declares XML entities (refused: billion laughs, external entities)."""
+
+    def __init__(self, names: list[str]):
+        super().__init__("XML entities declared: " + ", ".join(names[:5]))
+        self.names = names
+
+
+_ENTITY_DECL = re.compile(rb"<!ENTITY\s+(?:%\s*)?([^\s\"'>]+)")
+
+
+def _entities_in(head: bytes) -> list[str]:
+    return [m.group(1).decode("utf-8", "replace") for m in _ENTITY_DECL.finditer(head)]
+
+
 def sniff(path: str | Path, head_bytes: int = 1 << 20) -> RootInfo:
     """Read the head of ``path`` until the root element starts.
 
@@ -197,7 +215,12 @@ def sniff(path: str | Path, head_bytes: int = 1 << 20) -> RootInfo:
         if b"\x00" in first[:512] and not first.startswith((b"\xff\xfe", b"\xfe\xff")):
             raise SniffError("the file is binary, not XML text")
         chunk = first
+        head = b""
         while True:
+            head += chunk
+            ents = _entities_in(head)
+            if ents:
+                raise EntityError(ents)
             try:
                 parser.feed(chunk)
                 for _ev, el in parser.read_events():
@@ -410,8 +433,11 @@ def linearise_arc(p0, p1, p2, tolerance: float = ARC_TOLERANCE, full_circle: boo
     # work relative to p0 for numerical safety with large projected coordinates
     bx, by, cx, cy = bx - ax, by - ay, cx - ax, cy - ay
     d = 2.0 * (bx * cy - by * cx)
-    scale = max(bx * bx + by * by, cx * cx + cy * cy, 1e-12)
-    if abs(d) < 1e-12 * scale:
+    chord = math.hypot(cx, cy)
+    if full_circle:
+        chord = math.hypot(bx, by)
+    # the middle point within 0.1 mm of the chord: a flat "arc"
+    if chord == 0.0 or abs(d) / 2.0 / chord < 1e-4:
         return None
     ux = (cy * (bx * bx + by * by) - by * (cx * cx + cy * cy)) / d
     uy = (bx * (cx * cx + cy * cy) - cx * (bx * bx + by * by)) / d

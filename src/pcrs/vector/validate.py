@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import PcrsIOError
 from .engine import Options, Validator
-from .gml import ARC_TOLERANCE, GmlReader, SniffError, sniff
+from .gml import ARC_TOLERANCE, EntityError, GmlReader, SniffError, sniff
 from .model import NS_PCRS
 from .report import Report
 
@@ -89,7 +89,9 @@ def validate(
     files = _expand(paths)
     schema_validator = None
     schema_note = None
-    if schemas is not False:
+    if schemas is False:
+        schema_note = "skipped on request" if lang == "en" else "non demandée"
+    else:
         from .schemas import find_schemas
 
         folder = find_schemas(None if schemas in (None, True) else schemas)
@@ -131,6 +133,12 @@ def _one_file(path: Path, validator: Validator, schema_validator, tolerance: flo
     }
     try:
         root = sniff(path)
+    except EntityError as exc:
+        validator.start_file(str(path), None)
+        validator.emit("PCRS-XML-003", None, detail=", ".join(exc.names[:5]))
+        info["usable"] = False
+        info["reason"] = "XML entities declared"
+        return info
     except SniffError as exc:
         validator.start_file(str(path), None)
         validator.emit("PCRS-XML-001", None, detail=str(exc))

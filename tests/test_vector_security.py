@@ -1,0 +1,143 @@
+"""Hostile and broken input: no entity expansion, no external read, no traceback, no hang."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from pcrs.cli.main import FindingsExit, cli
+from pcrs.vector import validate
+
+ROOT_OPEN = (
+    '<PlanCorpsRueSimplifie xmlns="http://cnig.gouv.fr/pcrs" '
+    'xmlns:gml="http://www.opengis.net/gml/3.2" gml:id="r" version="2.0">'
+)
+
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?>\n<!DOCTYPE PlanCorpsRueSimplifie [\n<!ENTITY lol "lol">\n'
+    + "".join(
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">\n'
+        for i in range(1, 10)
+    )
+    + "]>\n"
+    + ROOT_OPEN
+    + '<featureMember><ArbrePCRS gml:id="a"><idObjet>&lol9;</idObjet></ArbrePCRS>'
+    "</featureMember></PlanCorpsRueSimplifie>\n"
+)
+
+
+def _xxe(target) -> str:
+    return (
+        f'<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY x SYSTEM "file://{target}">]>\n'
+        + ROOT_OPEN
+        + '<featureMember><ArbrePCRS gml:id="a"><idObjet>&x;</idObjet></ArbrePCRS>'
+        "</featureMember></PlanCorpsRueSimplifie>\n"
+    )
+
+
+def test_billion_laughs_is_refused_quickly(tmp_path):
+    p = tmp_path / "bomb.gml"
+    p.write_text(BILLION_LAUGHS)
+    t0 = time.perf_counter()
+    report = validate(p, schemas=False)
+    assert time.perf_counter() - t0 < 5
+    (hit,) = [f for f in report.findings if f.rule == "PCRS-XML-003"]
+    assert hit.severity == "error" and "lol1" in hit.message()
+    assert report.unusable_files == [str(p)]
+
+
+def test_external_entity_is_never_read(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-VALUE")
+    p = tmp_path / "xxe.gml"
+    p.write_text(_xxe(secret))
+    report = validate(p, schemas=False)
+    assert "TOP-SECRET-VALUE" not in report.to_json()
+    assert "TOP-SECRET-VALUE" not in report.to_html()
+    assert any(f.rule == "PCRS-XML-003" for f in report.findings)
+
+
+def test_reader_itself_does_not_resolve_entities(tmp_path):
+    """Even the raw reader, used directly, leaves the entity unexpanded."""
+    from pcrs.vector import GmlReader
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-VALUE")
+    p = tmp_path / "xxe.gml"
+    p.write_text(_xxe(secret))
+    texts = [
+        prop.text or "" for m in GmlReader(p).members() for f in m.features for prop in f.props
+    ]
+    assert not any("TOP-SECRET" in t for t in texts)
+
+
+@pytest.mark.parametrize(
+    ("content", "expect"),
+    [
+        (b"", "empty"),
+        (b"   \n", "empty"),
+        (bytes(range(256)) * 4, "binary"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        (b"<not xml", "well-formed"),
+        (b"hello world", "well-formed"),
+    ],
+)
+def test_unusable_files_give_one_finding_and_exit_2(tmp_path, content, expect):
+    p = tmp_path / "bad.gml"
+    p.write_bytes(content)
+    report = validate(p, schemas=False)
+    rules = [f.rule for f in report.findings if f.severity == "error"]
+    assert rules == ["PCRS-XML-001"]
+    assert expect in report.findings[0].message() or expect in report.files[0]["reason"]
+    result = CliRunner().invoke(cli, ["validate", str(p)])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_kml_is_not_pcrs(tmp_path):
+    p = tmp_path / "doc.kml"
+    p.write_text(
+        '<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        "<Placemark><Point><coordinates>2.3,48.8</coordinates></Point></Placemark>"
+        "</Document></kml>"
+    )
+    report = validate(p, schemas=False)
+    (hit,) = [f for f in report.findings if f.rule == "PCRS-FILE-001"]
+    assert "kml" in hit.message()
+    result = CliRunner().invoke(cli, ["validate", str(p)])
+    assert result.exit_code == 2
+
+
+def test_truncated_file_reports_where_and_exits_1(tmp_path):
+    from pcrs.vector.sample import delivery_text
+
+    text = delivery_text(3, seed=2)
+    p = tmp_path / "cut.gml"
+    p.write_text(text[: int(len(text) * 0.6)])
+    report = validate(p, schemas=False)
+    (hit,) = [f for f in report.findings if f.rule == "PCRS-XML-002"]
+    assert hit.line and hit.line > 10
+    # what came before the cut was still checked
+    assert sum(report.files[0]["features"].values()) > 10
+    result = CliRunner().invoke(cli, ["validate", str(p)])
+    assert isinstance(result.exception, FindingsExit)
+    assert "Traceback" not in result.output
+
+
+def test_subprocess_on_hostile_input(tmp_path):
+    p = tmp_path / "bomb.gml"
+    p.write_text(BILLION_LAUGHS)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pcrs", "validate", "--no-schema", str(p)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    err_lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(err_lines) == 1 and "bomb.gml" in err_lines[0]
