@@ -189,3 +189,18 @@ def test_plan_and_bad_parameters(scene_files, tmp_path):
         assert ex == "serial"
     with pytest.raises(ParameterError, match="template"):
         plan(paths, tmp_path, grid=TileGrid(SIZE), outputs=["{nope}.laz"])
+
+
+def test_copc_sources_are_read_by_windows(lidar_dir, tmp_path):
+    src = lidar_dir / "laspy" / "simple.copc.laz"
+    if not src.exists():
+        pytest.skip(f"{src} is not in the shared data")
+    tasks, _ = plan([src], tmp_path, grid=TileGrid(1000), buffer=100)
+    assert tasks and all(t.copc == (True,) for t in tasks)
+    summary = run(identity, [src], tmp_path, grid=TileGrid(1000), buffer=100, executor="serial")
+    assert summary.ok, summary.failed
+    merged = PointCloud.concatenate([las.read(p) for p in sorted(tmp_path.glob("*.laz"))])
+    whole = las.read(src)
+    order = lambda c: np.lexsort((c["gps_time"], c.z, c.y, c.x))  # noqa: E731
+    for name in ("x", "y", "z", "classification", "intensity", "red"):
+        np.testing.assert_array_equal(merged[name][order(merged)], whole[name][order(whole)])
