@@ -19,7 +19,7 @@ fresh subprocess, so its peak resident memory (``VmHWM``) is its own:
 - ``pcrs retile spill``: the same, forced through the spill mode (raw per-tile
   files, then compressed tile by tile) used when there are more tiles than
   open writers;
-- ``pcrs retile buffer 20``: with a 20 m buffer (about 17 % more points written);
+- ``pcrs retile buffer 20``: with a 20 m buffer (about 35 % more points written);
 - ``pcrs retile (small input)``: the small file, to show that peak memory
   does not grow with the input size.
 
