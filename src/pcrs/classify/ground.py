@@ -143,6 +143,21 @@ def _inpaint(grid: np.ndarray, origin: tuple[int, int] = (0, 0), sweeps: int = 6
     return _cascade(np.where(nan, 0.0, grid), ~nan, origin, sweeps)
 
 
+def _upsample2(a: np.ndarray, axis: int) -> np.ndarray:
+    """Double ``a`` along ``axis`` with linear interpolation between cell centres.
+
+    Fine cells ``2j`` and ``2j + 1`` sit a quarter of a coarse cell before and
+    after coarse centre ``j``: weights 3/4 and 1/4, edges replicated.
+    """
+    a = np.moveaxis(a, axis, 0)
+    prev = np.concatenate([a[:1], a[:-1]])
+    nxt = np.concatenate([a[1:], a[-1:]])
+    out = np.empty((2 * a.shape[0], *a.shape[1:]), a.dtype)
+    out[0::2] = 0.75 * a + 0.25 * prev
+    out[1::2] = 0.75 * a + 0.25 * nxt
+    return np.moveaxis(out, 0, axis)
+
+
 def _cascade(
     values: np.ndarray, known: np.ndarray, origin: tuple[int, int], sweeps: int
 ) -> np.ndarray:
@@ -163,7 +178,7 @@ def _cascade(
     ck = sw > 0
     cv = np.divide(sv, sw, out=np.zeros_like(sv), where=ck)
     coarse = _cascade(cv, ck, ((oy - py0) // 2, (ox - px0) // 2), sweeps)
-    up = np.repeat(np.repeat(coarse, 2, axis=0), 2, axis=1)[py0 : py0 + ny, px0 : px0 + nx]
+    up = _upsample2(_upsample2(coarse, 0), 1)[py0 : py0 + ny, px0 : px0 + nx]
     out = np.where(known, values, up)
     unknown = ~known
     deg = np.full((ny, nx), 4.0)
@@ -446,6 +461,10 @@ def pmf(
         ground &= (z - opened.ravel()[flat]) <= dh
         last = opened
         prev_w = w
+    # the opened surfaces never rise above the minimum surface, so every real point
+    # lies on or above them; points below the final surface are the low outliers
+    # taken out of the minimum surface, and are not ground
+    ground &= z >= last.ravel()[flat] - initial_distance
     return ground
 
 
