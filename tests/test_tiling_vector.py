@@ -131,3 +131,60 @@ def test_bad_input_is_refused(tmp_path):
     with pytest.raises(ParameterError, match="dict"):
         write_geopackage(tmp_path / "x.gpkg", "ok", [Point(0, 0)], {"a": [{}]}, 2154)
     assert not (tmp_path / "x.gpkg").exists()
+
+
+def _gdal():
+    """GDAL's C library as bundled in the rasterio wheel, through ctypes (or skip)."""
+    import ctypes
+    import glob
+    import os
+
+    import rasterio
+
+    libs = glob.glob(
+        os.path.join(os.path.dirname(rasterio.__file__), "..", "rasterio.libs", "libgdal*.so*")
+    )
+    if not libs:
+        pytest.skip(
+            "no libgdal bundled with rasterio here (system GDAL build); the sqlite3 checks above still run"
+        )
+    lib = ctypes.CDLL(libs[0])
+    lib.GDALAllRegister()
+    lib.GDALOpenEx.restype = ctypes.c_void_p
+    lib.GDALOpenEx.argtypes = [
+        ctypes.c_char_p,
+        ctypes.c_uint,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+    ]
+    lib.GDALDatasetGetLayerByName.restype = ctypes.c_void_p
+    lib.GDALDatasetGetLayerByName.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    lib.OGR_L_GetFeatureCount.restype = ctypes.c_longlong
+    lib.OGR_L_GetFeatureCount.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    lib.OGR_L_GetGeomType.restype = ctypes.c_uint
+    lib.OGR_L_GetGeomType.argtypes = [ctypes.c_void_p]
+    lib.GDALClose.argtypes = [ctypes.c_void_p]
+    return lib
+
+
+def test_gdal_reads_the_geopackage(tmp_path):
+    """GDAL's GPKG driver (the reader QGIS uses) opens the file and sees the layers."""
+    lib = _gdal()
+    path = tmp_path / "gdal.gpkg"
+    write_geopackage(path, "pts", [Point(1, 2, 3), Point(2, 3, 4)], {"a": [1, 2]}, 2154)
+    write_geopackage(
+        path, "polys", [box(0, 0, 1, 1)] * 3, {"s": ["x", "y", "z"]}, 2154, append=True
+    )
+    ds = lib.GDALOpenEx(str(path).encode(), 0x04, None, None, None)  # GDAL_OF_VECTOR
+    assert ds, "GDAL could not open the GeoPackage"
+    try:
+        pts = lib.GDALDatasetGetLayerByName(ds, b"pts")
+        polys = lib.GDALDatasetGetLayerByName(ds, b"polys")
+        assert pts and polys
+        assert lib.OGR_L_GetFeatureCount(pts, 1) == 2
+        assert lib.OGR_L_GetFeatureCount(polys, 1) == 3
+        assert lib.OGR_L_GetGeomType(pts) == 0x80000001  # wkbPoint25D
+        assert lib.OGR_L_GetGeomType(polys) == 3  # wkbPolygon
+    finally:
+        lib.GDALClose(ds)
