@@ -100,6 +100,48 @@ _TYPE_LABEL = {
 }  # fmt: skip
 
 
+_DATE_FIELDS = ("dateLeve", "datePublication", "horodatage", "dateAcquisition", "dateRecette",
+                "dateCreation", "dateActualite")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _ClassInfo:
+    attrs: tuple
+    index: dict
+    geometry: tuple
+    objet: bool
+    published: bool
+    inside: bool
+    dates: tuple
+    counted: tuple
+
+
+_INFO: dict[str, _ClassInfo] = {}
+
+
+def _class_info(name: str) -> _ClassInfo:
+    info = _INFO.get(name)
+    if info is None:
+        attrs = attributes_of(name)
+        geometry = ()
+        for a in attrs:
+            if a.type == "geometry":
+                geometry = a.geometry
+        objet = is_subclass(name, "ObjetVecteurPCRS")
+        info = _ClassInfo(
+            attrs,
+            {a.name: (i, a) for i, a in enumerate(attrs)},
+            geometry,
+            objet,
+            objet or is_subclass(name, "HabillagePCRS"),
+            name in _INSIDE_CLASSES,
+            tuple(n for n in _DATE_FIELDS if any(a.name == n for a in attrs)),
+            tuple(a for a in attrs if a.min_occurs > 0 or a.max_occurs is not None),
+        )
+        _INFO[name] = info
+    return info
+
+
 def _parse_date(text: str) -> _dt.date | None:
     m = _DATE.match(text)
     if not m:
@@ -264,15 +306,19 @@ class Validator:
         st = self.file
         opts = self.options
         st.counts[f.cls] += 1
-        ido = f.first_text("idObjet") or f.first_text("idHabillage")
+        texts: dict = {}
+        geom = None
+        for p in f.props:
+            if p.name not in texts:
+                texts[p.name] = p.text
+            if geom is None and p.geometry is not None:
+                geom = p.geometry
+        ido = texts.get("idObjet") or texts.get("idHabillage")
         if ido is None and f.parent is not None:
             ido = f.parent.first_text("idObjet")
-        geom = f.geometry
         x = y = None
-        if geom is not None and geom.shape is not None and not geom.shape.is_empty:
-            c = shapely.get_coordinates(geom.shape)
-            if len(c):
-                x, y = c[0, 0], c[0, 1]
+        if geom is not None and geom.first is not None:
+            x, y = geom.first
         loc = (f.line, f.cls, f.gml_id, ido, x, y)
 
         # identifiers
@@ -306,9 +352,10 @@ class Validator:
             self.emit("PCRS-CLASS-003", loc)
             return
 
-        attrs = attributes_of(f.cls)
-        index = {a.name: (i, a) for i, a in enumerate(attrs)}
-        seen: Counter = Counter()
+        info = _class_info(f.cls)
+        attrs = info.attrs
+        index = info.index
+        seen: dict = {}
         last_i = -1
         last_name = None
         order_reported = False
@@ -334,7 +381,7 @@ class Validator:
                 )  # fmt: skip
                 continue
             i, a = entry
-            seen[p.name] += 1
+            seen[p.name] = seen.get(p.name, 0) + 1
             if i < last_i and not order_reported:
                 order = ", ".join(x.name for x in attrs)
                 self.emit(
@@ -344,9 +391,11 @@ class Validator:
                 order_reported = True
             if i >= last_i:
                 last_i, last_name = i, p.name
+            if a.type == "string" and p.text and p.href is None and not p.children:
+                continue
             self._value(f, fc, a, p, loc)
 
-        for a in attrs:
+        for a in info.counted:
             n = seen.get(a.name, 0)
             if n < a.min_occurs:
                 if a.type == "geometry":
@@ -357,7 +406,7 @@ class Validator:
                 self.emit("PCRS-ATTR-005", loc, a.name, field=a.name, count=n, max=a.max_occurs)
 
         # thematique
-        theme = f.first_text("thematique")
+        theme = texts.get("thematique")
         if fc.themes and theme in THEMES and theme not in fc.themes:
             expected = " or ".join(f"{t} ({THEMES[t]})" for t in fc.themes)
             self.emit(
@@ -367,7 +416,7 @@ class Validator:
 
         # identifiers unique across the delivery
         for name in ID_FIELDS:
-            v = f.first_text(name)
+            v = texts.get(name)
             if v:
                 first = self.ids[name].get(v)
                 if first is not None:
@@ -385,7 +434,7 @@ class Validator:
             self.emit("PCRS-LINK-004", loc)
 
         # precision
-        prec = f.first_text("precisionPlanimetrique")
+        prec = texts.get("precisionPlanimetrique")
         thr = opts.precision_threshold_cm
         if thr is not None and prec in _PREC_CM and _PREC_CM[prec] > thr:
             label = CODE_LISTS["CategoriePrecisionPCRSType"].values[prec]
@@ -396,7 +445,7 @@ class Validator:
 
         # emprise
         if f.cls == "EmpriseEchangePCRS":
-            dp = _parse_date(f.first_text("datePublication") or "")
+            dp = _parse_date(texts.get("datePublication") or "")
             shape = geom.shape if geom is not None else None
             st.emprises.append((loc, shape, dp))
             for p in f.props:
@@ -408,9 +457,8 @@ class Validator:
 
         # dates
         date_leve = None
-        for name in ("dateLeve", "datePublication", "horodatage", "dateAcquisition",
-                     "dateRecette", "dateCreation", "dateActualite"):  # fmt: skip
-            txt = f.first_text(name)
+        for name in info.dates:
+            txt = texts.get(name)
             if not txt:
                 continue
             d = _parse_date(txt)
@@ -429,8 +477,10 @@ class Validator:
                     "PCRS-DATE-002", loc, name, field=name, value=txt,
                     detail="is in the future", detail_fr="est dans le futur",
                 )  # fmt: skip
-        da = _parse_date(f.first_text("dateAcquisition") or "")
-        dr = _parse_date(f.first_text("dateRecette") or "")
+        da = dr = None
+        if f.cls == "RasterPCRS":
+            da = _parse_date(texts.get("dateAcquisition") or "")
+            dr = _parse_date(texts.get("dateRecette") or "")
         if da and dr and da > dr:
             self.emit(
                 "PCRS-DATE-001", loc, "dateAcquisition", field="dateAcquisition",
@@ -439,7 +489,7 @@ class Validator:
 
         # geometry
         if geom is not None:
-            self._geometry(f, fc, geom, loc)
+            self._geometry(f, info, geom, loc, texts)
         elif any(p.name == "geometrie" for p in f.props):
             self.emit(
                 "PCRS-GEOM-001", loc, "geometrie",
@@ -448,19 +498,14 @@ class Validator:
             )  # fmt: skip
 
         # per-object record
-        if geom is not None and geom.shape is not None and not geom.shape.is_empty:
-            b = geom.shape.bounds
+        if geom is not None and geom.bounds is not None:
             st.obj_loc.append((f.line, f.cls, f.gml_id, ido, x, y, geom.srs))
-            st.obj_box.append(b)
+            st.obj_box.append(geom.bounds)
             st.obj_date.append(date_leve.toordinal() if date_leve else 0)
-            st.obj_inside.append(f.cls in _INSIDE_CLASSES)
-            if f.parent is None and (
-                is_subclass(f.cls, "ObjetVecteurPCRS") or is_subclass(f.cls, "HabillagePCRS")
-            ):
+            st.obj_inside.append(info.inside)
+            if f.parent is None and info.published:
                 st.top_objects.append((f.gml_id, len(st.obj_loc) - 1))
-        elif f.parent is None and (
-            is_subclass(f.cls, "ObjetVecteurPCRS") or is_subclass(f.cls, "HabillagePCRS")
-        ):
+        elif f.parent is None and info.published:
             st.obj_loc.append((f.line, f.cls, f.gml_id, ido, x, y, None))
             st.obj_box.append((np.nan, np.nan, np.nan, np.nan))
             st.obj_date.append(date_leve.toordinal() if date_leve else 0)
@@ -543,13 +588,10 @@ class Validator:
                 type_fr=t[1], fix_en=t[2], fix_fr=t[3],
             )  # fmt: skip
 
-    def _geometry(self, f: Feature, fc, geom, loc) -> None:
+    def _geometry(self, f: Feature, info, geom, loc, texts) -> None:
         st = self.file
         gloc = _at(loc, geom.line)
-        allowed = ()
-        for a in attributes_of(f.cls):
-            if a.type == "geometry":
-                allowed = a.geometry
+        allowed = info.geometry
         if allowed and geom.kind not in allowed:
             self.emit(
                 "PCRS-GEOM-002", gloc, "geometrie", value=geom.kind,
@@ -622,12 +664,11 @@ class Validator:
             st.no_srs_count += 1
             if not st.no_srs:
                 st.no_srs.append(gloc)
-        shape = geom.shape
-        if shape is None or shape.is_empty:
+        if geom.spec is None or geom.bounds is None:
             return
-        has_z = 3 in geom.dims and 2 not in geom.dims
-        if is_subclass(f.cls, "ObjetVecteurPCRS"):
-            pa = f.first_text("precisionAltimetrique")
+        has_z = geom.zrange is not None
+        if info.objet:
+            pa = texts.get("precisionAltimetrique")
             if not has_z:
                 rec = st.no_z.setdefault(f.cls, [0, gloc])
                 rec[0] += 1
@@ -644,19 +685,21 @@ class Validator:
                     detail_fr="la géométrie a un Z mais pas de precisionAltimetrique",
                 )  # fmt: skip
         if has_z:
-            zs = shapely.get_coordinates(shape, include_z=True)[:, 2]
             zmin, zmax = self.options.z_range
-            bad = (zs < zmin) | (zs > zmax)
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
+            lo, hi = geom.zrange
+            if lo < zmin or hi > zmax:
+                bad = lo if lo < zmin else hi
                 self.emit(
-                    "PCRS-GEOM-015", gloc, "geometrie", value=f"{zs[i]:g}", zmin=f"{zmin:g}",
+                    "PCRS-GEOM-015", gloc, "geometrie", value=f"{bad:g}", zmin=f"{zmin:g}",
                     zmax=f"{zmax:g}",
                 )  # fmt: skip
         if f.cls == "AffleurantEnveloppePCRS" and geom.holes:
             self.emit("PCRS-GEOM-005", gloc, "geometrie", count=geom.holes)
-        kind = shape.geom_type
+        kind = geom.spec[0]
         if kind in ("Polygon", "MultiPolygon") or f.cls == "PilierParticulierPCRS":
+            shape = geom.shape
+            if shape is None:
+                return
             st.validity.append((shape, gloc))
             if len(st.validity) >= 4096:
                 self._flush_validity()

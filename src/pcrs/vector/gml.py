@@ -81,11 +81,21 @@ def parser_options() -> dict:
     }
 
 
+_SPLIT: dict[str, tuple[str, str]] = {}
+
+
 def _split(tag: str) -> tuple[str, str]:
+    hit = _SPLIT.get(tag)
+    if hit is not None:
+        return hit
     if tag[0] == "{":
         ns, _, local = tag[1:].partition("}")
-        return ns, local
-    return "", tag
+        hit = (ns, local)
+    else:
+        hit = ("", tag)
+    if len(_SPLIT) < 10000:
+        _SPLIT[tag] = hit
+    return hit
 
 
 @dataclass(slots=True)
@@ -94,8 +104,6 @@ class Geometry:
 
     Attributes
     ----------
-    shape : shapely.Geometry or None
-        The geometry (arcs linearised), None when it could not be built.
     kind : str
         The GML element, e.g. ``"Curve"``, ``"Polygon"``, ``"MultiSurface"``.
     srs : str or None
@@ -104,11 +112,20 @@ class Geometry:
         Coordinate dimensions met (2, 3); more than one means mixed 2D/3D.
     problems : list of tuple
         ``(code, detail, x, y)`` defects found while reading: ``"zero_length"``,
-        ``"arc_points"``, ``"segment_type"``, ``"coords"``, ``"ring_open"``,
-        ``"arc_collinear"``, ``"no_gml_id"``, ``"no_dimension"``, ``"discontinuous"``.
+        ``"short_segment"``, ``"arc_points"``, ``"segment_type"``, ``"coords"``,
+        ``"ring_open"``, ``"arc_collinear"``, ``"no_gml_id"``, ``"discontinuous"``.
+    bounds : tuple of float or None
+        ``(minx, miny, maxx, maxy)`` of every vertex.
+    first : tuple of float or None
+        ``(x, y)`` of the first vertex, where findings about the geometry are placed.
+    zrange : tuple of float or None
+        ``(zmin, zmax)`` when every vertex has a Z.
+
+    The shapely geometry (:attr:`shape`, arcs linearised, Z kept) is built on first
+    access, so that checks which need only the vertices stay cheap.
     """
 
-    shape: object | None
+    spec: object
     kind: str
     srs: str | None
     line: int
@@ -116,6 +133,51 @@ class Geometry:
     problems: list = field(default_factory=list)
     holes: int = 0
     dim_assumed: bool = False
+    bounds: tuple | None = None
+    first: tuple | None = None
+    zrange: tuple | None = None
+    _shape: object = None
+
+    @property
+    def shape(self):
+        """The shapely geometry, or None when it could not be read."""
+        if self._shape is None and self.spec is not None:
+            try:
+                self._shape = _build(self.spec)
+            except (ValueError, shapely.errors.GEOSException):
+                self.spec = None
+        return self._shape
+
+
+def _build(spec):
+    kind = spec[0]
+    if kind == "Point":
+        return shapely.Point(spec[1])
+    if kind == "LineString":
+        return shapely.LineString(spec[1])
+    if kind == "Polygon":
+        return shapely.Polygon(spec[1], spec[2] or None)
+    if kind == "MultiPolygon":
+        return shapely.MultiPolygon([_build(p) for p in spec[1]])
+    if kind == "MultiLineString":
+        return shapely.MultiLineString([shapely.LineString(a) for a in spec[1]])
+    if kind == "MultiPoint":
+        return shapely.MultiPoint([shapely.Point(a) for a in spec[1]])
+    return shapely.GeometryCollection([_build(p) for p in spec[1]])
+
+
+def _arrays(spec, out: list) -> None:
+    kind = spec[0]
+    if kind in ("Point", "LineString"):
+        out.append(spec[1].reshape(-1, spec[1].shape[-1]))
+    elif kind == "Polygon":
+        out.append(spec[1])
+        out.extend(spec[2])
+    elif kind in ("MultiLineString", "MultiPoint"):
+        out.extend(a.reshape(-1, a.shape[-1]) for a in spec[1])
+    else:
+        for sub in spec[1]:
+            _arrays(sub, out)
 
 
 @dataclass(slots=True)
@@ -263,7 +325,7 @@ class _CoordError(ValueError):
 
 def _parse_numbers(text: str) -> np.ndarray:
     try:
-        return np.array(text.split(), dtype=np.float64)
+        return np.array(list(map(float, text.split())), dtype=np.float64)
     except ValueError:
         raise _CoordError(f"non-numeric coordinate in {text[:60]!r}") from None
 
@@ -385,7 +447,11 @@ def _point_coords(el, ctx: _Ctx) -> np.ndarray:
 def _check_zero_length(arr: np.ndarray, ctx: _Ctx) -> None:
     if len(arr) < 2:
         return
-    d = np.sqrt((np.diff(arr, axis=0) ** 2).sum(axis=1))
+    diff = arr[1:] - arr[:-1]
+    d2 = np.einsum("ij,ij->i", diff, diff)
+    if d2.min() >= ctx.tol * ctx.tol:
+        return
+    d = np.sqrt(d2)
     bad = np.flatnonzero(d <= IDENTICAL)
     if bad.size:
         x, y = arr[bad[0], 0], arr[bad[0], 1]
@@ -615,7 +681,7 @@ def _polygon(el, ctx: _Ctx, tol: float):
         raise _CoordError("polygon without exterior")
     if len(shell) < 4 or any(len(h) < 4 for h in holes):
         return None, len(holes)
-    return shapely.Polygon(shell, holes or None), len(holes)
+    return ("Polygon", shell, holes), len(holes)
 
 
 def _members(el, single: str, plural: str):
@@ -630,7 +696,7 @@ def _members(el, single: str, plural: str):
 
 
 def _geom_of(el, ctx: _Ctx, tol: float):
-    """Build the shapely geometry of a GML geometry element; returns (shape, holes)."""
+    """The geometry spec of a GML geometry element (see :func:`_build`); returns (spec, holes)."""
     local = _split(el.tag)[1]
     srs = el.get("srsName")
     if srs:
@@ -642,12 +708,12 @@ def _geom_of(el, ctx: _Ctx, tol: float):
         except ValueError:
             raise _CoordError(f"srsDimension {dim!r} is not a number") from None
     if local == "Point":
-        return shapely.Point(_point_coords(el, ctx)), 0
-    if local in ("LineString", "Curve", "CompositeCurve", "OrientableCurve"):
+        return ("Point", _point_coords(el, ctx)), 0
+    if local in ("LineString", "Curve", "CompositeCurve", "OrientableCurve", "LinearRing"):
         arr = _curve_coords(el, ctx, tol)
         if len(arr) < 2:
             raise _CoordError("line with fewer than 2 points")
-        return shapely.LineString(arr), 0
+        return ("LineString", arr), 0
     if local in ("Polygon", "PolygonPatch"):
         return _polygon(el, ctx, tol)
     if local == "Surface":
@@ -663,7 +729,7 @@ def _geom_of(el, ctx: _Ctx, tol: float):
                             polys.append(p)
         if not polys:
             return None, holes
-        return (polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)), holes
+        return (polys[0] if len(polys) == 1 else ("MultiPolygon", polys)), holes
     if local == "MultiSurface":
         polys = []
         holes = 0
@@ -672,32 +738,29 @@ def _geom_of(el, ctx: _Ctx, tol: float):
             holes += h
             if g is None:
                 continue
-            polys.extend(g.geoms if isinstance(g, shapely.MultiPolygon) else [g])
-        return (shapely.MultiPolygon(polys) if polys else None), holes
+            polys.extend(g[1] if g[0] == "MultiPolygon" else [g])
+        return (("MultiPolygon", polys) if polys else None), holes
     if local == "MultiCurve":
         lines = []
         for sub in _members(el, "curveMember", "curveMembers"):
             g, _ = _geom_of(sub, ctx, tol)
-            if g is not None:
-                lines.append(g)
-        return (shapely.MultiLineString(lines) if lines else None), 0
+            if g is not None and g[0] == "LineString":
+                lines.append(g[1])
+        return (("MultiLineString", lines) if lines else None), 0
     if local == "MultiPoint":
         pts = []
         for sub in _members(el, "pointMember", "pointMembers"):
             g, _ = _geom_of(sub, ctx, tol)
-            if g is not None:
-                pts.append(g)
-        return (shapely.MultiPoint(pts) if pts else None), 0
+            if g is not None and g[0] == "Point":
+                pts.append(g[1])
+        return (("MultiPoint", pts) if pts else None), 0
     if local == "MultiGeometry":
         parts = []
         for sub in _members(el, "geometryMember", "geometryMembers"):
             g, _ = _geom_of(sub, ctx, tol)
             if g is not None:
                 parts.append(g)
-        return (shapely.GeometryCollection(parts) if parts else None), 0
-    if local == "LinearRing":
-        arr = _curve_coords(el, ctx, tol)
-        return shapely.LineString(arr), 0
+        return (("GeometryCollection", parts) if parts else None), 0
     raise _CoordError(f"gml:{local} is not a geometry PCRS uses")
 
 
@@ -710,25 +773,31 @@ def read_geometry(el, srs: str | None = None, tolerance: float = ARC_TOLERANCE) 
     if own_srs:
         ctx.srs = own_srs
     try:
-        shape, holes = _geom_of(el, ctx, tolerance)
+        spec, holes = _geom_of(el, ctx, tolerance)
     except _CoordError as exc:
         ctx.problems.append(("coords", str(exc), None, None))
-        shape, holes = None, 0
-    except (ValueError, shapely.errors.GEOSException) as exc:
-        ctx.problems.append(("coords", f"geometry cannot be built: {exc}", None, None))
-        shape, holes = None, 0
+        spec, holes = None, 0
     if el.get(_GML_ID) is None:
         ctx.problems.append(("no_gml_id", f"gml:{local} without gml:id", None, None))
-    return Geometry(
-        shape,
-        local,
-        ctx.srs,
-        line,
-        ctx.dims,
-        ctx.problems,
-        holes,
-        ctx.dim_assumed,
-    )
+    geom = Geometry(spec, local, ctx.srs, line, ctx.dims, ctx.problems, holes, ctx.dim_assumed)
+    if spec is not None:
+        arrays: list = []
+        _arrays(spec, arrays)
+        arrays = [a for a in arrays if a.size]
+        if arrays:
+            if len(arrays) == 1:
+                allc = arrays[0]
+            elif len({a.shape[1] for a in arrays}) == 1:
+                allc = np.concatenate(arrays)
+            else:
+                allc = np.concatenate([a[:, :2] for a in arrays])
+            mn = allc.min(axis=0)
+            mx = allc.max(axis=0)
+            geom.bounds = (mn[0], mn[1], mx[0], mx[1])
+            geom.first = (allc[0, 0], allc[0, 1])
+            if allc.shape[1] == 3:
+                geom.zrange = (mn[2], mx[2])
+    return geom
 
 
 # --- features -------------------------------------------------------------------------
