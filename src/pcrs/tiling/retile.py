@@ -64,6 +64,7 @@ import numpy as np
 from .._progress import progress
 from ..errors import OutputExistsError, ParameterError
 from ..io import las
+from ..io.crs import horizontal_epsg
 from ..points import PointCloud
 from .catalog import Catalog
 from .engine import BUFFER_DIM
@@ -369,6 +370,14 @@ def retile(
         else Catalog.from_paths(sources, crs=crs, on_error="raise")
     )
     catalog.require_consistent()
+    if grid.naming == "ign":
+        code = horizontal_epsg(catalog.crs)
+        if code != 2154:
+            log.warning(
+                "IGN tile names say Lambert-93 (EPSG:2154) but the data is in %s; "
+                "the names will be misleading, consider --naming xy",
+                f"EPSG:{code}" if code else "an unknown CRS",
+            )
     if grid.extent is None:
         grid = grid.with_extent(catalog.bounds)
     cols, rows = grid.index_ranges(grid.extent)
