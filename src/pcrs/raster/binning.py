@@ -252,7 +252,10 @@ def cell_extreme_index(
     ids = np.flatnonzero(inside)
     vals = np.asarray(values, np.float64)[inside]
     key = -vals if which == "max" else vals
-    order = np.lexsort((key, index))
+    # ties broken by position, not by input order, so that any subset containing
+    # the whole pixel picks the same point
+    xs, ys = np.asarray(x)[inside], np.asarray(y)[inside]
+    order = np.lexsort((ys, xs, key, index))
     sidx = index[order]
     first = np.r_[True, sidx[1:] != sidx[:-1]]
     return ids[order[first]]

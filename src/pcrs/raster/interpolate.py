@@ -73,45 +73,72 @@ def _part1by1(v: np.ndarray) -> np.ndarray:
     return v
 
 
-def spatial_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """A permutation that sorts points along a Z-order (Morton) curve.
+def spatial_order(x: np.ndarray, y: np.ndarray, cell: float = 4.0) -> np.ndarray:
+    """A permutation that sorts points along a Z-order (Morton) curve of ``cell``-metre cells.
 
     qhull builds the triangulation of spatially coherent input about twice as
-    fast as of randomly ordered input.
+    fast as of randomly ordered input. The cells are absolute (not relative to
+    the points' bounds), so two overlapping sets of points (a tile and its
+    neighbour) are ordered alike. Ties are broken by x, y, then z, so points
+    with the same x and y end up next to each other, lowest first.
     """
-    n = len(x)
-    if n == 0:
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64)
+    if len(x) == 0:
         return np.empty(0, np.int64)
-    x0, y0 = float(np.min(x)), float(np.min(y))
-    span = max(float(np.max(x)) - x0, float(np.max(y)) - y0, 1e-12)
-    # about 4 points per Morton cell on average, at most 2^16 cells a side
-    side = int(min(65535, max(1, np.sqrt(n / 4))))
-    qx = np.minimum(((np.asarray(x) - x0) / span * side).astype(np.int64), side)
-    qy = np.minimum(((np.asarray(y) - y0) / span * side).astype(np.int64), side)
+    qx = np.floor(x / cell).astype(np.int64) & 0xFFFF
+    qy = np.floor(y / cell).astype(np.int64) & 0xFFFF
     key = _part1by1(qx) | (_part1by1(qy) << 1)
-    return np.argsort(key, kind="stable")
+    return np.lexsort((y, x, key))
+
+
+def _canonical_origin(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """A local origin on the kilometre grid: the same for a tile and for the whole catalog
+    whenever they start in the same kilometre, so qhull sees the same numbers."""
+    return (float(np.floor(x.min() / 1000.0) * 1000.0), float(np.floor(y.min() / 1000.0) * 1000.0))
 
 
 def triangulate(
-    x: np.ndarray, y: np.ndarray, origin: tuple[float, float] | None = None
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray | None = None,
+    *,
+    duplicates: str = "min",
+    origin: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """Delaunay triangles of the points, as an ``(m, 3)`` array of indices into ``x``/``y``.
 
-    The triangulation runs on coordinates relative to ``origin`` (default:
-    the lower-left corner of the points), in Morton order. Duplicate points
-    (same x and y) are triangulated once: one of them is a vertex, the others
-    are not used. Fewer than three points, or all collinear, give no triangle.
+    The triangulation runs on coordinates relative to ``origin`` (default: the
+    kilometre corner below the points), in Morton order. Of points sharing the
+    same x and y only one is used: the lowest (``duplicates="min"``, for a
+    terrain) or the highest (``"max"``, for a surface) when ``z`` is given.
+    Fewer than three distinct points, or all collinear, give no triangle.
     """
     x = np.asarray(x, np.float64)
     y = np.asarray(y, np.float64)
     if len(x) < 3:
         return np.empty((0, 3), np.int64)
+    if duplicates not in ("min", "max"):
+        raise ParameterError(f"duplicates must be 'min' or 'max', got {duplicates!r}")
     if origin is None:
-        origin = (float(x.min()), float(y.min()))
-    order = spatial_order(x, y)
-    pts = np.empty((len(x), 2))
-    pts[:, 0] = x[order] - origin[0]
-    pts[:, 1] = y[order] - origin[1]
+        origin = _canonical_origin(x, y)
+    if z is None:
+        order = spatial_order(x, y)
+    else:
+        zz = np.asarray(z, np.float64)
+        qx = np.floor(x / 4.0).astype(np.int64) & 0xFFFF
+        qy = np.floor(y / 4.0).astype(np.int64) & 0xFFFF
+        key = _part1by1(qx) | (_part1by1(qy) << 1)
+        order = np.lexsort((zz if duplicates == "min" else -zz, y, x, key))
+    xs, ys = x[order], y[order]
+    dup = np.r_[False, (xs[1:] == xs[:-1]) & (ys[1:] == ys[:-1])]
+    if dup.any():
+        order, xs, ys = order[~dup], xs[~dup], ys[~dup]
+    if len(order) < 3:
+        return np.empty((0, 3), np.int64)
+    pts = np.empty((len(order), 2))
+    pts[:, 0] = xs - origin[0]
+    pts[:, 1] = ys - origin[1]
     try:
         # "Qc" (report coplanar points) is dropped from scipy's defaults: same triangles, less work
         tri = Delaunay(pts, qhull_options="Qbb Qz Q12")
@@ -220,6 +247,7 @@ def tin(
     *,
     max_edge: float | None = None,
     triangles: np.ndarray | None = None,
+    duplicates: str = "min",
 ) -> np.ndarray:
     """TIN-linear interpolation at the pixel centres (Delaunay, then each triangle's plane).
 
@@ -235,6 +263,9 @@ def tin(
         bridges the gaps under buildings).
     triangles : ndarray, optional
         A triangulation of the same points from :func:`triangulate`, to reuse it.
+    duplicates : {"min", "max"}
+        Which of several points with the same x and y is a vertex: the lowest
+        (terrain) or the highest (surface).
 
     Returns
     -------
@@ -242,7 +273,7 @@ def tin(
         NaN outside the convex hull and in skipped triangles.
     """
     if triangles is None:
-        triangles = triangulate(x, y, origin=(grid.xmin, grid.ymin))
+        triangles = triangulate(x, y, z, duplicates=duplicates)
     u, v = grid.to_pixel(x, y)
     edge_px = None if not max_edge else float(max_edge) / grid.resolution
     return rasterize_triangles(u, v, z, triangles, grid.shape, max_edge=edge_px)

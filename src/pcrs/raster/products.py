@@ -200,6 +200,8 @@ def dsm(
     else:
         interp = _interpolator(method)
         top = _top_points(pts, grid, grid.resolution)
+        if method == "tin":
+            params.setdefault("duplicates", "max")
         out = interp(top.x, top.y, top.z, grid, **params)
     return fill_holes(out, fill) if fill else out
 
@@ -277,7 +279,7 @@ def pitfree_chm(
         if sel.sum() < 3:
             break
         edge = max_edge[0] if i == 0 else max_edge[1]
-        layer = tin(x[sel], y[sel], h[sel], grid, max_edge=edge or None)
+        layer = tin(x[sel], y[sel], h[sel], grid, max_edge=edge or None, duplicates="max")
         out = np.fmax(out, layer)
     return out
 

@@ -1,0 +1,121 @@
+"""``pcrs process``: tiles -> noise and ground -> DTM/DSM/CHM per tile -> VRT mosaics."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .options import (
+    crs_option,
+    json_option,
+    overwrite_option,
+    scheduler_option,
+    verbosity_options,
+    workers_option,
+)
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+    help="Output folder.",
+)  # fmt: skip
+@click.option(
+    "--tile-size", type=click.FloatRange(min=1.0), default=1000.0, show_default=True,
+    help="Tile side in metres (1000 gives IGN tile names); a multiple of --resolution.",
+)  # fmt: skip
+@click.option(
+    "--buffer", type=click.FloatRange(min=0), default=None,
+    help="Buffer in metres around each tile, for both passes (default: what the ground "
+    "filter needs for classifying, 50 m for the rasters).",
+)  # fmt: skip
+@click.option(
+    "--resolution", type=click.FloatRange(min=0, min_open=True), default=0.5, show_default=True,
+    help="Pixel size in metres.",
+)  # fmt: skip
+@click.option(
+    "--steps", default="noise,ground", show_default=True,
+    help="Classification steps; 'none' keeps the input classes (e.g. IGN LiDAR HD tiles).",
+)  # fmt: skip
+@click.option("--ground", default="smrf", show_default=True, help="Ground filter (smrf, csf, pmf).")
+@click.option(
+    "--products", default="dtm,dsm,chm", show_default=True, help="Rasters to make per tile."
+)
+@click.option("--pitfree", is_flag=True, help="Pit-free CHM (Khosravipour et al. 2014).")
+@crs_option
+@workers_option
+@scheduler_option
+@json_option
+@overwrite_option
+@verbosity_options
+def process(
+    inputs: tuple[str, ...],
+    out_dir: str,
+    tile_size: float,
+    buffer: float | None,
+    resolution: float,
+    steps: str,
+    ground: str,
+    products: str,
+    pitfree: bool,
+    crs: str | None,
+    workers: int | None,
+    scheduler: str | None,
+    as_json: bool,
+    overwrite: bool,
+) -> None:
+    """Run the LiDAR chain over INPUT files/folders into the folder OUTPUT.
+
+    \b
+    OUTPUT/tiles/*.laz      classified tiles (no buffer)
+    OUTPUT/dtm/, dsm/, chm/ one Cloud-Optimised GeoTIFF per tile
+    OUTPUT/dtm.vrt ...      seamless mosaics (open them in QGIS)
+    OUTPUT/summary.json     counts, timings, status of every tile
+
+    A second run skips finished tiles, so an interrupted run is resumed by
+    running the same command again.
+
+    \b
+    Examples:
+      pcrs process flight/*.laz -o out --tile-size 1000 --resolution 0.5
+      pcrs process ign_tiles/ -o out --steps none --workers 2
+      pcrs process data/ -o out --scheduler tcp://10.0.0.5:8786
+    """
+    from ..errors import PcrsError
+    from ..raster.process import process as run_process
+    from ..tiling.engine import open_executor
+
+    step_list = [] if steps.strip().lower() in ("", "none") else steps.split(",")
+    step_list = [s.strip() for s in step_list if s.strip()]
+    product_list = [p.strip() for p in products.split(",") if p.strip()]
+    with open_executor(scheduler, workers) as executor:
+        summary = run_process(
+            list(inputs), out_dir, tile_size=tile_size, buffer=buffer, resolution=resolution,
+            steps=step_list, ground=ground, products=product_list, pitfree=pitfree,
+            executor=executor, workers=workers, overwrite=overwrite, crs=crs,
+        )  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        c, r = summary["classify"], summary["rasterize"] or {}
+        click.echo(
+            f"{summary['points_in']:,} points -> {c['tiles']} tile(s) "
+            f"(classify: {c['done']} done, {c['skipped']} skipped, {c['failed']} failed; "
+            f"rasters: {r.get('done', 0)} done, {r.get('skipped', 0)} skipped, "
+            f"{r.get('failed', 0)} failed) in {summary['seconds']['total']:.1f} s"
+        )
+        for p, m in summary["mosaics"].items():
+            click.echo(f"  {p}: {out_dir}/{m['vrt']} ({m['tiles']} tiles)")
+    if not summary["ok"]:
+        failed = [
+            f"{t['name']}: {t['error']}"
+            for part in ("classify", "rasterize")
+            for t in (summary[part] or {}).get("results", [])
+            if t["status"] == "failed"
+        ]
+        raise PcrsError(
+            f"{len(failed)} tile task(s) failed ({'; '.join(failed[:3])}); "
+            f"see {out_dir}/summary.json, then run the same command again to retry them"
+        )

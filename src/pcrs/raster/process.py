@@ -1,0 +1,234 @@
+"""The whole LiDAR chain over a catalog: classified tiles, DTM/DSM/CHM tiles, VRT mosaics.
+
+:func:`process` runs two passes of the tile engine (:mod:`pcrs.tiling.engine`)
+over the same :class:`~pcrs.tiling.grid.TileGrid`:
+
+1. **classify**: each tile is read with a buffer large enough for the ground
+   filter, classified (:func:`pcrs.classify.pipeline.classify`), and written
+   without its buffer to ``DIR/tiles/``;
+2. **rasterise**: each classified tile is read again with a buffer of
+   classified neighbours, and its DTM, DSM and CHM are computed on the tile's
+   core area (pixel edges on multiples of the resolution) and written as
+   Cloud-Optimised GeoTIFFs to ``DIR/dtm/``, ``DIR/dsm/``, ``DIR/chm/``.
+
+Because the second pass triangulates the *same* classified points as a run
+over the merged tiles would (the buffer brings the neighbours' points), the
+per-tile rasters join without seams: ``DIR/dtm.vrt`` equals a DTM computed
+over all tiles at once, to float precision, wherever the buffer is wider than
+the triangles that cross the tile edge.
+
+Both passes skip tiles whose outputs exist (re-running an interrupted run
+finishes it); ``DIR/summary.json`` records counts, timings and the status of
+every tile.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import ParameterError
+from ..points import PointCloud
+from .grid import RasterGrid
+from .products import Raster, chm, dsm, dtm
+
+__all__ = ["PROCESS_PRODUCTS", "RASTER_BUFFER", "process", "raster_tile"]
+
+#: products ``process`` can write per tile
+PROCESS_PRODUCTS = ("dtm", "dsm", "chm")
+#: default buffer (m) of the rasterisation pass: wider than the TIN triangles crossing a tile edge
+RASTER_BUFFER = 50.0
+
+_UPGRADE = {0: 6, 1: 6, 2: 7, 3: 7, 4: 9, 5: 10}
+
+
+def raster_tile(
+    cloud: PointCloud,
+    ctx: Any,
+    *,
+    resolution: float = 0.5,
+    products: Sequence[str] = PROCESS_PRODUCTS,
+    pitfree: bool = False,
+) -> dict[str, Any]:
+    """Tile function of the rasterisation pass: DTM/DSM/CHM of the tile's core area.
+
+    ``cloud`` holds the classified tile and its buffer; the rasters cover
+    ``ctx.tile.bounds`` exactly and are written to ``{product}/{stem}.tif``
+    under the run's folder. Returns JSON-ready facts (seconds per product).
+    """
+    from ..io.raster import write_raster
+
+    grid = RasterGrid.from_bounds(*ctx.tile.bounds, resolution)
+    facts: dict[str, Any] = {"points_with_buffer": len(cloud)}
+    terrain = surface = None
+    for product in products:
+        t0 = time.perf_counter()
+        if product == "dtm" or (product == "chm" and terrain is None):
+            terrain = dtm(cloud, grid)
+        if product == "dsm" or (product == "chm" and surface is None and not pitfree):
+            surface = dsm(cloud, grid)
+        data = {"dtm": terrain, "dsm": surface}.get(product)
+        if product == "chm":
+            data = chm(cloud, grid, terrain=terrain, surface=surface, pitfree=pitfree)
+        raster = Raster(data, grid, cloud.crs, product, [product], "m")
+        write_raster(raster, ctx.path(f"{product}/{{stem}}.tif"), overwrite=True)
+        facts[f"{product}_seconds"] = round(time.perf_counter() - t0, 3)
+    return facts
+
+
+def _check_alignment(tile_size: float, resolution: float) -> None:
+    q = tile_size / resolution
+    if abs(q - round(q)) > 1e-6:
+        raise ParameterError(
+            f"tile size {tile_size!r} is not a multiple of the resolution {resolution!r}; "
+            "tiles would not hold whole pixels: choose e.g. --tile-size 1000 --resolution 0.5"
+        )
+
+
+def process(
+    inputs: Sequence[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    *,
+    tile_size: float = 1000.0,
+    buffer: float | None = None,
+    resolution: float = 0.5,
+    steps: Sequence[str] = ("noise", "ground"),
+    ground: str = "smrf",
+    codes: str = "ign",
+    products: Sequence[str] = PROCESS_PRODUCTS,
+    pitfree: bool = False,
+    executor: Any = None,
+    workers: int | None = None,
+    overwrite: bool = False,
+    crs: Any = None,
+) -> dict[str, Any]:
+    """Tile, classify and rasterise a catalog; write mosaics and a summary.
+
+    Parameters
+    ----------
+    inputs : sequence of path-like
+        LAS/LAZ/COPC files and folders.
+    out_dir : path-like
+        Gets ``tiles/*.laz`` (classified, no buffer), ``dtm/``, ``dsm/``,
+        ``chm/`` (one GeoTIFF per tile), ``dtm.vrt``, ``dsm.vrt``,
+        ``chm.vrt`` and ``summary.json``.
+    tile_size : float
+        Tile side (m); a multiple of ``resolution``. 1000 gives IGN tile names.
+    buffer : float, optional
+        Buffer (m) of both passes. Default: what the classification steps need
+        (:func:`~pcrs.classify.pipeline.classify_buffer`) for the first pass,
+        :data:`RASTER_BUFFER` for the second.
+    resolution : float
+        Pixel size (m).
+    steps : sequence of str
+        Classification steps; empty to keep the input classes as they are
+        (e.g. IGN LiDAR HD tiles, already classified).
+    ground, codes : str
+        Ground filter and class codes of :func:`~pcrs.classify.pipeline.classify`.
+    products : sequence of str
+        Among ``"dtm"``, ``"dsm"``, ``"chm"``.
+    pitfree : bool
+        Pit-free CHM (Khosravipour et al. 2014) instead of DSM − DTM.
+    executor, workers
+        As for :func:`pcrs.tiling.engine.run` (``"process"`` by default, or a
+        Dask client).
+    overwrite : bool
+        Recompute everything; otherwise finished tiles are skipped.
+    crs : CRS-like, optional
+        CRS of the inputs when their headers lack it.
+
+    Returns
+    -------
+    dict
+        The summary also written to ``summary.json``.
+    """
+    from ..classify.pipeline import classify_buffer, classify_tile
+    from ..io import las
+    from ..io.atomic import atomic_path
+    from ..io.raster import write_vrt
+    from ..tiling.catalog import Catalog
+    from ..tiling.engine import identity, run
+    from ..tiling.grid import TileGrid
+
+    t_start = time.perf_counter()
+    out = Path(out_dir)
+    products = tuple(products)
+    bad = [p for p in products if p not in PROCESS_PRODUCTS]
+    if bad or not products:
+        raise ParameterError(
+            f"products {bad or list(products)!r} are not available; choose among {PROCESS_PRODUCTS}"
+        )
+    if not resolution > 0:
+        raise ParameterError(f"resolution must be > 0, got {resolution!r}")
+    _check_alignment(tile_size, resolution)
+    steps = tuple(steps)
+    catalog = Catalog.from_paths(list(inputs), crs=crs, on_error="raise")
+    if len(catalog) == 0:
+        raise ParameterError(f"no LAS/LAZ/COPC file found in {list(inputs)!r}")
+    catalog.require_consistent()
+    grid = TileGrid(
+        tile_size, naming="ign" if abs(tile_size - 1000.0) < 1e-9 else "xy", prefix="tile"
+    )
+    if steps:
+        buffer1 = classify_buffer(steps, ground, codes) if buffer is None else float(buffer)
+        func1 = functools.partial(classify_tile, steps=steps, ground=ground, codes=codes)
+        fmt = las.info(catalog.paths[0]).point_format
+        point_format = _UPGRADE.get(fmt) if codes == "ign" else None
+    else:
+        buffer1, func1, point_format = 0.0, identity, None
+    buffer2 = RASTER_BUFFER if buffer is None else float(buffer)
+
+    t1 = time.perf_counter()
+    classified = run(
+        func1, catalog, out / "tiles", grid=grid, buffer=buffer1, executor=executor,
+        workers=workers, overwrite=overwrite, crs=crs, point_format=point_format,
+        description="classifying tiles",
+    )  # fmt: skip
+    t2 = time.perf_counter()
+    tile_files = sorted((out / "tiles").glob("*.laz"))
+    rasters = None
+    if tile_files:
+        func2 = functools.partial(
+            raster_tile, resolution=resolution, products=products, pitfree=pitfree
+        )
+        rasters = run(
+            func2, tile_files, out, grid=grid, buffer=buffer2, executor=executor,
+            workers=workers, overwrite=overwrite, crs=crs,
+            outputs=[f"{p}/{{stem}}.tif" for p in products], description="rasterising tiles",
+        )  # fmt: skip
+    t3 = time.perf_counter()
+    mosaics = {}
+    for p in products:
+        files = sorted((out / p).glob("*.tif"))
+        if files:
+            write_vrt(files, out / f"{p}.vrt", overwrite=True)
+            mosaics[p] = {"vrt": f"{p}.vrt", "tiles": len(files)}
+    summary = {
+        "inputs": [str(p) for p in catalog.paths],
+        "output": str(out),
+        "points_in": catalog.points,
+        "tile_size": tile_size,
+        "resolution": resolution,
+        "buffer": {"classify": buffer1, "rasterize": buffer2},
+        "steps": list(steps),
+        "ground": ground if steps else None,
+        "products": list(products),
+        "pitfree": pitfree,
+        "classify": classified.to_dict(),
+        "rasterize": rasters.to_dict() if rasters is not None else None,
+        "mosaics": mosaics,
+        "seconds": {
+            "classify": round(t2 - t1, 3),
+            "rasterize": round(t3 - t2, 3),
+            "total": round(time.perf_counter() - t_start, 3),
+        },
+        "ok": classified.ok and (rasters is None or rasters.ok),
+    }
+    with atomic_path(out / "summary.json", overwrite=True) as tmp:
+        tmp.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary
