@@ -76,7 +76,7 @@ def rich_file(tmp_path_factory) -> tuple[Path, PointCloud]:
 
 
 @pytest.mark.parametrize(
-    ("size", "mode"), [(10.0, "direct"), (25.0, "spill"), (33.3, "direct"), (50.0, "direct")]
+    ("size", "mode"), [(20.0, "direct"), (25.0, "spill"), (33.3, "direct"), (50.0, "direct")]
 )
 def test_retile_keeps_every_point_and_attribute(rich_file, tmp_path, size, mode):
     path, cloud = rich_file
