@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from pcrs import synth
-from pcrs.classify.pipeline import STEPS, Step, classify, classify_buffer, register_step
+from pcrs.classify.pipeline import (
+    STEPS,
+    Step,
+    available_steps,
+    classify,
+    classify_buffer,
+    register_step,
+)
 from pcrs.errors import ParameterError
 
 
@@ -107,3 +114,9 @@ def test_buffer_covers_the_largest_window():
     assert classify_buffer(("noise", "ground")) > 2 * 18
     assert classify_buffer("ground", "smrf", ground_params={"window": 30}) > 60
     assert classify_buffer("ground", "pmf") > 33
+
+
+def test_plug_in_steps_are_listed_in_rank_order():
+    names = available_steps()
+    assert names[:2] == ["noise", "ground"]
+    assert names.index("ground") < names.index("height")

@@ -17,7 +17,9 @@ Built-in steps:
 - ``height``: height above ground from a TIN of the ground points, stored as the
   ``hag`` attribute (no class assigned).
 
-A later module adds a step with :func:`register_step`, e.g.
+Other modules add steps with :func:`register_step` when imported; the modules
+listed in :data:`STEP_MODULES` (``pcrs.classify.scene``: water, bridges,
+buildings, structures, vegetation) are imported on first use. For example
 ``register_step(Step("vegetation", run=..., assigns=lambda c: (c.low_vegetation, ...),
 requires=("ground",), rank=40))``; the command line lists the registered steps.
 """
@@ -40,8 +42,10 @@ from .noise import NOISE_FILTERS, classify_noise
 
 __all__ = [
     "STEPS",
+    "STEP_MODULES",
     "ClassifyContext",
     "Step",
+    "available_steps",
     "classify",
     "classify_buffer",
     "classify_tile",
@@ -114,6 +118,30 @@ class Step:
 
 #: step name -> :class:`Step`
 STEPS: dict[str, Step] = {}
+
+#: modules that register more steps when imported; loaded on first use of the pipeline
+STEP_MODULES: list[str] = ["pcrs.classify.scene"]
+_loaded_modules: set[str] = set()
+
+
+def _load_step_modules() -> None:
+    import importlib
+
+    for name in STEP_MODULES:
+        if name in _loaded_modules:
+            continue
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # an optional module that is not there
+            if exc.name != name:
+                raise
+        _loaded_modules.add(name)
+
+
+def available_steps() -> list[str]:
+    """Names of the registered steps, in run order (built-in and plug-in ones)."""
+    _load_step_modules()
+    return [s.name for s in sorted(STEPS.values(), key=lambda s: (s.rank, s.name))]
 
 
 def register_step(step: Step, *, replace: bool = False) -> None:
@@ -216,6 +244,7 @@ register_step(
 
 
 def _resolve_steps(steps: Sequence[str] | str) -> list[Step]:
+    _load_step_modules()
     if isinstance(steps, str):
         steps = [s for s in steps.split(",") if s.strip()]
     names = [str(s).strip().lower() for s in steps]

@@ -35,7 +35,9 @@ _UPGRADE = {0: 6, 1: 6, 2: 7, 3: 7, 4: 9, 5: 10}
     "--steps",
     default="noise,ground",
     show_default=True,
-    help="Comma-separated steps: noise, ground, height (height adds the 'hag' dimension).",
+    help="Comma-separated steps: noise, ground, height (adds the 'hag' dimension), and the "
+    "scene steps when available (water, bridges, buildings, structures, vegetation); "
+    "they run in that order whatever the order given.",
 )
 @click.option(
     "--ground",
