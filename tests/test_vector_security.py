@@ -141,3 +141,23 @@ def test_subprocess_on_hostile_input(tmp_path):
     assert "Traceback" not in proc.stderr
     err_lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(err_lines) == 1 and "bomb.gml" in err_lines[0]
+
+
+@pytest.mark.parametrize("cut", ["truncate", "mismatch"])
+def test_malformed_file_with_schema_step_is_located(pcrs_dir, tmp_path, cut):
+    """The streaming schema mode does not hide well-formedness errors."""
+    from pcrs.vector.sample import delivery_text
+
+    text = delivery_text(3, seed=2)
+    if cut == "truncate":
+        text = text[: int(len(text) * 0.6)]
+    else:
+        text = text.replace("</SeuilPCRS>", "</Seuil>", 2)
+    p = tmp_path / "bad.gml"
+    p.write_text(text)
+    plain = validate(p, schemas=False)
+    with_schema = validate(p, schemas=pcrs_dir / "schemas")
+    (a,) = [f for f in plain.findings if f.rule == "PCRS-XML-002"]
+    (b,) = [f for f in with_schema.findings if f.rule == "PCRS-XML-002"]
+    assert a.line == b.line and a.line > 2
+    assert with_schema.has_errors

@@ -257,6 +257,22 @@ def _entities_in(head: bytes) -> list[str]:
     return [m.group(1).decode("utf-8", "replace") for m in _ENTITY_DECL.finditer(head)]
 
 
+def _root_info(el) -> RootInfo:
+    ns, local = _split(el.tag)
+    docinfo = el.getroottree().docinfo
+    dtd = docinfo.internalDTD
+    ents = [e.name for e in dtd.iterentities()] if dtd is not None else []
+    return RootInfo(
+        ns,
+        local,
+        {_split(k)[1] if k != _GML_ID else "gml:id": v for k, v in el.attrib.items()},
+        el.sourceline or 1,
+        has_dtd=dtd is not None or bool(docinfo.doctype),
+        entities=ents,
+        encoding=docinfo.encoding,
+    )
+
+
 def sniff(path: str | Path, head_bytes: int = 1 << 20) -> RootInfo:
     """Read the head of ``path`` until the root element starts.
 
@@ -284,24 +300,10 @@ def sniff(path: str | Path, head_bytes: int = 1 << 20) -> RootInfo:
             if ents:
                 raise EntityError(ents)
             try:
-                parser.feed(chunk)
-                for _ev, el in parser.read_events():
-                    ns, local = _split(el.tag)
-                    docinfo = el.getroottree().docinfo
-                    dtd = docinfo.internalDTD
-                    ents = [e.name for e in dtd.iterentities()] if dtd is not None else []
-                    return RootInfo(
-                        ns,
-                        local,
-                        {
-                            _split(k)[1] if k != _GML_ID else "gml:id": v
-                            for k, v in el.attrib.items()
-                        },
-                        el.sourceline or 1,
-                        has_dtd=dtd is not None or docinfo.doctype != "",
-                        entities=ents,
-                        encoding=docinfo.encoding,
-                    )
+                for i in range(0, len(chunk), 512):
+                    parser.feed(chunk[i : i + 512])
+                    for _ev, el in parser.read_events():
+                        return _root_info(el)
             except etree.XMLSyntaxError as exc:
                 raise SniffError(f"not well-formed XML: {exc}") from None
             read += len(chunk)
@@ -883,17 +885,46 @@ class GmlReader:
         self.root = None
         self.error: str | None = None
         self.error_line: int | None = None
+        #: with a schema: the document is not well-formed (truncated...); see locate_error()
+        self.malformed = False
+        #: with a schema: number of schema violations libxml2 found while streaming
+        self.schema_errors = 0
 
-    def members(self, keep_element: bool = False) -> Iterator[Member]:
+    def members(
+        self, keep_element: bool = False, schema=None, read: bool = True
+    ) -> Iterator[Member]:
         """Yield each ``featureMember`` as a :class:`Member`; the element is freed after.
 
-        With ``keep_element`` the lxml element is attached (``Member.element``) so a
-        caller can validate it against the schema before it is freed. A parse error
-        stops the iteration and is kept in :attr:`error` and :attr:`error_line`.
+        Parameters
+        ----------
+        keep_element : bool
+            Attach the lxml element (``Member.element``) so that a caller can validate
+            it against the schema before it is freed.
+        schema : lxml.etree.XMLSchema, optional
+            Validate the whole document while streaming it (libxml2's own streaming
+            validation: nearly free). Violations are counted in :attr:`schema_errors`
+            (libxml2 does not give their lines in this mode: run a second pass with
+            per-feature validation to place them). In this mode a document that is not
+            well-formed sets :attr:`malformed`; :meth:`locate_error` then finds where.
+        read : bool
+            Read the features (False: only the elements, for a schema-only pass).
+
+        Without a schema, a parse error stops the iteration and is kept in
+        :attr:`error` and :attr:`error_line`.
         """
-        it = etree.iterparse(str(self.path), events=("end",), tag=_MEMBER_TAGS, **parser_options())
+        root_tag = "{" + NS_PCRS + "}PlanCorpsRueSimplifie"
+        tags = (*_MEMBER_TAGS, root_tag) if schema is not None else _MEMBER_TAGS
+        opts = parser_options()
+        if schema is not None:
+            opts["schema"] = schema
+        it = etree.iterparse(str(self.path), events=("end",), tag=tags, **opts)
+        closed = False
         try:
             for _ev, el in it:
+                if el.tag == root_tag:
+                    if el.getparent() is None:
+                        closed = True
+                    continue
                 parent = el.getparent()
                 if self.root is None and parent is not None:
                     self.root = parent
@@ -905,7 +936,7 @@ class GmlReader:
                 for sub in el:
                     if isinstance(sub.tag, str):
                         n += 1
-                        if n == 1 or el.tag == _G + "featureMembers":
+                        if read and (n == 1 or el.tag == _G + "featureMembers"):
                             _read_feature(sub, el.sourceline or 0, out, self.tolerance)
                 tag = ("pcrs:" if el.tag == _MEMBER_TAGS[0] else "gml:") + _split(el.tag)[1]
                 member = Member(el.sourceline or 0, tag, out, el.get(_HREF), n)
@@ -917,6 +948,27 @@ class GmlReader:
                 if parent is not None:
                     parent.remove(el)
         except etree.XMLSyntaxError as exc:
-            self.error = exc.msg if hasattr(exc, "msg") else str(exc)
-            self.error_line = exc.lineno if hasattr(exc, "lineno") else None
+            if schema is not None:
+                if not closed:
+                    self.malformed = True
+            else:
+                self.error = exc.msg if hasattr(exc, "msg") else str(exc)
+                self.error_line = exc.lineno if hasattr(exc, "lineno") else None
+        if schema is not None:
+            if not closed:
+                self.malformed = True
+            self.schema_errors = sum(1 for e in it.error_log if e.domain_name == "SCHEMASV")
         self.root = it.root if getattr(it, "root", None) is not None else self.root
+
+    def locate_error(self) -> tuple[int | None, str | None]:
+        """Parse the file without schema to find where it stops being well-formed."""
+        it = etree.iterparse(str(self.path), events=("end",), tag=_MEMBER_TAGS, **parser_options())
+        try:
+            for _ev, el in it:
+                parent = el.getparent()
+                el.clear()
+                if parent is not None:
+                    parent.remove(el)
+        except etree.XMLSyntaxError as exc:
+            return getattr(exc, "lineno", None), getattr(exc, "msg", str(exc))
+        return None, "the document ends before its root element is closed"

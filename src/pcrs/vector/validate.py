@@ -171,37 +171,16 @@ def _one_file(path: Path, validator: Validator, schema_validator, tolerance: flo
     validator.start_file(str(path), root)
     state = validator.file
     reader = GmlReader(path, tolerance)
-    keep = schema_validator is not None
-    for member in reader.members(keep_element=keep):
-        before = len(validator.findings)
+    schema = schema_validator.schema if schema_validator is not None else None
+    for member in reader.members(schema=schema):
         validator.member(member)
-        if keep and member.element is not None:
-            feature_el = next((c for c in member.element if isinstance(c.tag, str)), None)
-            if feature_el is not None:
-                error_lines = {f.line for f in validator.findings[before:] if f.severity == "error"}
-                for err in schema_validator.validate(feature_el):
-                    if err.line in error_lines:
-                        continue
-                    error_lines.add(err.line)
-                    feat = _feature_at(member.features, err.line)
-                    loc = (err.line, *feat) if feat else (err.line, None, None, None, None, None)
-                    validator.emit(
-                        "PCRS-XSD-001", loc, err.element, detail=err.message_en,
-                        detail_fr=err.message_fr,
-                    )  # fmt: skip
-    if reader.error is not None:
+    if schema is not None and reader.malformed:
+        line, msg = reader.locate_error()
+        validator.xml_error(line, msg or "malformed XML")
+    elif reader.error is not None:
         validator.xml_error(reader.error_line, reader.error)
-    elif keep and reader.root is not None:
-        root_lines = {
-            f.line for f in validator.findings if f.file == str(path) and f.line == root.line
-        }
-        for err in schema_validator.validate(reader.root):
-            if err.line in root_lines:
-                continue
-            validator.emit(
-                "PCRS-XSD-001", (err.line, root.local, root.attrib.get("gml:id"), None, None, None),
-                err.element, detail=err.message_en, detail_fr=err.message_fr,
-            )  # fmt: skip
+    elif schema is not None and reader.schema_errors:
+        _place_schema_errors(path, validator, schema_validator, root)
     validator.end_file()
     info["features"] = dict(state.counts)
     if state.srs:
@@ -210,12 +189,40 @@ def _one_file(path: Path, validator: Validator, schema_validator, tolerance: flo
     return info
 
 
-def _feature_at(features, line: int):
-    best = None
-    for f in features:
-        if f.line <= line and (best is None or f.line >= best.line):
-            best = f
-    if best is None:
-        return None
-    ido = best.first_text("idObjet") or best.first_text("idHabillage")
-    return (best.cls, best.gml_id, ido, None, None)
+def _place_schema_errors(path: Path, validator: Validator, schema_validator, root) -> None:
+    """Second pass, only for a file with schema violations: validate feature by feature
+    to give each violation its line and feature (skipping those a rule already reported)."""
+    from .model import NS_PCRS
+
+    error_lines = {
+        f.line for f in validator.findings if f.file == str(path) and f.severity == "error"
+    }
+    reader = GmlReader(path)
+    idobjet = "{" + NS_PCRS + "}idObjet"
+    idhab = "{" + NS_PCRS + "}idHabillage"
+    for member in reader.members(keep_element=True, read=False):
+        child = next((c for c in member.element if isinstance(c.tag, str)), None)
+        if child is None:
+            continue
+        errors = schema_validator.validate(child)
+        if not errors:
+            continue
+        cls = child.tag.rpartition("}")[2]
+        gid = child.get("{http://www.opengis.net/gml/3.2}id")
+        ido = child.findtext(idobjet) or child.findtext(idhab)
+        for err in errors:
+            if err.line in error_lines:
+                continue
+            error_lines.add(err.line)
+            validator.emit(
+                "PCRS-XSD-001", (err.line, cls, gid, ido, None, None), err.element,
+                detail=err.message_en, detail_fr=err.message_fr,
+            )  # fmt: skip
+    if reader.root is not None:
+        for err in schema_validator.validate(reader.root):
+            if err.line in error_lines:
+                continue
+            validator.emit(
+                "PCRS-XSD-001", (err.line, root.local, root.attrib.get("gml:id"), None, None, None),
+                err.element, detail=err.message_en, detail_fr=err.message_fr,
+            )  # fmt: skip
