@@ -117,6 +117,7 @@ class _ClassInfo:
 
 
 _INFO: dict[str, _ClassInfo] = {}
+_CODES = {name: frozenset(cl.values) for name, cl in CODE_LISTS.items()}
 
 
 def _class_info(name: str) -> _ClassInfo:
@@ -391,8 +392,12 @@ class Validator:
                 order_reported = True
             if i >= last_i:
                 last_i, last_name = i, p.name
-            if a.type == "string" and p.text and p.href is None and not p.children:
-                continue
+            if p.href is None and not p.children:
+                if a.type == "string":
+                    if p.text:
+                        continue
+                elif a.type == "code" and p.text in _CODES[a.codelist]:
+                    continue
             self._value(f, fc, a, p, loc)
 
         for a in info.counted:
@@ -514,7 +519,6 @@ class Validator:
 
     def _value(self, f: Feature, fc, a, p, loc) -> None:
         st = self.file
-        ploc = _at(loc, p.line)
         if a.type == "geometry":
             return
         if a.type == "link":
@@ -524,21 +528,21 @@ class Validator:
                     st.no_hash += 1
                     if st.no_hash_example is None:
                         st.no_hash_example = href
-                self.links.append((st.index, ploc, p.name, href, a.target))
+                self.links.append((st.index, _at(loc, p.line), p.name, href, a.target))
             elif p.inline is not None:
                 if a.target and not is_subclass(p.inline.cls, a.target):
                     self.emit(
-                        "PCRS-LINK-002", ploc, p.name, field=p.name,
+                        "PCRS-LINK-002", _at(loc, p.line), p.name, field=p.name,
                         value=p.inline.gml_id or p.inline.cls, target_cls=p.inline.cls,
                         expected=a.target,
                     )  # fmt: skip
             else:
-                self.emit("PCRS-LINK-005", ploc, p.name, field=p.name)
+                self.emit("PCRS-LINK-005", _at(loc, p.line), p.name, field=p.name)
             return
         if p.children or p.href is not None:
             t = _TYPE_LABEL["string"]
             self.emit(
-                "PCRS-ATTR-006", ploc, p.name, field=p.name, value="<element>", type=t[0],
+                "PCRS-ATTR-006", _at(loc, p.line), p.name, field=p.name, value="<element>", type=t[0],
                 type_fr=t[1], fix_en=t[2], fix_fr=t[3],
             )  # fmt: skip
             return
@@ -546,12 +550,16 @@ class Validator:
         if a.type == "string":
             if text == "":
                 if a.name in ID_FIELDS:
-                    self.emit("PCRS-ATTR-002", ploc, p.name, field=p.name)
+                    self.emit("PCRS-ATTR-002", _at(loc, p.line), p.name, field=p.name)
                 else:
                     for c in PDF_CONSTRAINTS:
                         if c.attribute == a.name and is_subclass(f.cls, c.cls):
                             self.emit(
-                                "PCRS-ATTR-003", ploc, p.name, field=p.name, section=c.section
+                                "PCRS-ATTR-003",
+                                _at(loc, p.line),
+                                p.name,
+                                field=p.name,
+                                section=c.section,
                             )
                             break
             return
@@ -562,11 +570,18 @@ class Validator:
             cl = CODE_LISTS[a.codelist]
             allowed = ", ".join(cl.values)
             if verdict == "other":
-                self.emit("PCRS-CODE-003", ploc, p.name, field=p.name, value=text, codelist=cl.name)
+                self.emit(
+                    "PCRS-CODE-003",
+                    _at(loc, p.line),
+                    p.name,
+                    field=p.name,
+                    value=text,
+                    codelist=cl.name,
+                )
             else:
                 rule = "PCRS-CODE-002" if cl.extensible else "PCRS-CODE-001"
                 self.emit(
-                    rule, ploc, p.name, field=p.name, value=text, codelist=cl.name,
+                    rule, _at(loc, p.line), p.name, field=p.name, value=text, codelist=cl.name,
                     allowed=allowed,
                 )  # fmt: skip
             return
@@ -584,7 +599,7 @@ class Validator:
             if p.name == "transparence":
                 t = ("percentage 0-100", "pourcentage 0-100", "give 0 to 100", "donner 0 à 100")
             self.emit(
-                "PCRS-ATTR-006", ploc, p.name, field=p.name, value=text, type=t[0],
+                "PCRS-ATTR-006", _at(loc, p.line), p.name, field=p.name, value=text, type=t[0],
                 type_fr=t[1], fix_en=t[2], fix_fr=t[3],
             )  # fmt: skip
 

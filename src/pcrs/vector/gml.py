@@ -168,13 +168,17 @@ def _build(spec):
 
 def _arrays(spec, out: list) -> None:
     kind = spec[0]
-    if kind in ("Point", "LineString"):
-        out.append(spec[1].reshape(-1, spec[1].shape[-1]))
+    if kind == "Point":
+        out.append(np.asarray(spec[1], dtype=float).reshape(1, -1))
+    elif kind == "LineString":
+        out.append(spec[1])
     elif kind == "Polygon":
         out.append(spec[1])
         out.extend(spec[2])
-    elif kind in ("MultiLineString", "MultiPoint"):
-        out.extend(a.reshape(-1, a.shape[-1]) for a in spec[1])
+    elif kind == "MultiLineString":
+        out.extend(spec[1])
+    elif kind == "MultiPoint":
+        out.extend(np.asarray(a, dtype=float).reshape(1, -1) for a in spec[1])
     else:
         for sub in spec[1]:
             _arrays(sub, out)
@@ -421,8 +425,6 @@ def _track(arr: np.ndarray, ctx: _Ctx) -> np.ndarray:
     if d not in (2, 3):
         raise _CoordError(f"coordinates of dimension {d}")
     ctx.dims.add(d)
-    if not np.isfinite(arr).all():
-        raise _CoordError("coordinates that are not finite numbers")
     return arr
 
 
@@ -766,8 +768,48 @@ def _geom_of(el, ctx: _Ctx, tol: float):
     raise _CoordError(f"gml:{local} is not a geometry PCRS uses")
 
 
+_POINT_TAG = _G + "Point"
+_POS_TAG = _G + "pos"
+
+
+def _fast_point(el, srs):
+    """The common ``<gml:Point gml:id srsName><gml:pos>x y z</gml:pos></gml:Point>``, without numpy."""
+    if len(el) != 1:
+        return None
+    pos = el[0]
+    if pos.tag != _POS_TAG or pos.get("srsDimension") is not None:
+        return None
+    try:
+        vals = tuple(map(float, (pos.text or "").split()))
+    except ValueError:
+        return None
+    n = len(vals)
+    if n not in (2, 3) or not all(math.isfinite(v) for v in vals):
+        return None
+    gid = el.get(_GML_ID)
+    problems = [] if gid is not None else [("no_gml_id", "gml:Point without gml:id", None, None)]
+    x, y = vals[0], vals[1]
+    return Geometry(
+        ("Point", vals),
+        "Point",
+        el.get("srsName") or srs,
+        el.sourceline or 0,
+        {n},
+        problems,
+        0,
+        False,
+        (x, y, x, y),
+        (x, y),
+        (vals[2], vals[2]) if n == 3 else None,
+    )
+
+
 def read_geometry(el, srs: str | None = None, tolerance: float = ARC_TOLERANCE) -> Geometry:
     """Read one GML geometry element into a :class:`Geometry` (never raises on bad content)."""
+    if el.tag == _POINT_TAG:
+        fast = _fast_point(el, srs)
+        if fast is not None:
+            return fast
     ctx = _Ctx(srs, None, ZERO_LENGTH)
     local = _split(el.tag)[1]
     line = el.sourceline or 0
@@ -795,6 +837,12 @@ def read_geometry(el, srs: str | None = None, tolerance: float = ARC_TOLERANCE) 
                 allc = np.concatenate([a[:, :2] for a in arrays])
             mn = allc.min(axis=0)
             mx = allc.max(axis=0)
+            if not (np.isfinite(mn).all() and np.isfinite(mx).all()):
+                geom.problems.append(
+                    ("coords", "coordinates that are not finite numbers", None, None)
+                )
+                geom.spec = None
+                return geom
             geom.bounds = (mn[0], mn[1], mx[0], mx[1])
             geom.first = (allc[0, 0], allc[0, 1])
             if allc.shape[1] == 3:
@@ -829,6 +877,11 @@ def _read_feature(el, member_line: int, out: list, tolerance: float, parent=None
         if href is not None:
             prop.href = href
         n_children = 0
+        if not len(child):
+            if href is None:
+                prop.text = (child.text or "").strip()
+            props.append(prop)
+            continue
         for sub in child:
             stag = sub.tag
             if not isinstance(stag, str):
