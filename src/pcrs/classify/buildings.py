@@ -12,8 +12,9 @@ region growing of Rabbani, van den Heuvel & Vosselman 2006; LAStools'
    when the two lie on each other's tangent plane (distance ≤ ``plane_distance``)
    with normals within ``max_angle`` degrees, at most ``max_gap`` metres apart;
    the roof segments are the connected components of that graph
-   (:func:`scipy.sparse.csgraph.connected_components`). A gable roof gives one
-   segment per side; a tree crown breaks into crumbs.
+   (:func:`scipy.sparse.csgraph.connected_components`). A tree crown breaks into
+   crumbs; the sides of a roof may stay one segment when the ridge is smooth at
+   the neighbourhood scale (harmless: they are one building).
 3. **Segment checks** — a segment is a roof when its footprint (occupied 1 m
    cells) is at least ``min_area`` m², its median height above ground at least
    ``min_height``, and at most ``max_multi_return`` of its points come from

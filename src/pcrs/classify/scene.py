@@ -88,6 +88,7 @@ WATER_DEFAULTS = {
     "density_ratio": 0.5,
     "intensity_ratio": 0.5,
     "max_relief": 1.0,
+    "min_single_return": 0.8,
 }
 
 #: Defaults of :func:`classify_bridges`.
@@ -145,6 +146,7 @@ def classify_water(
     z: np.ndarray,
     ground: np.ndarray,
     intensity: np.ndarray | None = None,
+    number_of_returns: np.ndarray | None = None,
     **params: Any,
 ) -> np.ndarray:
     """Ground points that lie on water surfaces.
@@ -157,11 +159,15 @@ def classify_water(
         Ground points (water surfaces come out of ground filters as ground).
     intensity : ndarray, optional
         Return intensity; without it only the density rule applies.
+    number_of_returns : ndarray, optional
+        With it, a water cell needs at least ``min_single_return`` of its ground
+        points from single-return pulses (the ground under a canopy is sparse
+        and dark too, but seen through split pulses).
     **params
         ``cell`` (m), ``min_area`` (m²), ``max_std`` (m, z spread in a cell),
         ``density_ratio`` and ``intensity_ratio`` (of the median ground cell),
-        ``max_relief`` (m, spread of a water body's cell heights). See
-        :data:`WATER_DEFAULTS`.
+        ``max_relief`` (m, spread of a water body's cell heights),
+        ``min_single_return``. See :data:`WATER_DEFAULTS`.
 
     Returns
     -------
@@ -213,6 +219,10 @@ def classify_water(
     # only ground in the cell: water has nothing standing on it
     only_ground = n_all == n_g
     cand = has & flat & weak & only_ground
+    if number_of_returns is not None:
+        single = np.asarray(number_of_returns)[ground] <= 1
+        share = np.bincount(gi, weights=single, minlength=size) / np.maximum(n_g, 1)
+        cand &= share >= float(p["min_single_return"])
     void = data & (n_all == 0)
     grid = (cand | void).reshape(ny, nx)
     lab, n_lab = ndimage.label(grid, structure=np.ones((3, 3), bool))
@@ -562,7 +572,9 @@ def classify_scene(
         cache["cloud_key"] = cloud_key
     if "water" in run or (("bridges" in run or "buildings" in run) and not water_mask.any()):
         if "water" not in cache:
-            found = classify_water(cloud.x, cloud.y, cloud.z, ground, intensity, **(water or {}))
+            found = classify_water(
+                cloud.x, cloud.y, cloud.z, ground, intensity, nret, **(water or {})
+            )
             cache["water"] = found | water_mask
         water_mask = cache["water"]
     if "water" in run or known_water is not None:
