@@ -204,3 +204,45 @@ def test_copc_sources_are_read_by_windows(lidar_dir, tmp_path):
     order = lambda c: np.lexsort((c["gps_time"], c.z, c.y, c.x))  # noqa: E731
     for name in ("x", "y", "z", "classification", "intensity", "red"):
         np.testing.assert_array_equal(merged[name][order(merged)], whole[name][order(whole)])
+
+
+def add_height(cloud: PointCloud, ctx) -> dict:
+    """Returns a new cloud without the buffer attribute (same length and order) plus facts."""
+    out = PointCloud(
+        cloud.x, cloud.y, cloud.z, {"classification": cloud["classification"]}, cloud.crs
+    )
+    out["height"] = (cloud.z - cloud.z.min()).astype(np.float32)
+    return {"points": out, "zmin": float(cloud.z.min())}
+
+
+def shrink_without_marker(cloud: PointCloud, ctx) -> PointCloud:
+    out = PointCloud(cloud.x[:10], cloud.y[:10], cloud.z[:10], {}, cloud.crs)
+    return out
+
+
+def test_returned_cloud_without_marker_uses_the_core_mask(scene_files, tmp_path):
+    paths, cloud = scene_files
+    grid = TileGrid(50)
+    summary = run(
+        add_height,
+        paths,
+        tmp_path / "h",
+        grid=grid,
+        buffer=5,
+        executor="serial",
+        tiles=["tile_842000_6518000"],
+    )
+    assert [r.name for r in summary.done] == ["tile_842000_6518000.laz"]
+    assert isinstance(summary.done[0].info["zmin"], float)
+    out = las.read(tmp_path / "h" / "tile_842000_6518000.laz")
+    assert "height" in out.attributes
+    full = TileGrid.from_bounds(cloud.bounds, 50)
+    tile = full.tile_from_name("tile_842000_6518000.laz")
+    c, r = full.index(cloud.x, cloud.y)
+    own = cloud[(c == tile.col) & (r == tile.row)]
+    assert len(out) == len(own) == summary.done[0].points_written
+    oa, ob = np.lexsort((out.z, out.y, out.x)), np.lexsort((own.z, own.y, own.x))
+    for name in ("x", "y", "z", "classification"):
+        np.testing.assert_array_equal(out[name][oa], own[name][ob])
+    bad = run(shrink_without_marker, paths, tmp_path / "s", grid=grid, buffer=5, executor="serial")
+    assert len(bad.failed) == len(bad.results) and "buffer" in bad.failed[0].error

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pcrs import synth
 from pcrs.cli.main import cli
@@ -276,3 +278,53 @@ def test_errors(tmp_path, small_scene_file):
     with pytest.raises(ParameterError, match="buffer"):
         retile([small_scene_file], tmp_path / "d", TileGrid(50), buffer=-1)
     assert not (tmp_path / "c").exists() or not list((tmp_path / "c").iterdir())
+
+
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    size=st.sampled_from([3.0, 5.0, 7.5, 12.0]),
+    buffer=st.sampled_from([0.0, 1.0, 4.0, 13.0]),
+    seed=st.integers(0, 2**16),
+    mode=st.sampled_from(["direct", "spill"]),
+)
+def test_retile_property_partition_and_buffers(tmp_path_factory, size, buffer, seed, mode):
+    """Random points, a third of them on grid lines: the tiles' own points are a partition
+    of the input and each tile holds every point within the buffer of its box."""
+    rng = np.random.default_rng(seed)
+    n = 400
+    x = rng.uniform(1000, 1030, n).round(2)
+    y = rng.uniform(2000, 2030, n).round(2)
+    on = rng.random(n) < 0.33
+    x[on] = np.round(x[on] / size) * size
+    y[on[::-1]] = np.round(y[on[::-1]] / size) * size
+    cloud = PointCloud(
+        x,
+        y,
+        rng.uniform(0, 10, n).round(2),
+        {
+            "classification": rng.integers(0, 70, n).astype(np.uint8),
+            "gps_time": np.arange(n, dtype=float),
+        },
+        parse_crs("EPSG:2154"),
+    )
+    d = tmp_path_factory.mktemp("prop")
+    las.write(cloud, d / "in.laz")
+    cloud = las.read(d / "in.laz")
+    summary = retile([d / "in.laz"], d / "out", TileGrid(size), buffer=buffer, mode=mode)
+    grid = TileGrid.from_bounds(cloud.bounds, size)
+    seen = np.zeros(n, int)
+    for p in summary.paths:
+        t = las.read(p)
+        tile = grid.tile_from_name(p.name)
+        own = t["buffer"] == 0 if buffer else np.ones(len(t), bool)
+        seen[t["gps_time"][own].astype(int)] += 1
+        if buffer:
+            xmin, ymin, xmax, ymax = tile.buffered(buffer)
+            expected = np.flatnonzero(cloud.in_box(xmin, ymin, xmax, ymax))
+        else:
+            c, r = grid.index(cloud.x, cloud.y)
+            expected = np.flatnonzero((c == tile.col) & (r == tile.row))
+        assert np.array_equal(np.sort(t["gps_time"].astype(int)), expected)
+    assert np.all(seen == 1)
