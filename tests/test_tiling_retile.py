@@ -328,3 +328,12 @@ def test_retile_property_partition_and_buffers(tmp_path_factory, size, buffer, s
             expected = np.flatnonzero((c == tile.col) & (r == tile.row))
         assert np.array_equal(np.sort(t["gps_time"].astype(int)), expected)
     assert np.all(seen == 1)
+
+
+def test_copc_input(lidar_dir, tmp_path):
+    src = lidar_dir / "laspy" / "simple.copc.laz"
+    if not src.exists():
+        pytest.skip(f"{src} is not in the shared data")
+    summary = retile([src], tmp_path, TileGrid(1000))
+    assert summary.points_in == las.info(src).points == sum(summary.tiles.values())
+    assert_same_points(_merge(tmp_path), las.read(src))

@@ -378,6 +378,14 @@ def retile(
                 "the names will be misleading, consider --naming xy",
                 f"EPSG:{code}" if code else "an unknown CRS",
             )
+    scales = {f.scales for f in catalog.files}
+    if len(scales) > 1:
+        log.warning(
+            "the inputs have different coordinate scales (%s); the tiles use %s, the scales of %s",
+            ", ".join(str(s) for s in sorted(scales)),
+            catalog.files[0].scales,
+            catalog.files[0].path,
+        )
     if grid.extent is None:
         grid = grid.with_extent(catalog.bounds)
     cols, rows = grid.index_ranges(grid.extent)
