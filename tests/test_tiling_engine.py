@@ -246,3 +246,35 @@ def test_returned_cloud_without_marker_uses_the_core_mask(scene_files, tmp_path)
         np.testing.assert_array_equal(out[name][oa], own[name][ob])
     bad = run(shrink_without_marker, paths, tmp_path / "s", grid=grid, buffer=5, executor="serial")
     assert len(bad.failed) == len(bad.results) and "buffer" in bad.failed[0].error
+
+
+def test_prebuffered_tiles_read_only_their_own_file(scene_files, tmp_path):
+    from pcrs.tiling.retile import retile
+
+    paths, _ = scene_files
+    grid = TileGrid(SIZE)
+    retile(paths, tmp_path / "tiles", grid, buffer=10.0)
+    tiles = sorted((tmp_path / "tiles").glob("*.laz"))
+    tasks, _ = plan(tiles, tmp_path / "x", grid=grid, buffer=7.5, source_buffer=10.0)
+    assert len(tasks) == 16 and all(len(t.sources) == 1 and t.prebuffered for t in tasks)
+    fast = run(
+        record_buffer,
+        tiles,
+        tmp_path / "a",
+        grid=grid,
+        buffer=7.5,
+        source_buffer=10.0,
+        outputs=(),
+        executor="serial",
+    )
+    slow = run(
+        record_buffer, paths, tmp_path / "b", grid=grid, buffer=7.5, outputs=(), executor="serial"
+    )
+    assert [(r.name, r.info) for r in fast.results] == [(r.name, r.info) for r in slow.results]
+    # without the declaration the buffered tiles are still usable: their buffers are dropped
+    plain = run(
+        record_buffer, tiles, tmp_path / "c", grid=grid, buffer=7.5, outputs=(), executor="serial"
+    )
+    assert [(r.name, r.info) for r in plain.results] == [(r.name, r.info) for r in slow.results]
+    with pytest.raises(ParameterError, match="less than"):
+        plan(tiles, tmp_path / "x", grid=grid, buffer=20, source_buffer=10.0)

@@ -27,7 +27,9 @@ is used. The written tile never holds buffer points nor the attribute. With
 ``buffer == 0`` the cloud holds only the tile's own points and no attribute.
 Sources that carry a ``buffer`` dimension (tiles written by ``pcrs tile
 --buffer``) have their buffer points dropped on reading, so they are not
-counted twice.
+counted twice; or, with ``source_buffer=B`` (they are this grid's tiles with a
+``B`` m buffer), each task reads only its own tile file, buffer included, which
+avoids decompressing the neighbouring files.
 
 Executors and results
 ---------------------
@@ -138,6 +140,7 @@ class TileTask:
     crs_wkt: str | None = None
     point_format: int | None = None
     chunk_size: int = las.DEFAULT_CHUNK_SIZE
+    prebuffered: bool = False
 
 
 @dataclass
@@ -323,8 +326,11 @@ def plan(
     crs: Any = None,
     point_format: int | None = None,
     chunk_size: int = las.DEFAULT_CHUNK_SIZE,
+    source_buffer: float | None = None,
 ) -> tuple[list[TileTask], list[TileResult]]:
     """The tasks :func:`run` would submit, and the tiles it would skip.
+
+    Parameters are those of :func:`run`.
 
     Returns
     -------
@@ -345,6 +351,18 @@ def plan(
         from ..io.crs import parse_crs
 
         crs_wkt = parse_crs(crs).to_wkt()
+    if source_buffer is not None and source_buffer < buffer:
+        raise ParameterError(
+            f"the sources hold a {source_buffer:g} m buffer, less than the {buffer:g} m asked; "
+            "re-tile them with a larger --buffer or ask for a smaller buffer"
+        )
+    by_name = {}
+    if source_buffer is not None:
+        by_name = {
+            f.path.name.replace(".copc.laz", ".laz"): f
+            for f in catalog.files
+            if BUFFER_DIM in (n for n, _ in f.extra_dims)
+        }
     tasks, skipped = [], []
     for tile in grid.tiles():
         if wanted is not None and tile.name not in wanted and tile.stem not in wanted:
@@ -360,7 +378,8 @@ def plan(
             continue
         partial = any((out_dir / n).exists() for n in names)
         box = tile.buffered(buffer)
-        files = catalog.query(box)
+        own_file = by_name.get(tile.name)
+        files = [own_file] if own_file is not None else catalog.query(box)
         tasks.append(
             TileTask(
                 tile=tile,
@@ -381,6 +400,7 @@ def plan(
                 crs_wkt=crs_wkt,
                 point_format=point_format,
                 chunk_size=int(chunk_size),
+                prebuffered=own_file is not None,
             )
         )
     return tasks, skipped
@@ -406,9 +426,11 @@ def read_tile(task: TileTask) -> tuple[PointCloud | None, np.ndarray]:
             cloud = las.read(path, crs=task.crs_wkt)
         else:
             cloud = las.read_window(path, box, crs=task.crs_wkt, chunk_size=task.chunk_size)
-        if BUFFER_DIM in cloud.attributes:  # a buffered tile: its buffer points belong elsewhere
-            own = cloud.attributes[BUFFER_DIM] == 0
-            cloud = cloud[own]
+        if BUFFER_DIM in cloud.attributes:
+            if task.prebuffered:  # this tile, buffer included: keep the buffer inside the box
+                cloud = cloud[cloud.in_box(*box)]
+            else:  # a buffered tile of a neighbour: its buffer points belong elsewhere
+                cloud = cloud[cloud.attributes[BUFFER_DIM] == 0]
             del cloud.attributes[BUFFER_DIM]
         if len(cloud):
             parts.append(cloud)
@@ -563,6 +585,7 @@ def run(
     crs: Any = None,
     point_format: int | None = None,
     chunk_size: int = las.DEFAULT_CHUNK_SIZE,
+    source_buffer: float | None = None,
     description: str = "tiles",
 ) -> RunSummary:
     """Run ``func`` over every tile of ``grid`` that meets the ``sources``.
@@ -601,6 +624,12 @@ def run(
         Point format of the written tiles (default: the sources').
     chunk_size : int
         Points per chunk when filtering non-COPC sources.
+    source_buffer : float, optional
+        Declare that the sources are the tiles of this same ``grid`` written by
+        ``pcrs tile --buffer source_buffer`` (named like the grid's tiles, with
+        the ``buffer`` dimension). Each task then reads only its own file, whose
+        buffer already holds the neighbours' points, instead of decompressing
+        every neighbouring file: the fast path for non-COPC catalogs.
     description : str
         Label of the progress bar.
 
@@ -621,6 +650,7 @@ def run(
         crs=crs,
         point_format=point_format,
         chunk_size=chunk_size,
+        source_buffer=source_buffer,
     )
     order = {t.tile.name: i for i, t in enumerate(tasks)}
     results: list[TileResult] = list(skipped)
