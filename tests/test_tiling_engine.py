@@ -278,3 +278,10 @@ def test_prebuffered_tiles_read_only_their_own_file(scene_files, tmp_path):
     assert [(r.name, r.info) for r in plain.results] == [(r.name, r.info) for r in slow.results]
     with pytest.raises(ParameterError, match="less than"):
         plan(tiles, tmp_path / "x", grid=grid, buffer=20, source_buffer=10.0)
+
+
+def test_unpicklable_function_is_refused_before_any_work(scene_files, tmp_path):
+    paths, _ = scene_files
+    with pytest.raises(ParameterError, match="module level"):
+        run(lambda c, ctx: c, paths, tmp_path, grid=TileGrid(SIZE), executor="process", workers=2)
+    assert not list(tmp_path.iterdir())

@@ -677,6 +677,8 @@ def _execute(
 ) -> list[TileResult]:
     if executor is None:
         executor = "process"
+    if executor != "serial":
+        _require_picklable(func)
     if isinstance(executor, str):
         if executor not in EXECUTORS:
             raise ParameterError(
@@ -704,6 +706,19 @@ def _execute(
         f"executor {executor!r} is not usable; give 'serial', 'process', a dask.distributed.Client "
         "or a concurrent.futures.Executor"
     )
+
+
+def _require_picklable(func: Callable[..., Any]) -> None:
+    import pickle
+
+    try:
+        pickle.dumps(func)
+    except Exception as exc:
+        raise ParameterError(
+            f"the function {getattr(func, '__name__', func)!r} cannot be sent to worker processes "
+            f"({type(exc).__name__}: {exc}); define it at module level (no lambda or nested "
+            "function) and bind its parameters with functools.partial, or use executor='serial'"
+        ) from exc
 
 
 def _collect(
