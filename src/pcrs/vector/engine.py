@@ -10,8 +10,10 @@ Geometry validity is checked in batches with shapely's vectorised functions.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import re
-from collections import Counter, defaultdict
+from array import array
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,13 +156,29 @@ def _parse_date(text: str) -> _dt.date | None:
 
 
 class _FileState:
+    """What one file's end-of-file rules need, kept compact (arrays, one entry per feature)."""
+
     def __init__(self, path: str, index: int):
         self.path = path
         self.index = index
-        self.gml_ids: dict[str, tuple[str, int]] = {}
+        self.gml_ids: dict[str, int] = {}  # gml:id -> serial of the feature in this file
         self.counts: Counter = Counter()
-        self.srs: dict[str, tuple] = {}  # srsName -> first location
-        self.no_srs: list = []  # count, first location
+        # per feature, by serial
+        self.f_cls: list[str] = []
+        self.f_line = array("q")
+        self.f_gid: list = []
+        self.f_ido: list = []
+        self.f_x = array("d")
+        self.f_y = array("d")
+        self.f_box = array("d")  # 4 per feature, nan without geometry
+        self.f_date = array("l")  # ordinal of dateLeve, 0 without
+        self.f_srs = array("h")  # index in srs_list, -1 without
+        self.f_flags = (
+            bytearray()
+        )  # 1 inside-rule, 2 published (top ObjetVecteur/Habillage), 4 referenced
+        self.srs_list: list[str] = []
+        self.srs: dict[str, tuple] = {}  # srsName -> (first location, class)
+        self.no_srs: list = []
         self.no_srs_count = 0
         self.dim_assumed = 0
         self.dim_assumed_loc: tuple | None = None
@@ -168,18 +186,31 @@ class _FileState:
         self.no_geom_id_loc: tuple | None = None
         self.no_z: dict[str, list] = {}
         self.emprises: list = []  # (loc, shape, datePublication)
-        self.emprise_refs: set[str] = set()
+        self.emprise_links = 0
+        self.pending: list = []  # links to features not seen yet: (loc, field, href, target, expected, ref)
         self.no_hash = 0
         self.no_hash_example: str | None = None
         self.beta: list[str] = []
-        # per-object records for end-of-file checks
-        self.obj_loc: list = []  # (line, cls, gml_id, id_objet, x, y, srs)
-        self.obj_box: list = []  # minx, miny, maxx, maxy
-        self.obj_date: list = []  # ordinal of dateLeve or 0
-        self.obj_inside: list = []  # whether the emprise containment applies
-        self.top_objects: list = []  # (gml_id, obj index) of ObjetVecteur/Habillage
-        self.validity: list = []  # pending (shape, loc, cls)
+        self.validity: list = []  # pending (shape, loc)
         self.rule_counts: Counter = Counter()
+
+    def loc(self, j: int) -> tuple:
+        x = self.f_x[j]
+        y = self.f_y[j]
+        return (
+            self.f_line[j], self.f_cls[j], self.f_gid[j], self.f_ido[j],
+            None if math.isnan(x) else x, None if math.isnan(y) else y,
+        )  # fmt: skip
+
+    def free(self) -> None:
+        """Drop what only this file's end-of-file rules needed (keep ids, classes, lines)."""
+        self.f_gid = []
+        self.f_ido = []
+        self.f_x = self.f_y = self.f_box = array("d")
+        self.f_date = array("l")
+        self.f_srs = array("h")
+        self.f_flags = bytearray()
+        self.pending = []
 
 
 class Validator:
@@ -193,9 +224,8 @@ class Validator:
         self.options = options or Options()
         self.findings: list[Finding] = []
         self.suppressed: Counter = Counter()
-        self.ids: dict[str, dict[str, tuple]] = {f: {} for f in ID_FIELDS}
-        self.all_gml_ids: dict[str, tuple[str, int]] = {}
-        self.links: list = []  # (file index, loc tuple, field, target, expected)
+        self.ids: dict[str, dict[str, int]] = {f: {} for f in ID_FIELDS}  # value -> file<<32|serial
+        self.links: list = []  # unresolved at end of file: (file index, loc, field, href, expected)
         self.files: list[_FileState] = []
         self.file: _FileState | None = None
         self._crs_cache: dict[str, object] = {}
@@ -297,7 +327,8 @@ class Validator:
                 "premier a été lu)",
             )
         if m.href is not None and m.n_children == 0:
-            self.links.append((st.index, loc, "featureMember", m.href, None))
+            target = m.href.rpartition("#")[2]
+            st.pending.append((loc, "featureMember", m.href, target, None, False))
         for f in m.features:
             self.feature(f)
 
@@ -319,8 +350,29 @@ class Validator:
             ido = f.parent.first_text("idObjet")
         x = y = None
         if geom is not None and geom.first is not None:
-            x, y = geom.first
+            x, y = float(geom.first[0]), float(geom.first[1])
         loc = (f.line, f.cls, f.gml_id, ido, x, y)
+        serial = len(st.f_cls)
+        st.f_cls.append(f.cls)
+        st.f_line.append(f.line)
+        st.f_gid.append(f.gml_id)
+        st.f_ido.append(ido)
+        st.f_x.append(math.nan if x is None else x)
+        st.f_y.append(math.nan if y is None else y)
+        if geom is not None and geom.bounds is not None:
+            st.f_box.extend(geom.bounds)
+            srs = geom.srs
+            if srs is None:
+                st.f_srs.append(-1)
+            else:
+                if srs not in st.srs_list:
+                    st.srs_list.append(srs)
+                st.f_srs.append(st.srs_list.index(srs))
+        else:
+            st.f_box.extend((math.nan, math.nan, math.nan, math.nan))
+            st.f_srs.append(-1)
+        st.f_date.append(0)
+        st.f_flags.append(0)
 
         # identifiers
         if f.gml_id is None:
@@ -329,10 +381,9 @@ class Validator:
         else:
             first = st.gml_ids.get(f.gml_id)
             if first is not None:
-                self.emit("PCRS-ID-003", loc, "gml:id", value=f.gml_id, first_line=first[1])
+                self.emit("PCRS-ID-003", loc, "gml:id", value=f.gml_id, first_line=st.f_line[first])
             else:
-                st.gml_ids[f.gml_id] = (f.cls, f.line)
-                self.all_gml_ids.setdefault(f.gml_id, (f.cls, st.index))
+                st.gml_ids[f.gml_id] = serial
 
         # class
         if f.ns not in (NS_PCRS, NS_PCRS_INFO) or f.cls not in CLASSES:
@@ -425,12 +476,14 @@ class Validator:
             if v:
                 first = self.ids[name].get(v)
                 if first is not None:
-                    where = f"{first[1]} line {first[0]}" + (
-                        f" of {Path(first[2]).name}" if first[2] != st.path else ""
+                    other = self.files[first >> 32]
+                    j = first & 0xFFFFFFFF
+                    where = f"{other.f_cls[j]} line {other.f_line[j]}" + (
+                        f" of {Path(other.path).name}" if other is not st else ""
                     )
                     self.emit("PCRS-ID-004", loc, name, field=name, value=v, first=where)
                 else:
-                    self.ids[name][v] = (f.line, f.cls, st.path)
+                    self.ids[name][v] = (st.index << 32) | serial
 
         # affleurant representation
         if f.cls == "AffleurantGeometriquePCRS" and not any(
@@ -454,11 +507,12 @@ class Validator:
             shape = geom.shape if geom is not None else None
             st.emprises.append((loc, shape, dp))
             for p in f.props:
-                if p.name in ("objet", "habillage", "raster", "commune", "troncon"):
-                    if p.href:
-                        st.emprise_refs.add(p.href.rpartition("#")[2])
-                    elif p.inline is not None and p.inline.gml_id:
-                        st.emprise_refs.add(p.inline.gml_id)
+                if p.name in ("objet", "habillage", "raster", "commune", "troncon") and (
+                    p.href or p.inline is not None
+                ):
+                    st.emprise_links += 1
+                    if p.inline is not None and p.inline.gml_id in st.gml_ids:
+                        st.f_flags[st.gml_ids[p.inline.gml_id]] |= 4
 
         # dates
         date_leve = None
@@ -502,20 +556,15 @@ class Validator:
                 detail_fr=" (<geometrie> est vide ; le XSD le laisse passer)",
             )  # fmt: skip
 
-        # per-object record
-        if geom is not None and geom.bounds is not None:
-            st.obj_loc.append((f.line, f.cls, f.gml_id, ido, x, y, geom.srs))
-            st.obj_box.append(geom.bounds)
-            st.obj_date.append(date_leve.toordinal() if date_leve else 0)
-            st.obj_inside.append(info.inside)
-            if f.parent is None and info.published:
-                st.top_objects.append((f.gml_id, len(st.obj_loc) - 1))
-        elif f.parent is None and info.published:
-            st.obj_loc.append((f.line, f.cls, f.gml_id, ido, x, y, None))
-            st.obj_box.append((np.nan, np.nan, np.nan, np.nan))
-            st.obj_date.append(date_leve.toordinal() if date_leve else 0)
-            st.obj_inside.append(False)
-            st.top_objects.append((f.gml_id, len(st.obj_loc) - 1))
+        # per-feature record for the end-of-file rules
+        if date_leve is not None:
+            st.f_date[serial] = date_leve.toordinal()
+        flags = 0
+        if info.inside and geom is not None and geom.bounds is not None:
+            flags |= 1
+        if f.parent is None and info.published:
+            flags |= 2
+        st.f_flags[serial] |= flags
 
     def _value(self, f: Feature, fc, a, p, loc) -> None:
         st = self.file
@@ -524,11 +573,17 @@ class Validator:
         if a.type == "link":
             if p.href is not None and p.href.strip():
                 href = p.href.strip()
-                if not href.startswith("#") and "#" not in href:
+                if "#" not in href:
                     st.no_hash += 1
                     if st.no_hash_example is None:
                         st.no_hash_example = href
-                self.links.append((st.index, _at(loc, p.line), p.name, href, a.target))
+                target = href.rpartition("#")[2]
+                ref = f.cls == "EmpriseEchangePCRS"
+                j = st.gml_ids.get(target)
+                if j is None:
+                    st.pending.append((_at(loc, p.line), p.name, href, target, a.target, ref))
+                else:
+                    self._link_to(st, j, _at(loc, p.line), p.name, href, a.target, ref)
             elif p.inline is not None:
                 if a.target and not is_subclass(p.inline.cls, a.target):
                     self.emit(
@@ -777,12 +832,14 @@ class Validator:
             self.emit(
                 "PCRS-LINK-003", None, "xlink:href", count=st.no_hash, value=st.no_hash_example
             )
+        self._resolve_pending(st)
         self._crs_checks(st)
         self._emprise_checks(st)
         if st.beta:
             uniq = list(dict.fromkeys(st.beta))
             self.emit("PCRS-FILE-004", None, detail="; ".join(uniq[:8]))
         del opts
+        st.free()
 
     def _crs(self, srs: str):
         if srs in self._crs_cache:
@@ -829,27 +886,29 @@ class Validator:
                 )  # fmt: skip
             elif not known:
                 self.emit("PCRS-CRS-001", st.no_srs[0], "srsName", count=st.no_srs_count)
-        # area of use, on one location per object, vectorised
-        if not st.obj_loc or not known:
+        # area of use, on one location per feature, vectorised
+        if not st.f_cls or not known:
             return
-        default_srs = next(iter(known)) if len(known) == 1 else None
-        by_srs: dict[str, list[int]] = defaultdict(list)
-        for i, rec in enumerate(st.obj_loc):
-            srs = rec[6] or default_srs
-            if srs in known and rec[4] is not None:
-                by_srs[srs].append(i)
         import pyproj
 
-        for srs, idx in by_srs.items():
+        xs_all = np.frombuffer(st.f_x, dtype=np.float64)
+        ys_all = np.frombuffer(st.f_y, dtype=np.float64)
+        srs_idx = np.frombuffer(st.f_srs, dtype=np.int16)
+        default = st.srs_list.index(next(iter(known))) if len(known) == 1 and st.srs_list else -2
+        srs_idx = np.where(srs_idx < 0, default, srs_idx)
+        for k, srs in enumerate(st.srs_list):
+            if srs not in known:
+                continue
             crs, _code = known[srs]
             area = crs.area_of_use
             if area is None:
                 continue
-            xs = np.array([st.obj_loc[i][4] for i in idx])
-            ys = np.array([st.obj_loc[i][5] for i in idx])
+            idx = np.flatnonzero((srs_idx == k) & np.isfinite(xs_all))
+            if not idx.size:
+                continue
             try:
                 tr = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
-                lon, lat = tr.transform(xs, ys, errcheck=False)
+                lon, lat = tr.transform(xs_all[idx], ys_all[idx], errcheck=False)
             except pyproj.exceptions.ProjError:
                 continue
             mx = (area.east - area.west) * 0.1
@@ -863,10 +922,9 @@ class Validator:
                 & (lat >= area.south - my)
                 & (lat <= area.north + my)
             )
-            bad = np.flatnonzero(~inside)
+            bad = idx[~inside]
             for j in bad[:20]:
-                rec = st.obj_loc[idx[j]]
-                self.emit("PCRS-CRS-004", rec[:6], "geometrie", value=srs, count=len(bad))
+                self.emit("PCRS-CRS-004", st.loc(int(j)), "geometrie", value=srs, count=len(bad))
 
     def _emprise_checks(self, st: _FileState) -> None:
         tol = self.options.emprise_tolerance
@@ -876,52 +934,72 @@ class Validator:
             return
         if n > 1:
             self.emit("PCRS-EMP-002", st.emprises[1][0], count=n)
+        flags = np.frombuffer(bytes(st.f_flags), dtype=np.uint8)
         shapes = [s for _, s, _ in st.emprises if s is not None and not s.is_empty]
-        if st.obj_loc and shapes:
+        if shapes and flags.size:
             area = (
                 shapely.union_all(shapes).buffer(tol) if len(shapes) > 1 else shapes[0].buffer(tol)
             )
             shapely.prepare(area)
-            boxes = np.array(st.obj_box, dtype=float)
-            inside_rule = np.array(st.obj_inside, bool)
-            ok_box = np.isfinite(boxes).all(axis=1)
-            check = inside_rule & ok_box
-            if check.any():
-                geoms = shapely.box(
-                    boxes[check, 0], boxes[check, 1], boxes[check, 2], boxes[check, 3]
-                )
-                hit = shapely.intersects(area, geoms)
-                for j in np.flatnonzero(check)[~hit]:
-                    self.emit("PCRS-EMP-003", st.obj_loc[j][:6], "geometrie", tol=f"{tol:g}")
+            boxes = np.frombuffer(st.f_box, dtype=np.float64).reshape(-1, 4)
+            check = np.flatnonzero((flags & 1).astype(bool) & np.isfinite(boxes).all(axis=1))
+            for start in range(0, check.size, 100_000):
+                part = check[start : start + 100_000]
+                b = boxes[part]
+                hit = shapely.intersects(area, shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))
+                for j in part[~hit]:
+                    self.emit("PCRS-EMP-003", st.loc(int(j)), "geometrie", tol=f"{tol:g}")
         # dates against the publication date
         pubs = [d for _, _, d in st.emprises if d is not None]
-        if pubs and st.obj_date:
+        if pubs and flags.size:
             pub = min(pubs)
-            dates = np.array(st.obj_date)
+            dates = np.frombuffer(
+                st.f_date, dtype=np.int64 if st.f_date.itemsize == 8 else np.int32
+            )
             for j in np.flatnonzero(dates > pub.toordinal()):
                 self.emit(
-                    "PCRS-DATE-001", st.obj_loc[j][:6], "dateLeve", field="dateLeve",
+                    "PCRS-DATE-001", st.loc(int(j)), "dateLeve", field="dateLeve",
                     value=_dt.date.fromordinal(int(dates[j])).isoformat(),
                     other_field="datePublication", other=pub.isoformat(),
                 )  # fmt: skip
         # objects the emprise does not publish
-        if st.top_objects and st.emprise_refs:
-            missing = [j for gid, j in st.top_objects if gid is None or gid not in st.emprise_refs]
-            if missing:
-                self.emit("PCRS-EMP-004", st.obj_loc[missing[0]][:6], count=len(missing))
+        if st.emprise_links:
+            missing = np.flatnonzero((flags & 2).astype(bool) & ~(flags & 4).astype(bool))
+            if missing.size:
+                self.emit("PCRS-EMP-004", st.loc(int(missing[0])), count=int(missing.size))
+
+    def _link_to(self, st, j, loc, field_, href, expected, ref) -> None:
+        cls = st.f_cls[j]
+        if expected and not is_subclass(cls, expected):
+            self.emit(
+                "PCRS-LINK-002", loc, field_, field=field_, value=href, target_cls=cls,
+                expected=expected,
+            )  # fmt: skip
+        if ref:
+            st.f_flags[j] |= 4
+
+    def _resolve_pending(self, st: _FileState) -> None:
+        for loc, field_, href, target, expected, ref in st.pending:
+            j = st.gml_ids.get(target)
+            if j is None:
+                self.links.append((st.index, loc, field_, href, expected))
+            else:
+                self._link_to(st, j, loc, field_, href, expected, ref)
+        st.pending = []
 
     # --- after all files ----------------------------------------------------------------
 
     def finish(self) -> None:
-        """Resolve the links across all the files validated."""
+        """Resolve the links that point outside their file, across all the files validated."""
         for file_index, loc, field_, href, expected in self.links:
             self.file = self.files[file_index]
-            target = href.rpartition("#")[2] if "#" in href else href
-            hit = self.file.gml_ids.get(target)
-            cls = hit[0] if hit is not None else None
-            if cls is None:
-                other = self.all_gml_ids.get(target)
-                cls = other[0] if other is not None else None
+            target = href.rpartition("#")[2]
+            cls = None
+            for other in self.files:
+                j = other.gml_ids.get(target)
+                if j is not None:
+                    cls = other.f_cls[j]
+                    break
             if cls is None:
                 self.emit("PCRS-LINK-001", loc, field_, field=field_, value=href)
             elif expected and not is_subclass(cls, expected):

@@ -1,0 +1,132 @@
+"""Benchmark: PCRS validation of a large generated delivery, beside bare lxml schema validation.
+
+Generates a synthetic PCRS v2.0 delivery (default 320 MB, valid against the XSD and the
+rules: ``pcrs.vector.sample``), then measures, each in a fresh process so that peak
+resident memory is its own:
+
+1. **bare**: lxml ``iterparse`` with the XSD (libxml2 streaming validation), elements
+   cleared as they come: the floor for "schema-valid or not" on this file;
+2. **pcrs, no schema**: ``pcrs.vector.validate(path, schemas=False)`` (every rule);
+3. **pcrs, with schema**: ``pcrs.vector.validate(path, schemas=DIR)`` (XSD + every rule).
+
+Prints wall and CPU seconds, throughput, the ratio to the bare run, and peak RSS.
+
+Usage::
+
+    python benchmarks/bench_validate.py                 # 320 MB in a temporary folder
+    python benchmarks/bench_validate.py --size-mb 50 --schemas ../shared/data/pcrs/schemas
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PCRS_NS = "{http://cnig.gouv.fr/pcrs}"
+
+
+def _default_schemas() -> str | None:
+    from pcrs.vector.schemas import find_schemas
+
+    found = find_schemas()
+    if found:
+        return str(found)
+    shared = Path(
+        os.environ.get("PCRS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+    )
+    cand = shared / "pcrs" / "schemas"
+    return str(cand) if (cand / "catalog.xml").is_file() else None
+
+
+def _child(mode: str, path: str, schemas: str | None) -> None:
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    out: dict = {"mode": mode}
+    if mode == "bare":
+        from lxml import etree
+
+        from pcrs.vector.xsd import load_schema
+
+        schema = load_schema(schemas)
+        n = 0
+        it = etree.iterparse(
+            path, events=("end",), tag=PCRS_NS + "featureMember", schema=schema,
+            resolve_entities=False, no_network=True, load_dtd=False,
+        )  # fmt: skip
+        valid = True
+        try:
+            for _ev, el in it:
+                n += 1
+                parent = el.getparent()
+                el.clear()
+                parent.remove(el)
+        except etree.XMLSyntaxError:
+            valid = False
+        out.update(members=n, valid=valid)
+    else:
+        from pcrs.vector import validate
+
+        report = validate(path, schemas=schemas if mode == "schema" else False)
+        s = report.summary()
+        out.update(features=s["features"], errors=s["errors"], warnings=s["warnings"],
+                   schema=s["schema"])  # fmt: skip
+    out["wall"] = time.perf_counter() - t0
+    out["cpu"] = time.process_time() - c0
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--size-mb", type=float, default=320)
+    ap.add_argument("--dir", default=None, help="where to write the delivery (default: a temp dir)")
+    ap.add_argument("--schemas", default=None, help="schema folder with catalog.xml")
+    ap.add_argument("--keep", action="store_true", help="keep the generated file")
+    ap.add_argument("--child", nargs=2, metavar=("MODE", "FILE"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    schemas = args.schemas or _default_schemas()
+    if args.child:
+        _child(args.child[0], args.child[1], schemas)
+        return
+    if schemas is None:
+        sys.exit("no schemas: run 'pcrs schemas install' or pass --schemas DIR")
+    from pcrs.vector.sample import write_delivery
+
+    folder = Path(args.dir or tempfile.mkdtemp(prefix="pcrs-bench-"))
+    path = folder / "delivery.gml"
+    t0 = time.perf_counter()
+    write_delivery(path, target_bytes=int(args.size_mb * 1e6), seed=42, overwrite=True)
+    size = path.stat().st_size
+    print(f"generated {path.name}: {size / 1e6:.0f} MB in {time.perf_counter() - t0:.1f} s")
+    results = {}
+    try:
+        for mode in ("bare", "noschema", "schema"):
+            proc = subprocess.run(
+                [sys.executable, __file__, "--schemas", schemas, "--child", mode, str(path)],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            results[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
+            r = results[mode]
+            print(f"  {mode:<9} wall {r['wall']:7.1f} s  cpu {r['cpu']:7.1f} s  "
+                  f"{size / 1e6 / r['wall']:6.1f} MB/s  peak RSS {r['peak_rss_mb']:6.0f} MB")  # fmt: skip
+    finally:
+        if not args.keep:
+            path.unlink(missing_ok=True)
+    bare = results["bare"]
+    print(f"file: {size / 1e6:.0f} MB, {results['schema'].get('features')} features; "
+          f"bare schema-valid: {bare['valid']}; pcrs errors: {results['schema']['errors']}")  # fmt: skip
+    for mode in ("noschema", "schema"):
+        r = results[mode]
+        print(f"pcrs {mode:<9}: {r['wall'] / bare['wall']:.2f}x bare wall, "
+              f"{r['cpu'] / bare['cpu']:.2f}x bare cpu, peak RSS {r['peak_rss_mb']:.0f} MB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
