@@ -89,6 +89,9 @@ def main() -> None:
     ap.add_argument("--dir", default=None, help="where to write the delivery (default: a temp dir)")
     ap.add_argument("--schemas", default=None, help="schema folder with catalog.xml")
     ap.add_argument("--keep", action="store_true", help="keep the generated file")
+    ap.add_argument(
+        "--file", default=None, help="benchmark this delivery instead of generating one"
+    )
     ap.add_argument("--child", nargs=2, metavar=("MODE", "FILE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     schemas = args.schemas or _default_schemas()
@@ -99,12 +102,17 @@ def main() -> None:
         sys.exit("no schemas: run 'pcrs schemas install' or pass --schemas DIR")
     from pcrs.vector.sample import write_delivery
 
-    folder = Path(args.dir or tempfile.mkdtemp(prefix="pcrs-bench-"))
-    path = folder / "delivery.gml"
-    t0 = time.perf_counter()
-    write_delivery(path, target_bytes=int(args.size_mb * 1e6), seed=42, overwrite=True)
+    if args.file:
+        path = Path(args.file)
+        args.keep = True
+    else:
+        folder = Path(args.dir or tempfile.mkdtemp(prefix="pcrs-bench-"))
+        path = folder / "delivery.gml"
+        t0 = time.perf_counter()
+        write_delivery(path, target_bytes=int(args.size_mb * 1e6), seed=42, overwrite=True)
+        print(f"generated {path.name}: {path.stat().st_size / 1e6:.0f} MB in "
+              f"{time.perf_counter() - t0:.1f} s")  # fmt: skip
     size = path.stat().st_size
-    print(f"generated {path.name}: {size / 1e6:.0f} MB in {time.perf_counter() - t0:.1f} s")
     results = {}
     try:
         for mode in ("bare", "noschema", "schema"):

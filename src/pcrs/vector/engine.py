@@ -478,10 +478,17 @@ class Validator:
                 if first is not None:
                     other = self.files[first >> 32]
                     j = first & 0xFFFFFFFF
+                    fname = Path(other.path).name
                     where = f"{other.f_cls[j]} line {other.f_line[j]}" + (
-                        f" of {Path(other.path).name}" if other is not st else ""
+                        f" of {fname}" if other is not st else ""
                     )
-                    self.emit("PCRS-ID-004", loc, name, field=name, value=v, first=where)
+                    where_fr = f"{other.f_cls[j]} ligne {other.f_line[j]}" + (
+                        f" de {fname}" if other is not st else ""
+                    )
+                    self.emit(
+                        "PCRS-ID-004", loc, name, field=name, value=v, first=where,
+                        first_fr=where_fr,
+                    )  # fmt: skip
                 else:
                     self.ids[name][v] = (st.index << 32) | serial
 

@@ -401,7 +401,7 @@ _RULES = [
         "Duplicate identifier",
         "Identifiant en double",
         "{field} {value!r} is already used by {first}",
-        "{field} {value!r} est déjà employé par {first}",
+        "{field} {value!r} est déjà employé par {first_fr}",
         "identifiers must be unique in the whole delivery",
         "les identifiants doivent être uniques dans toute la livraison",
         "B.1.2",

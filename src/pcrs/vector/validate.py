@@ -194,9 +194,12 @@ def _place_schema_errors(path: Path, validator: Validator, schema_validator, roo
     to give each violation its line and feature (skipping those a rule already reported)."""
     from .model import NS_PCRS
 
-    error_lines = {
-        f.line for f in validator.findings if f.file == str(path) and f.severity == "error"
-    }
+    # a violation a rule already reported on the same line and element is not repeated
+    reported = set()
+    for f in validator.findings:
+        if f.file == str(path) and f.severity == "error":
+            reported.add((f.line, f.field))
+            reported.add((f.line, f.feature_class))
     reader = GmlReader(path)
     idobjet = "{" + NS_PCRS + "}idObjet"
     idhab = "{" + NS_PCRS + "}idHabillage"
@@ -211,16 +214,16 @@ def _place_schema_errors(path: Path, validator: Validator, schema_validator, roo
         gid = child.get("{http://www.opengis.net/gml/3.2}id")
         ido = child.findtext(idobjet) or child.findtext(idhab)
         for err in errors:
-            if err.line in error_lines:
+            if any((err.line, name) in reported for name in err.names):
                 continue
-            error_lines.add(err.line)
+            reported.add((err.line, err.element))
             validator.emit(
                 "PCRS-XSD-001", (err.line, cls, gid, ido, None, None), err.element,
                 detail=err.message_en, detail_fr=err.message_fr,
             )  # fmt: skip
     if reader.root is not None:
         for err in schema_validator.validate(reader.root):
-            if err.line in error_lines:
+            if any((err.line, name) in reported for name in err.names | {"version"}):
                 continue
             validator.emit(
                 "PCRS-XSD-001", (err.line, root.local, root.attrib.get("gml:id"), None, None, None),

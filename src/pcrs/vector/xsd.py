@@ -161,6 +161,12 @@ class SchemaError:
     message_fr: str
     raw: str
 
+    @property
+    def names(self) -> set[str]:
+        """The element and the PCRS elements the message says are expected (for de-duplication)."""
+        expected = re.findall(r"\{http://cnig\.gouv\.fr/pcrs[^}]*\}([\w.-]+)", self.raw)
+        return {self.element, *expected}
+
 
 class FeatureValidator:
     """Validate features one by one against a loaded :class:`lxml.etree.XMLSchema`."""
