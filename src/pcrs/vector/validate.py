@@ -200,6 +200,7 @@ def _place_schema_errors(path: Path, validator: Validator, schema_validator, roo
         if f.file == str(path) and f.severity == "error":
             reported.add((f.line, f.field))
             reported.add((f.line, f.feature_class))
+    state = validator.file
     reader = GmlReader(path)
     idobjet = "{" + NS_PCRS + "}idObjet"
     idhab = "{" + NS_PCRS + "}idHabillage"
@@ -213,12 +214,16 @@ def _place_schema_errors(path: Path, validator: Validator, schema_validator, roo
         cls = child.tag.rpartition("}")[2]
         gid = child.get("{http://www.opengis.net/gml/3.2}id")
         ido = child.findtext(idobjet) or child.findtext(idhab)
+        x = y = None
+        serial = state.gml_ids.get(gid) if gid is not None else None
+        if serial is not None:
+            x, y = state.loc(serial)[4:6]
         for err in errors:
             if any((err.line, name) in reported for name in err.names):
                 continue
             reported.add((err.line, err.element))
             validator.emit(
-                "PCRS-XSD-001", (err.line, cls, gid, ido, None, None), err.element,
+                "PCRS-XSD-001", (err.line, cls, gid, ido, x, y), err.element,
                 detail=err.message_en, detail_fr=err.message_fr,
             )  # fmt: skip
     if reader.root is not None:
