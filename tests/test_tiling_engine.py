@@ -285,3 +285,39 @@ def test_unpicklable_function_is_refused_before_any_work(scene_files, tmp_path):
     with pytest.raises(ParameterError, match="module level"):
         run(lambda c, ctx: c, paths, tmp_path, grid=TileGrid(SIZE), executor="process", workers=2)
     assert not list(tmp_path.iterdir())
+
+
+def test_prebuffer_gives_the_same_tiles(scene_files, tmp_path):
+    paths, _ = scene_files
+    grid = TileGrid(SIZE)
+    fast = run(
+        drop_high,
+        paths,
+        tmp_path / "fast",
+        grid=grid,
+        buffer=6.0,
+        prebuffer=True,
+        executor="serial",
+    )
+    slow = run(drop_high, paths, tmp_path / "slow", grid=grid, buffer=6.0, executor="serial")
+    assert fast.ok and len(fast.done) == len(slow.done) == 16
+    assert sorted(p.name for p in (tmp_path / "fast").iterdir()) == sorted(
+        p.name for p in (tmp_path / "slow").iterdir()
+    )  # the temporary buffered tiles are gone
+    for name in (r.name for r in slow.done):
+        a, b = las.read(tmp_path / "fast" / name), las.read(tmp_path / "slow" / name)
+        oa, ob = (
+            np.lexsort((a["gps_time"], a.z, a.y, a.x)),
+            np.lexsort((b["gps_time"], b.z, b.y, b.x)),
+        )
+        assert a[oa].equals(b[ob])
+    again = run(
+        drop_high,
+        paths,
+        tmp_path / "fast",
+        grid=grid,
+        buffer=6.0,
+        prebuffer=True,
+        executor="serial",
+    )
+    assert len(again.skipped) == 16

@@ -586,6 +586,7 @@ def run(
     point_format: int | None = None,
     chunk_size: int = las.DEFAULT_CHUNK_SIZE,
     source_buffer: float | None = None,
+    prebuffer: bool = False,
     description: str = "tiles",
 ) -> RunSummary:
     """Run ``func`` over every tile of ``grid`` that meets the ``sources``.
@@ -630,6 +631,12 @@ def run(
         the ``buffer`` dimension). Each task then reads only its own file, whose
         buffer already holds the neighbours' points, instead of decompressing
         every neighbouring file: the fast path for non-COPC catalogs.
+    prebuffer : bool
+        Take that fast path automatically: re-tile the sources with the buffer
+        into a temporary folder inside ``out_dir`` (one streaming pass,
+        :func:`pcrs.tiling.retile.retile`), run on those tiles with
+        ``source_buffer=buffer``, then remove the folder. Skipped when every
+        tile is already complete. Needs disk space for the buffered tiles.
     description : str
         Label of the progress bar.
 
@@ -639,6 +646,23 @@ def run(
         One result per tile; failed tiles carry their error.
     """
     start = time.perf_counter()
+    if prebuffer and buffer > 0 and source_buffer is None:
+        return _run_prebuffered(
+            func,
+            sources,
+            out_dir,
+            grid=grid,
+            buffer=buffer,
+            executor=executor,
+            workers=workers,
+            overwrite=overwrite,
+            outputs=outputs,
+            tiles=tiles,
+            crs=crs,
+            point_format=point_format,
+            chunk_size=chunk_size,
+            description=description,
+        )
     tasks, skipped = plan(
         sources,
         out_dir,
@@ -666,6 +690,56 @@ def run(
             log.info("tile %s: %s", r.name, r.status)
     results.sort(key=lambda r: order.get(r.name, -1))
     return RunSummary(results, time.perf_counter() - start)
+
+
+def _run_prebuffered(func, sources, out_dir, *, grid, buffer, crs, chunk_size, **kw) -> RunSummary:
+    import shutil
+    import tempfile
+
+    from .retile import retile
+
+    start = time.perf_counter()
+    catalog = _as_catalog(sources, crs)
+    catalog.require_consistent()
+    if grid.extent is None:
+        grid = grid.with_extent(catalog.bounds)
+    tasks, _ = plan(
+        catalog,
+        out_dir,
+        grid=grid,
+        buffer=buffer,
+        outputs=kw["outputs"],
+        overwrite=kw["overwrite"],
+        tiles=kw["tiles"],
+        crs=crs,
+    )
+    if not tasks:  # everything complete: no need to re-tile
+        return run(
+            func, catalog, out_dir, grid=grid, buffer=buffer, crs=crs, chunk_size=chunk_size, **kw
+        )
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".pcrs-buffered-", dir=out_dir))
+    try:
+        log.info("re-tiling the sources with a %g m buffer into %s", buffer, tmp)
+        retile(catalog, tmp, grid, buffer=buffer, overwrite=True, chunk_size=chunk_size, crs=crs)
+        buffered = sorted(tmp.glob("*.laz"))
+        if not buffered:
+            return RunSummary([], time.perf_counter() - start)
+        summary = run(
+            func,
+            Catalog.from_paths(buffered, crs=crs, on_error="raise"),
+            out_dir,
+            grid=grid,
+            buffer=buffer,
+            crs=crs,
+            chunk_size=chunk_size,
+            source_buffer=buffer,
+            **kw,
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    summary.seconds = time.perf_counter() - start
+    return summary
 
 
 def _execute(
