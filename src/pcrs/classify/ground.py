@@ -571,44 +571,61 @@ _DAMPING = 0.01
 def _simulate_cloth(
     surface: np.ndarray, rigidness: int, dt: float, iterations: int, smooth: bool, hdiff: float
 ) -> np.ndarray:
-    """Drop a cloth on ``surface`` (heights per particle); return the particle heights."""
+    """Drop a cloth on ``surface`` (heights per particle); return the particle heights.
+
+    Each time step: a Verlet step under gravity for the movable particles, then
+    ``rigidness`` spring passes in which every movable particle moves half way to
+    the mean of its 4 neighbours (all at once), then collision: a particle that
+    reaches the surface is fixed on it. Once most particles are fixed, the steps
+    only touch the movable ones (same arithmetic, on index arrays).
+    """
+    ny, nx = surface.shape
     start = float(surface.max()) + 1.0
-    pos = np.full(surface.shape, start)
+    pos = np.full(surface.size, start)
     old = pos.copy()
-    movable = np.ones(surface.shape, bool)
+    surf = surface.ravel()
+    movable = np.ones(surface.size, bool)
     accel = _GRAVITY * dt * dt
-    # spring correction per pass: a particle moves part of the way to the mean of its
-    # neighbours; repeated ``rigidness`` times (CSF's rigidness = constraint repetitions)
-    deg = np.full(surface.shape, 4.0)
-    deg[0, :] -= 1
-    deg[-1, :] -= 1
-    deg[:, 0] -= 1
-    deg[:, -1] -= 1
-    deg = np.maximum(deg, 1.0)
+    keep = 1.0 - _DAMPING
+    rr, cc = np.divmod(np.arange(surface.size), nx)
+    flat_index = np.arange(surface.size)
+    # the 4 neighbours of every particle, and which of them exist
+    nbrs = [flat_index - nx, flat_index + nx, flat_index - 1, flat_index + 1]
+    valid = [rr > 0, rr < ny - 1, cc > 0, cc < nx - 1]
+    deg = np.maximum(sum(v.astype(np.float64) for v in valid), 1.0)
+    nbrs = [np.where(v, n, flat_index) for n, v in zip(nbrs, valid, strict=True)]
+    idx = flat_index
     for _ in range(iterations):
-        # Verlet step under gravity, only movable particles
-        new = pos + (pos - old) * (1.0 - _DAMPING) - accel
-        old = np.where(movable, pos, old)
-        pos = np.where(movable, new, pos)
-        for _r in range(rigidness):
-            nsum = np.zeros_like(pos)
-            nsum[1:, :] += pos[:-1, :]
-            nsum[:-1, :] += pos[1:, :]
-            nsum[:, 1:] += pos[:, :-1]
-            nsum[:, :-1] += pos[:, 1:]
-            pos = np.where(movable, pos + 0.5 * (nsum / deg - pos), pos)
-        # collision with the (inverted) surface
-        hit = movable & (pos <= surface)
-        if hit.any():
-            pos[hit] = surface[hit]
-            old[hit] = surface[hit]
-            movable &= ~hit
-        # stop when the cloth barely moves
-        step = np.abs(pos - old)[movable]
-        if step.size == 0 or float(step.max()) < 0.005 * 1.0:
+        if idx.size == 0:
             break
+        p = pos[idx]
+        new = p + (p - old[idx]) * keep - accel
+        old[idx] = p
+        pos[idx] = new
+        nb = [n[idx] for n in nbrs]
+        vd = [v[idx] for v in valid]
+        inv = 0.5 / deg[idx]
+        for _r in range(rigidness):
+            nsum = np.zeros(idx.size)
+            for n, v in zip(nb, vd, strict=True):
+                nsum += np.where(v, pos[n], 0.0)
+            p = pos[idx]
+            pos[idx] = p + nsum * inv - 0.5 * p
+        # collision with the (inverted) surface
+        p = pos[idx]
+        hit = p <= surf[idx]
+        if hit.any():
+            h = idx[hit]
+            pos[h] = surf[h]
+            old[h] = surf[h]
+            movable[h] = False
+            idx = idx[~hit]
+        # stop when the cloth barely moves
+        if idx.size == 0 or float(np.abs(pos[idx] - old[idx]).max()) < 0.005:
+            break
+    pos = pos.reshape(surface.shape)
     if smooth:
-        pos = _slope_postprocess(pos, surface, movable, hdiff)
+        pos = _slope_postprocess(pos, surface, movable.reshape(surface.shape), hdiff)
     return pos
 
 
