@@ -317,7 +317,7 @@ def idw(
         return out
     k = int(min(k, len(x)))
     tree = cKDTree(np.column_stack([np.asarray(x) - grid.xmin, np.asarray(y) - grid.ymax]))
-    bound = np.inf if radius is None else float(radius)
+    bound = np.inf if radius is None else float(np.nextafter(float(radius), np.inf))  # inclusive
     z = np.asarray(z, np.float64)
     zext = np.r_[z, np.nan]
     for rows in _row_blocks(grid, max(1, 2_000_000 // k)):
@@ -352,7 +352,7 @@ def nearest(
     if len(x) == 0:
         return out
     tree = cKDTree(np.column_stack([np.asarray(x) - grid.xmin, np.asarray(y) - grid.ymax]))
-    bound = np.inf if radius is None else float(radius)
+    bound = np.inf if radius is None else float(np.nextafter(float(radius), np.inf))  # inclusive
     zext = np.r_[np.asarray(z, np.float64), np.nan]
     for rows in _row_blocks(grid, 2_000_000):
         _, i = tree.query(_pixel_centres_local(grid, rows), k=1, distance_upper_bound=bound)

@@ -281,7 +281,7 @@ def pitfree_chm(
         edge = max_edge[0] if i == 0 else max_edge[1]
         layer = tin(x[sel], y[sel], h[sel], grid, max_edge=edge or None, duplicates="max")
         out = np.fmax(out, layer)
-    return out
+    return np.maximum(out, 0.0)  # rounding of the barycentric weights, NaN kept
 
 
 def _returns_mask(cloud: PointCloud, returns: str) -> np.ndarray:
