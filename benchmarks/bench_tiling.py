@@ -23,6 +23,12 @@ fresh subprocess, so its peak resident memory (``VmHWM``) is its own:
 - ``pcrs retile (small input)``: the small file, to show that peak memory
   does not grow with the input size.
 
+With ``--engine``, the tile engine is measured too, on the small file cut into
+500 m tiles (16 files) and run with a 20 m buffer and a function that returns
+its points unchanged: the neighbour-reading path serially and on 2 worker
+processes, and the ``source_buffer`` path (re-tiling with the buffer first,
+then one file per task), against the plain re-tiling of the same points.
+
 Throughput is input points per second; ratios are against the baseline of
 the same run. For context only (not measured here): LAStools documents
 ``lastile`` as streaming with ``-buffer``; lidR's ``catalog_retile`` and
@@ -133,6 +139,61 @@ def _child(variant: str, src: str, out: str, size: float, chunk: int) -> dict:
     return {"variant": variant, "points": n, "seconds": seconds, "peak_mb": _peak_mb(), **extra}
 
 
+def _engine_child(variant: str, tiles: str, out: str) -> dict:
+    from pcrs.tiling import TileGrid
+    from pcrs.tiling.engine import identity, run
+    from pcrs.tiling.retile import retile
+
+    t0 = time.perf_counter()
+    grid = TileGrid(500)
+    src = sorted(Path(tiles).glob("*.laz"))
+    if variant == "engine serial":
+        summary = run(identity, src, out, grid=grid, buffer=20, executor="serial")
+    elif variant == "engine 2 processes":
+        summary = run(identity, src, out, grid=grid, buffer=20, executor="process", workers=2)
+    elif variant == "retile buffer + engine source_buffer":
+        retile(src, Path(out) / "buffered", grid, buffer=20)
+        buffered = sorted((Path(out) / "buffered").glob("*.laz"))
+        summary = run(
+            identity, buffered, out, grid=grid, buffer=20, source_buffer=20, executor="serial"
+        )
+    else:
+        raise SystemExit(f"unknown variant {variant}")
+    summary.raise_for_failures()
+    points = sum(r.points_written for r in summary.results)
+    import resource
+
+    # worker processes are children: their peak is ru_maxrss of RUSAGE_CHILDREN
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {
+        "variant": variant,
+        "points": points,
+        "seconds": time.perf_counter() - t0,
+        "peak_mb": max(_peak_mb(), child_mb),
+    }
+
+
+def _run_engine(small: Path, work: Path) -> list[dict]:
+    from pcrs.tiling import TileGrid
+    from pcrs.tiling.retile import retile
+
+    tiles = work / "tiles500"
+    if not tiles.exists():
+        retile([small], tiles, TileGrid(500))
+    results = []
+    for variant in ("engine serial", "engine 2 processes", "retile buffer + engine source_buffer"):
+        out = work / ("eng_" + variant.replace(" ", "_"))
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        cmd = [sys.executable, __file__, "--engine-child", variant, str(tiles), str(out)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise SystemExit(f"{variant} failed:\n{proc.stderr}")
+        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        shutil.rmtree(out, ignore_errors=True)
+    return results
+
+
 def _run(variant: str, src: Path, work: Path, size: float, chunk: int) -> dict:
     out = work / (
         "out_" + variant.replace(" ", "_").replace("+", "_").replace("(", "").replace(")", "")
@@ -150,6 +211,10 @@ def _run(variant: str, src: Path, work: Path, size: float, chunk: int) -> dict:
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--engine-child":
+        _, _, variant, tiles, out = sys.argv
+        print(json.dumps(_engine_child(variant, tiles, out)))
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         _, _, variant, src, out, size, chunk = sys.argv
         print(json.dumps(_child(variant, src, out, float(size), int(chunk))))
@@ -160,6 +225,8 @@ def main() -> None:
     ap.add_argument("--size", type=float, default=250.0)
     ap.add_argument("--chunk", type=int, default=2_000_000)
     ap.add_argument("--skip-spill", action="store_true")
+    ap.add_argument("--engine", action="store_true", help="Also measure the tile engine.")
+    ap.add_argument("--engine-only", action="store_true", help="Only measure the tile engine.")
     ap.add_argument(
         "--workdir", default=None, help="Folder for the generated files (default: a temporary one)."
     )
@@ -176,6 +243,18 @@ def main() -> None:
                 f"generated {path.name}: {n:,} points, {path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - t0:.0f} s"
             )
 
+    if args.engine or args.engine_only:
+        eng = _run_engine(small, work)
+        print(f"\nengine on {args.small:,} points in 500 m tiles, 20 m buffer")
+        print(f"{'variant':<40}{'points':>12}{'seconds':>9}{'Mpts/s':>8}{'peak MB':>9}")
+        for r in eng:
+            print(
+                f"{r['variant']:<40}{r['points']:>12,}{r['seconds']:>9.1f}"
+                f"{r['points'] / r['seconds'] / 1e6:>8.2f}{r['peak_mb']:>9.0f}"
+            )
+        print(json.dumps(eng))
+        if args.engine_only:
+            return
     variants = ["laspy read+write", "pcrs retile"]
     if not args.skip_spill:
         variants.append("pcrs retile spill")
