@@ -337,3 +337,11 @@ def test_copc_input(lidar_dir, tmp_path):
     summary = retile([src], tmp_path, TileGrid(1000))
     assert summary.points_in == las.info(src).points == sum(summary.tiles.values())
     assert_same_points(_merge(tmp_path), las.read(src))
+
+
+def test_empty_input_file_does_not_stretch_the_grid(tmp_path, small_scene_file):
+    empty = tmp_path / "empty.laz"
+    las.write(las.read(small_scene_file)[:0], empty)
+    alone = retile([small_scene_file], tmp_path / "a", TileGrid(50))
+    both = retile([small_scene_file, empty], tmp_path / "b", TileGrid(50), mode="auto")
+    assert both.tiles == alone.tiles and both.mode == "direct"

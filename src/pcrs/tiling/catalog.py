@@ -245,7 +245,10 @@ class Catalog:
         """2-D ``(xmin, ymin, xmax, ymax)`` of all files."""
         if not self.files:
             raise ParameterError("the catalog has no readable file")
-        b = np.array([f.bounds for f in self.files])
+        # files without points have meaningless (often zero) header bounds
+        b = np.array(
+            [f.bounds for f in self.files if f.points > 0] or [f.bounds for f in self.files]
+        )
         return (
             float(b[:, 0].min()),
             float(b[:, 1].min()),
@@ -288,6 +291,7 @@ class Catalog:
             return []
         b = np.array([f.bounds for f in self.files])
         hit = (b[:, 0] <= xmax) & (b[:, 3] >= xmin) & (b[:, 1] <= ymax) & (b[:, 4] >= ymin)
+        hit &= np.array([f.points > 0 for f in self.files])
         return [f for f, h in zip(self.files, hit, strict=True) if h]
 
     def grid(

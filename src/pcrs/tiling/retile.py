@@ -135,6 +135,12 @@ def _assign(
     """
     ncols = len(cols)
     col, row = grid.index(cloud.x, cloud.y)
+    outside = (col < cols.start) | (col >= cols.stop) | (row < rows.start) | (row >= rows.stop)
+    if outside.any():  # cannot happen with truthful header bounds
+        raise ParameterError(
+            f"{int(outside.sum())} point(s) lie outside the bounds announced by the file headers; "
+            "the headers are wrong: fix them (e.g. with pdal translate or lasinfo -repair_bb)"
+        )
     n = len(cloud)
     idx_parts = [np.arange(n)]
     key_parts = [(row - rows.start) * ncols + (col - cols.start)]
@@ -292,7 +298,8 @@ class _SpillSink:
 
 def _template(catalog: Catalog, crs: Any, buffer: float) -> PointCloud:
     first = catalog.files[0]
-    cloud = next(iter(las.iter_chunks(first.path, 1, crs=crs)), None)
+    with contextlib.closing(las.iter_chunks(first.path, 1, crs=crs)) as chunks:
+        cloud = next(chunks, None)
     if cloud is None:
         cloud = las.read(first.path, crs=crs)
     cloud = cloud[:0]
@@ -391,23 +398,28 @@ def retile(
     cols, rows = grid.index_ranges(grid.extent)
     n_tiles = len(cols) * len(rows)
     out_dir = Path(out_dir)
-    names = {}
-    for r in rows:
-        for c in cols:
-            names[(r - rows.start) * len(cols) + (c - cols.start)] = grid.name(c, r)
-    if len(set(names.values())) != len(names):
-        raise ParameterError("two tiles would get the same file name; use --naming xy")
+    name_cache: dict[int, str] = {}
+
+    def name_of(key: int) -> str:
+        name = name_cache.get(key)
+        if name is None:
+            r, c = divmod(key, len(cols))
+            name = name_cache[key] = grid.name(c + cols.start, r + rows.start)
+        return name
+
     if not overwrite and out_dir.is_dir():
-        # only the tiles that can receive points: those meeting a file's bounds
+        # existing files that are tiles this run can write (tiles meeting a file's bounds)
         clash = []
-        for key, name in names.items():
-            if (out_dir / name).exists():
-                r, c = divmod(key, len(cols))
-                if catalog.query(grid.tile(c + cols.start, r + rows.start).bounds):
-                    clash.append(name)
+        for existing in sorted(out_dir.glob("*.laz")):
+            try:
+                t = grid.tile_from_name(existing.name)
+            except ParameterError:
+                continue
+            if t.col in cols and t.row in rows and catalog.query(t.bounds):
+                clash.append(existing)
         if clash:
             raise OutputExistsError(
-                f"{out_dir / clash[0]}: already exists ({len(clash)} tile(s) in all); "
+                f"{clash[0]}: already exists ({len(clash)} tile(s) in all); "
                 "pass --overwrite (overwrite=True) to replace them"
             )
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -418,8 +430,8 @@ def retile(
         if chosen == "direct"
         else _SpillSink(template, out_dir, overwrite, point_format)
     )
-    core_counts = np.zeros(n_tiles, np.int64)
-    buf_counts = np.zeros(n_tiles, np.int64)
+    core_counts: dict[int, int] = {}
+    buf_counts: dict[int, int] = {}
     points_in = 0
     names_attr = list(template.attributes)
     log.info(
@@ -444,20 +456,16 @@ def retile(
                     "convert them to one point format first"
                 )
             idx, keys, flags = _assign(chunk, grid, buffer, cols, rows)
-            bad = (keys < 0) | (keys >= n_tiles)
-            if bad.any():  # cannot happen with consistent header bounds; guard anyway
-                raise ParameterError(
-                    f"{int(bad.sum())} point(s) lie outside the bounds announced by the file headers; "
-                    "the headers are wrong: fix them (e.g. with pdal or lasinfo -repair_bb)"
-                )
             part_all = chunk[idx]
             if buffer > 0:
                 part_all.attributes[BUFFER_DIM] = flags
-            np.add.at(core_counts, keys[flags == 0], 1)
-            np.add.at(buf_counts, keys[flags == 1], 1)
+            for counts, sel in ((core_counts, flags == 0), (buf_counts, flags == 1)):
+                uk, n = np.unique(keys[sel], return_counts=True)
+                for k, v in zip(uk.tolist(), n.tolist(), strict=True):
+                    counts[k] = counts.get(k, 0) + v
             for key, a, b in _groups(keys):
-                sink.append(out_dir / names[key], part_all[a:b])
-        keep = {out_dir / names[k] for k in np.flatnonzero(core_counts).tolist()}
+                sink.append(out_dir / name_of(key), part_all[a:b])
+        keep = {out_dir / name_of(k) for k in core_counts}
         if chosen == "direct":
             sink.finish(keep)
         else:
@@ -466,10 +474,10 @@ def retile(
         sink.abort()
         raise
     summary = RetileSummary(points_in=points_in, mode=chosen, out_dir=out_dir)
-    for k in np.flatnonzero(core_counts).tolist():
-        summary.tiles[names[k]] = int(core_counts[k])
+    for k in sorted(core_counts):
+        summary.tiles[name_of(k)] = core_counts[k]
         if buffer > 0:
-            summary.buffer_points[names[k]] = int(buf_counts[k])
+            summary.buffer_points[name_of(k)] = buf_counts.get(k, 0)
     summary.seconds = time.perf_counter() - start
     return summary
 
