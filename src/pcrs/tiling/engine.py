@@ -363,8 +363,16 @@ def plan(
             for f in catalog.files
             if BUFFER_DIM in (n for n, _ in f.extra_dims)
         }
+    # the tiles that may hold points: those meeting a file's bounds (not the whole extent,
+    # which may be mostly empty for diagonal strips), in row-major order
+    cells: set[tuple[int, int]] = set()
+    for f in catalog.files:
+        if f.points > 0:
+            cr, rr = grid.index_ranges((f.bounds[0], f.bounds[1], f.bounds[3], f.bounds[4]))
+            cells.update((r, c) for r in rr for c in cr)
     tasks, skipped = [], []
-    for tile in grid.tiles():
+    for r, c in sorted(cells):
+        tile = grid.tile(c, r)
         if wanted is not None and tile.name not in wanted and tile.stem not in wanted:
             continue
         # the files that may hold points of the tile's core
