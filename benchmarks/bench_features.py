@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_features.py [--points 2000000] [--k 16]
     python benchmarks/bench_features.py --scene [--scene-points 11200000]
+    python benchmarks/bench_features.py --steps --points 1000000
 
 Features (default): covariance eigen-features of the ``k`` nearest neighbours
 of every point of a synthetic LiDAR HD-like scene (10 pulses/m²), measured in
@@ -24,6 +25,9 @@ points per second, in the same run for:
 steps noise, ground (SMRF), height, water, bridges, buildings, structures,
 vegetation in a fresh subprocess, and prints the wall time, the peak resident
 memory of that subprocess and the IoU against the synthetic truth.
+
+``--steps``: the same chain on ``--points`` points in this process, with the
+wall time of each step (which step dominates).
 """
 
 from __future__ import annotations
@@ -152,15 +156,50 @@ def scene(points: int) -> None:
     print("IoU vs synthetic truth: " + ", ".join(f"{k} {v:.3f}" for k, v in res["iou"].items()))
 
 
+def steps(points: int) -> None:
+    """Wall time of each pipeline step on one scene (in this process)."""
+    import numpy as np
+
+    from pcrs import synth
+    from pcrs.classify import pipeline
+    from pcrs.classify import scene as _scene  # also registers the scene steps
+
+    sc = synth.make_scene(points, density=10.0, seed=3)
+    times: dict[str, float] = {}
+    for name, st in list(pipeline.STEPS.items()):
+
+        def timed(ctx, _run=st.run, _name=name):
+            t = time.perf_counter()
+            _run(ctx)
+            times[_name] = time.perf_counter() - t
+
+        pipeline.STEPS[name] = pipeline.Step(
+            st.name, timed, st.assigns, st.requires, st.rank, st.buffer, st.description
+        )
+    raw = sc.cloud.copy()
+    raw["classification"] = np.ones(len(raw), np.uint8)
+    t = time.perf_counter()
+    pipeline.classify(raw, steps="noise,ground,height," + ",".join(_scene.SCENE_STEPS))
+    total = time.perf_counter() - t
+    print(f"{len(raw)} points, whole chain {total:.1f} s; per step:")
+    for name, secs in times.items():
+        print(f"  {name:12s} {secs:7.2f} s  {100 * secs / total:5.1f} %")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--points", type=int, default=2_000_000)
     ap.add_argument("--k", type=int, default=16)
     ap.add_argument("--scene", action="store_true", help="run the 1 km² classification instead")
     ap.add_argument("--scene-points", type=int, default=11_200_000)
+    ap.add_argument(
+        "--steps", action="store_true", help="time each pipeline step on --points points"
+    )
     args = ap.parse_args(argv)
     if args.scene:
         scene(args.scene_points)
+    elif args.steps:
+        steps(args.points)
     else:
         features(args.points, args.k)
     return 0

@@ -292,6 +292,7 @@ def attach_to_roofs(
     free: np.ndarray,
     *,
     vegetation_like: np.ndarray | None = None,
+    wall_like: np.ndarray | None = None,
     cell: float = BUILDING_DEFAULTS["cell"],
     wall_buffer: float = BUILDING_DEFAULTS["wall_buffer"],
     roof_tolerance: float = BUILDING_DEFAULTS["roof_tolerance"],
@@ -310,6 +311,10 @@ def attach_to_roofs(
     vegetation_like : ndarray of bool, optional
         Points attached only when they fall inside the roof footprint proper,
         not in the ``wall_buffer`` ring around it (hedges and crowns beside walls).
+    wall_like : ndarray of bool, optional
+        In the ring, only these points (steep neighbourhoods: walls) and those
+        within ``roof_tolerance`` of the roof top (eaves, gutters) are attached;
+        default: any point that is not vegetation-like.
     cell : float
         Grid cell (m).
     wall_buffer : float
@@ -353,8 +358,12 @@ def attach_to_roofs(
     cand, ix, iy = cand[inside], ix[inside], iy[inside]
     t = top[iy, ix]
     ok = np.isfinite(t) & (z[cand] <= t + roof_tolerance)
+    ring_ok = np.ones(cand.size, bool)
     if vegetation_like is not None:
-        ok &= core[iy, ix] | ~np.asarray(vegetation_like, bool)[cand]
+        ring_ok &= ~np.asarray(vegetation_like, bool)[cand]
+    if wall_like is not None:
+        ring_ok &= np.asarray(wall_like, bool)[cand] | (z[cand] >= t - roof_tolerance)
+    ok &= core[iy, ix] | ring_ok
     out[cand[ok]] = True
     return out
 
@@ -438,8 +447,10 @@ def classify_buildings(
     if exclude_segments is not None:
         keep &= ~np.asarray(exclude_segments, bool)
     roof = segments.mask(keep) & free
+    wall_like = np.nan_to_num(features.verticality, nan=0.0) >= 0.5
     walls = attach_to_roofs(
-        xyz, hag, roof, free & ~roof, vegetation_like=vegetation_like, cell=p["cell"], wall_buffer=p["wall_buffer"],
+        xyz, hag, roof, free & ~roof, vegetation_like=vegetation_like, wall_like=wall_like,
+        cell=p["cell"], wall_buffer=p["wall_buffer"],
         roof_tolerance=p["roof_tolerance"], wall_min_height=p["wall_min_height"],
     )  # fmt: skip
     return roof | walls

@@ -183,9 +183,10 @@ def local_features(
     upper = np.inf if radius is None else float(radius)
     # visit query points in a spatially coherent order (cache-friendly tree walks)
     order = np.argsort(_morton_key(xyz[qidx]), kind="stable")
+    cols = [np.ascontiguousarray(xyz[:, a]) for a in range(3)]
     for start in range(0, m, int(batch_size)):
         sel = order[start : start + int(batch_size)]
-        _batch(xyz, qidx[sel], sel, tree, k_eff, upper, workers, out)
+        _batch(xyz, cols, qidx[sel], sel, tree, k_eff, upper, workers, out)
     return out
 
 
@@ -202,26 +203,34 @@ def _morton_key(pts: np.ndarray, bits: int = 16) -> np.ndarray:
     return key
 
 
-def _batch(xyz, pts_idx, rows, tree, k, upper, workers, out: Features) -> None:
-    """Fill ``out[rows]`` with the features of points ``xyz[pts_idx]``."""
+def _batch(xyz, cols, pts_idx, rows, tree, k, upper, workers, out: Features) -> None:
+    """Fill ``out[rows]`` with the features of points ``xyz[pts_idx]``.
+
+    ``cols`` are the contiguous x, y, z columns of ``xyz`` (faster gathers).
+    """
     n = xyz.shape[0]
     _dist, idx = tree.query(xyz[pts_idx], k=k, distance_upper_bound=upper, workers=workers)
-    if k == 1:  # pragma: no cover - k >= 3 is enforced
-        idx = idx[:, None]
     valid = idx < n
-    idx = np.where(valid, idx, idx[:, :1])  # the nearest (the point itself) fills the gaps
-    w = valid.astype(np.float64)
-    cnt = w.sum(axis=1)
-    # neighbours relative to the query point: small numbers, no cancellation
-    rel = xyz[idx] - xyz[pts_idx][:, None, :]
-    rx, ry, rz = rel[..., 0], rel[..., 1], rel[..., 2]
+    capped = not bool(valid.all())
+    if capped:
+        idx = np.where(valid, idx, idx[:, :1])  # the nearest (the point itself) fills the gaps
+        cnt = valid.sum(axis=1).astype(np.float64)
+    else:
+        cnt = np.full(idx.shape[0], float(k))
     inv = 1.0 / np.maximum(cnt, 1.0)
-    mx, my, mz = (np.einsum("bk,bk->b", a, w) * inv for a in (rx, ry, rz))
+    # neighbours relative to the query point: small numbers, no cancellation
+    rel = []
+    for col in cols:
+        r = col[idx]
+        r -= col[pts_idx][:, None]
+        if capped:
+            r[~valid] = 0.0  # contributes nothing to the sums
+        rel.append(r)
+    rz = rel[2]
+    m = [r.sum(axis=1) * inv for r in rel]
     cov = np.empty((idx.shape[0], 3, 3))
-    pairs = ((0, 0, rx, rx, mx, mx), (1, 1, ry, ry, my, my), (2, 2, rz, rz, mz, mz),
-             (0, 1, rx, ry, mx, my), (0, 2, rx, rz, mx, mz), (1, 2, ry, rz, my, mz))  # fmt: skip
-    for i, j, a, b, ma, mb in pairs:
-        c = np.einsum("bk,bk->b", a * b, w) * inv - ma * mb
+    for i, j in ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2)):
+        c = np.einsum("bk,bk->b", rel[i], rel[j]) * inv - m[i] * m[j]
         cov[:, i, j] = c
         cov[:, j, i] = c
     evals, evecs = np.linalg.eigh(cov)  # ascending
@@ -231,8 +240,8 @@ def _batch(xyz, pts_idx, rows, tree, k, upper, workers, out: Features) -> None:
     safe = np.where(ok, l1, 1.0)
     normal = evecs[:, :, 0]
     normal = normal * np.where(normal[:, 2:3] < 0, -1.0, 1.0)
-    zr = np.where(valid, rz, np.nan)
-    hr = np.nanmax(zr, axis=1) - np.nanmin(zr, axis=1)
+    # the point itself (relative z 0) is always in its neighbourhood: padding with 0 is safe
+    hr = rz.max(axis=1) - rz.min(axis=1)
     nan = np.float32(np.nan)
     out.linearity[rows] = np.where(ok, (l1 - l2) / safe, nan)
     out.planarity[rows] = np.where(ok, (l2 - l3) / safe, nan)

@@ -12,6 +12,8 @@ run in this order, each one taking points the previous ones left free:
    absorbs the near-infrared pulse and reflects it specularly, so LiDAR HD has
    a low density and a low intensity on rivers and lakes. Empty cells inside
    such a patch count as water too (drop-outs).
+   The cell widens on sparse data to hold about 12 ground points; under about
+   one ground point per m² (cells more than twice ``cell``) no water is sought.
    *Limits*: water that returns as strongly as the ground around it (turbid,
    rough, or seen at nadir) is not found and stays ground; wet, flat, dark
    tarmac can look like water; the vertical rule (flatness) rejects rapids and
@@ -192,7 +194,10 @@ def classify_water(
     out = np.zeros(x.shape[0], bool)
     if ground.sum() < 10:
         return out
-    cell = float(p["cell"])
+    cell = _water_cell(x[ground], y[ground], float(p["cell"]))
+    if cell > 2 * float(p["cell"]):
+        # under ~1 ground point per m² the per-cell statistics mean nothing
+        return out
     _x0, _y0, nx, ny, ix, iy = _grid(x, y, cell)
     flat_all = iy * nx + ix
     gi = flat_all[ground]
@@ -254,6 +259,20 @@ def classify_water(
     shore = (near > 0) & ~out[ground] & (gz - zref <= lv + float(p["max_std"]))
     out[np.flatnonzero(ground)[shore]] = True
     return out
+
+
+def _water_cell(gx: np.ndarray, gy: np.ndarray, cell: float, per_cell: float = 12.0) -> float:
+    """``cell``, widened on sparse data so that a ground cell holds about ``per_cell`` points.
+
+    The density is that of the occupied 5 m cells, so the holes under buildings
+    and crowns do not lower it.
+    """
+    c5 = 5.0
+    key = np.unique(
+        (np.floor(gx / c5).astype(np.int64) << 32) + np.floor(gy / c5).astype(np.int64)
+    )
+    density = gx.size / max(key.size * c5 * c5, 1.0)
+    return max(cell, math.sqrt(per_cell / max(density, 1e-9)))
 
 
 # --------------------------------------------------------------------------------------
