@@ -268,9 +268,7 @@ def _water_cell(gx: np.ndarray, gy: np.ndarray, cell: float, per_cell: float = 1
     and crowns do not lower it.
     """
     c5 = 5.0
-    key = np.unique(
-        (np.floor(gx / c5).astype(np.int64) << 32) + np.floor(gy / c5).astype(np.int64)
-    )
+    key = np.unique((np.floor(gx / c5).astype(np.int64) << 32) + np.floor(gy / c5).astype(np.int64))
     density = gx.size / max(key.size * c5 * c5, 1.0)
     return max(cell, math.sqrt(per_cell / max(density, 1e-9)))
 
