@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import shapely
 
-from pcrs.vector.gml import ARC_TOLERANCE, GmlReader, linearise_arc, read_geometry
+from pcrs.vector.gml import ARC_TOLERANCE, EmpriseLink, GmlReader, linearise_arc, read_geometry
 
 NS = 'xmlns:gml="http://www.opengis.net/gml/3.2"'
 
@@ -124,7 +124,11 @@ def test_reader_streams_with_line_numbers_and_bounded_memory(tmp_path):
     lines = []
     n = 0
     biggest = 0
+    links = 0
     for m in reader.members():
+        if isinstance(m, EmpriseLink):  # the emprise's objet/habillage links, one by one
+            links += 1
+            continue
         n += len(m.features)
         lines.append(m.line)
         biggest = max(biggest, len(reader.root))
@@ -133,3 +137,4 @@ def test_reader_streams_with_line_numbers_and_bounded_memory(tmp_path):
     assert reader.error is None
     assert lines == sorted(lines) and lines[0] == 3
     assert n == 300 * 14 + 1
+    assert links == 300 * 10  # 8 objets and 2 habillages per block

@@ -130,7 +130,7 @@ def test_schema_errors_match_whole_document_validation(pcrs_dir, schemas_dir):
     streamed = []
     fv = FeatureValidator(schema)
     reader = GmlReader(path)
-    for m in reader.members(keep_element=True):
+    for m in reader.members(keep_element=True, split_links=False):
         child = next(c for c in m.element if isinstance(c.tag, str))
         streamed += [e.line for e in fv.validate(child)]
     streamed += [e.line for e in fv.validate(reader.root)]

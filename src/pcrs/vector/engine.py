@@ -21,7 +21,7 @@ import numpy as np
 import shapely
 
 from . import model
-from .gml import Feature, Member, RootInfo
+from .gml import EmpriseLink, Feature, Member, RootInfo
 from .model import (
     BETA_CLASSES,
     BETA_ELEMENTS,
@@ -300,8 +300,12 @@ class Validator:
             if "beta" in version.lower() or version.strip() in ("1.0", "1"):
                 self.file.beta.append(f"version {version!r}")
 
-    def member(self, m: Member) -> None:
+    def member(self, m: Member | EmpriseLink) -> None:
+        """Check one member (or one emprise link handed out on its own)."""
         st = self.file
+        if isinstance(m, EmpriseLink):
+            self._emprise_link(st, m)
+            return
         loc = (m.line, None, None, None, None, None)
         if m.tag != "pcrs:featureMember":
             self.emit(
@@ -331,6 +335,27 @@ class Validator:
             st.pending.append((loc, "featureMember", m.href, target, None, False))
         for f in m.features:
             self.feature(f)
+        for f in m.features:  # no reference cycles left for the garbage collector
+            f.parent = None
+
+    def _emprise_link(self, st: _FileState, m: EmpriseLink) -> None:
+        loc = (m.line, "EmpriseEchangePCRS", m.emprise_id, m.id_emprise, None, None)
+        st.emprise_links += 1
+        href = m.href.strip()
+        if not href:
+            self.emit("PCRS-LINK-005", loc, m.name, field=m.name)
+            return
+        if "#" not in href:
+            st.no_hash += 1
+            if st.no_hash_example is None:
+                st.no_hash_example = href
+        expected = "ObjetVecteurPCRS" if m.name == "objet" else "HabillagePCRS"
+        target = href.rpartition("#")[2]
+        j = st.gml_ids.get(target)
+        if j is None:
+            st.pending.append((loc, m.name, href, target, expected, True))
+        else:
+            self._link_to(st, j, loc, m.name, href, expected, True)
 
     # --- one feature ------------------------------------------------------------------
 

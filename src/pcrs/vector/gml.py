@@ -37,10 +37,12 @@ from .model import GML_NS, NS_PCRS, NS_PCRS_INFO, XLINK_NS
 
 __all__ = [
     "ARC_TOLERANCE",
+    "EmpriseLink",
     "EntityError",
     "Feature",
     "Geometry",
     "GmlReader",
+    "Member",
     "Property",
     "RootInfo",
     "SniffError",
@@ -915,6 +917,22 @@ class Member:
     element: object = None
 
 
+@dataclass(slots=True)
+class EmpriseLink:
+    """An ``objet`` or ``habillage`` link of an EmpriseEchangePCRS, handed out as soon as it is
+    read (an emprise may list hundreds of thousands of them: they are not kept in the tree)."""
+
+    line: int
+    name: str
+    href: str
+    emprise_id: str | None
+    id_emprise: str | None
+
+
+_EMPRISE_TAG = "{" + NS_PCRS + "}EmpriseEchangePCRS"
+_LINK_TAGS = ("{" + NS_PCRS + "}objet", "{" + NS_PCRS + "}habillage")
+
+
 class GmlReader:
     """Stream the ``featureMember`` elements of one PCRS GML file.
 
@@ -944,8 +962,8 @@ class GmlReader:
         self.schema_errors = 0
 
     def members(
-        self, keep_element: bool = False, schema=None, read: bool = True
-    ) -> Iterator[Member]:
+        self, keep_element: bool = False, schema=None, read: bool = True, split_links: bool = True
+    ) -> Iterator[Member | EmpriseLink]:
         """Yield each ``featureMember`` as a :class:`Member`; the element is freed after.
 
         Parameters
@@ -961,12 +979,18 @@ class GmlReader:
             well-formed sets :attr:`malformed`; :meth:`locate_error` then finds where.
         read : bool
             Read the features (False: only the elements, for a schema-only pass).
+        split_links : bool
+            Hand out the ``objet``/``habillage`` links of a top-level EmpriseEchangePCRS
+            one by one as :class:`EmpriseLink` (and drop them from the tree) instead of
+            inside the emprise's :class:`Member`: memory stays bounded whatever their number.
 
         Without a schema, a parse error stops the iteration and is kept in
         :attr:`error` and :attr:`error_line`.
         """
         root_tag = "{" + NS_PCRS + "}PlanCorpsRueSimplifie"
         tags = (*_MEMBER_TAGS, root_tag) if schema is not None else _MEMBER_TAGS
+        if split_links:
+            tags = (*tags, *_LINK_TAGS)
         opts = parser_options()
         if schema is not None:
             opts["schema"] = schema
@@ -974,11 +998,30 @@ class GmlReader:
         closed = False
         try:
             for _ev, el in it:
-                if el.tag == root_tag:
+                tag = el.tag
+                if tag == root_tag:
                     if el.getparent() is None:
                         closed = True
                     continue
                 parent = el.getparent()
+                if tag in _LINK_TAGS:
+                    if (
+                        parent is not None
+                        and parent.tag == _EMPRISE_TAG
+                        and not len(el)
+                        and el.get(_HREF) is not None
+                        and parent.getparent() is not None
+                        and parent.getparent().tag in _MEMBER_TAGS
+                    ):
+                        yield EmpriseLink(
+                            el.sourceline or 0,
+                            tag[len(NS_PCRS) + 2 :],
+                            el.get(_HREF),
+                            parent.get(_GML_ID),
+                            parent.findtext("{" + NS_PCRS + "}idEmprise"),
+                        )
+                        parent.remove(el)
+                    continue
                 if self.root is None and parent is not None:
                     self.root = parent
                 if parent is not None and parent.getparent() is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import time
@@ -107,8 +108,16 @@ def validate(
             schema_validator = FeatureValidator(load_schema(folder))
     validator = Validator(options)
     report = Report(lang=lang, schema_checked=schema_validator is not None)
-    for path in files:
-        report.files.append(_one_file(path, validator, schema_validator, arc_tolerance))
+    # millions of small objects and no reference cycles: the cyclic garbage collector would
+    # rescan them all again and again (quadratic time on big files)
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        for path in files:
+            report.files.append(_one_file(path, validator, schema_validator, arc_tolerance))
+    finally:
+        if gc_was_on:
+            gc.enable()
     validator.file = None
     validator.finish()
     if schema_note is not None:
@@ -204,7 +213,7 @@ def _place_schema_errors(path: Path, validator: Validator, schema_validator, roo
     reader = GmlReader(path)
     idobjet = "{" + NS_PCRS + "}idObjet"
     idhab = "{" + NS_PCRS + "}idHabillage"
-    for member in reader.members(keep_element=True, read=False):
+    for member in reader.members(keep_element=True, read=False, split_links=False):
         child = next((c for c in member.element if isinstance(c.tag, str)), None)
         if child is None:
             continue
