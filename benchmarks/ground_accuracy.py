@@ -20,6 +20,7 @@ Usage::
 
     python benchmarks/ground_accuracy.py                 # all methods, all files
     python benchmarks/ground_accuracy.py --methods smrf --json out.json
+    python benchmarks/ground_accuracy.py --methods csf,csf-library   # peer, same run
 
 Reads files only through pcrs.io.las; prints Markdown tables.
 """
@@ -66,9 +67,24 @@ IGN = [
 ]
 
 
+def _csf_library(cloud):
+    """The C++ CSF library (PyPI cloth-simulation-filter) with pcrs's CSF defaults,
+    on the same candidate points (last and single returns)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_ground import csf_library
+
+    from pcrs.classify.ground import _last_returns
+
+    cand = _last_returns(cloud)
+    cand = np.ones(len(cloud), bool) if cand is None else cand
+    out = np.zeros(len(cloud), bool)
+    out[cand] = csf_library(cloud.x[cand], cloud.y[cand], cloud.z[cand])
+    return out
+
+
 def score(cloud, ref_ground, method, loose_ignore=None):
     t0 = time.perf_counter()
-    g = classify_ground(cloud, method=method)
+    g = _csf_library(cloud) if method == "csf-library" else classify_ground(cloud, method=method)
     seconds = time.perf_counter() - t0
     e = ground_errors(g, ref_ground)
     row = {
@@ -129,7 +145,11 @@ def table(title, rows, loose=False):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--methods", default=",".join(GROUND_FILTERS))
+    ap.add_argument(
+        "--methods",
+        default=",".join(GROUND_FILTERS),
+        help="comma-separated; 'csf-library' runs the C++ CSF library (if installed) as a peer",
+    )
     ap.add_argument("--json", help="also write the figures to this JSON file")
     ap.add_argument("--skip-ign", action="store_true")
     args = ap.parse_args(argv)
