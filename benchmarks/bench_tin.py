@@ -1,0 +1,210 @@
+"""TIN-linear DTM: pcrs against scipy's LinearNDInterpolator (and PDAL when installed), same run.
+
+Same points (the ground classes 2/9/66 of a synthetic scene, in the scene's
+order), same 0.5 m grid, same local coordinates. Prints the time of each step,
+the ratio, and how far the two DTMs are apart.
+
+    python benchmarks/bench_tin.py                      # 5 M-point scene, 10 pulses/m2
+    python benchmarks/bench_tin.py --points 1000000     # quicker
+    python benchmarks/bench_tin.py --agreement          # IGN files: pcrs vs an independent TIN
+
+``--agreement`` needs the shared data folder (``PCRS_SHARED_DATA``, default
+``../shared/data``): for every IGN file, pcrs's DTM of IGN's own ground points
+against scipy's TIN-linear, RMSE and share of pixels within 1 mm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.interpolate import LinearNDInterpolator
+from scipy.spatial import Delaunay
+
+from pcrs import synth
+from pcrs.raster import DTM_CLASSES, RasterGrid, dtm
+from pcrs.raster.interpolate import rasterize_triangles, triangulate
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench(
+    points: int, density: float, resolution: float, scipy_too: bool, find_simplex: bool
+) -> None:
+    t = time.perf_counter()
+    scene = synth.make_scene(points, density=density, seed=0)
+    cloud = scene.cloud
+    ground = cloud[np.isin(cloud.classification, DTM_CLASSES)]
+    minx, miny, _, maxx, maxy, _ = ground.bounds
+    grid = RasterGrid.from_bounds(minx, miny, maxx, maxy, resolution)
+    print(
+        f"scene: {len(cloud):,} points, {len(ground):,} in classes {DTM_CLASSES}, "
+        f"grid {grid.width} x {grid.height} = {grid.size / 1e6:.1f} M px at {resolution} m "
+        f"(made in {time.perf_counter() - t:.1f} s)"
+    )
+    x, y, z = ground.x, ground.y, ground.z
+
+    # --- pcrs, step by step, then end to end ---------------------------------------------
+    t0 = time.perf_counter()
+    tri = triangulate(x, y, z)
+    t1 = time.perf_counter()
+    u, v = grid.to_pixel(x, y)
+    ours = rasterize_triangles(u, v, z, tri, grid.shape)
+    t2 = time.perf_counter()
+    print(
+        f"pcrs   : triangulate {t1 - t0:6.1f} s ({len(tri):,} triangles; Morton order, "
+        f"dedupe, qhull)  rasterise {t2 - t1:5.1f} s  total {t2 - t0:6.1f} s  "
+        f"peak RSS {_rss_mb():,.0f} MB"
+    )
+    t3 = time.perf_counter()
+    again = dtm(ground, grid)
+    t_pcrs = time.perf_counter() - t3
+    assert np.array_equal(np.isnan(again), np.isnan(ours))
+    print(f"pcrs   : dtm() end to end {t_pcrs:6.1f} s")
+
+    # --- scipy LinearNDInterpolator, local coordinates --------------------------------------
+    if scipy_too:
+        t4 = time.perf_counter()
+        interp = LinearNDInterpolator(np.column_stack([x - minx, y - miny]), z)
+        t5 = time.perf_counter()
+        gx = grid.column_centers() - minx
+        ref = np.empty(grid.shape)
+        for r0 in range(0, grid.height, 256):  # rows in blocks: bounded memory
+            rows = grid.row_centers()[r0 : r0 + 256] - miny
+            X, Y = np.meshgrid(gx, rows)
+            ref[r0 : r0 + 256] = interp(X, Y)
+        t6 = time.perf_counter()
+        t_scipy = t6 - t4
+        print(
+            f"scipy  : Delaunay {t5 - t4:6.1f} s  interpolation at pixel centres {t6 - t5:6.1f} s"
+            f"  total {t_scipy:6.1f} s"
+        )
+    if scipy_too and find_simplex:
+        # the same maths without LinearNDInterpolator's evaluation loop: qhull,
+        # then every pixel centre located (find_simplex) and its barycentric weights
+        gx = grid.column_centers() - minx
+        t7 = time.perf_counter()
+        d = Delaunay(np.column_stack([x - minx, y - miny]))
+        t8 = time.perf_counter()
+        fs = np.empty(grid.shape)
+        for r0 in range(0, grid.height, 256):
+            rows = grid.row_centers()[r0 : r0 + 256] - miny
+            X, Y = np.meshgrid(gx, rows)
+            q = np.column_stack([X.ravel(), Y.ravel()])
+            s = d.find_simplex(q)
+            tr = d.transform[s]
+            b = np.einsum("ijk,ik->ij", tr[:, :2], q - tr[:, 2])
+            w = np.column_stack([b, 1 - b.sum(axis=1)])
+            val = (w * z[d.simplices[s]]).sum(axis=1)
+            val[s < 0] = np.nan
+            fs[r0 : r0 + 256] = val.reshape(X.shape)
+        t9 = time.perf_counter()
+        t_fs = t9 - t7
+        print(
+            f"scipy-2: Delaunay {t8 - t7:6.1f} s  find_simplex + barycentric {t9 - t8:6.1f} s"
+            f"  total {t_fs:6.1f} s  -> pcrs is {t_fs / t_pcrs:.1f}x faster than this one"
+        )
+    if scipy_too:
+        both = np.isfinite(ref) & np.isfinite(ours)
+        d = ours[both] - ref[both]
+        print(
+            f"ratio  : pcrs is {t_scipy / t_pcrs:.1f}x faster than scipy LinearNDInterpolator "
+            f"(target 5x); same values: RMSE {np.sqrt(np.mean(d**2)) * 1000:.3f} mm, "
+            f"{np.mean(np.abs(d) > 1e-3) * 100:.3f} % of pixels differ by > 1 mm "
+            f"(co-circular points), empty-pixel masks differ at "
+            f"{int((np.isnan(ref) != np.isnan(ours)).sum())} px"
+        )
+    _pdal(ground, grid, t_pcrs)
+
+
+def _pdal(ground, grid, t_pcrs: float) -> None:
+    if shutil.which("pdal") is None:
+        print("pdal   : no 'pdal' command on this machine: filters.delaunay + filters.faceraster "
+              "not measured (docs/rasters.md quotes PEERS.md's figure instead)")  # fmt: skip
+        return
+    import json
+
+    from pcrs.io import las
+
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(d) / "ground.laz"
+        las.write(ground, src)
+        pipe = [
+            str(src),
+            {"type": "filters.delaunay"},
+            {"type": "filters.faceraster", "resolution": grid.resolution,
+             "origin_x": grid.xmin, "origin_y": grid.ymin,
+             "width": grid.width, "height": grid.height},
+            {"type": "writers.raster", "filename": str(Path(d) / "pdal.tif")},
+        ]  # fmt: skip
+        (Path(d) / "p.json").write_text(json.dumps(pipe))
+        t = time.perf_counter()
+        subprocess.run(["pdal", "pipeline", str(Path(d) / "p.json")], check=True)
+        t_pdal = time.perf_counter() - t
+    print(f"pdal   : {t_pdal:.1f} s end to end; pcrs is {t_pdal / t_pcrs:.1f}x faster (target 2x)")
+
+
+def agreement() -> None:
+    from pcrs.io import las
+
+    root = Path(
+        os.environ.get("PCRS_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    )  # fmt: skip
+    files = sorted((root / "lidar" / "ign-pdal-tools").glob("test_data_77*.laz"))
+    files += sorted((root / "lidar" / "pdal-ign-plugin").glob("mnx_input_*.laz"))
+    if not files:
+        print(f"no IGN file under {root}; set PCRS_SHARED_DATA")
+        return
+    print(f"{'file':<58} {'ground':>7} {'px':>9} {'RMSE mm':>8} {'max mm':>7} {'>1 mm':>7}")
+    sq = []
+    for f in files:
+        cloud = las.read(f)
+        g = cloud[np.isin(cloud.classification, DTM_CLASSES)]
+        if len(g) < 3:
+            continue
+        minx, miny, _, maxx, maxy, _ = g.bounds
+        grid = RasterGrid.from_bounds(minx, miny, maxx, maxy, 0.5)
+        ours = dtm(g, grid)
+        ref = LinearNDInterpolator(np.column_stack([g.x - minx, g.y - miny]), g.z)
+        X, Y = np.meshgrid(grid.column_centers() - minx, grid.row_centers() - miny)
+        theirs = ref(X, Y)
+        both = np.isfinite(ours) & np.isfinite(theirs)
+        d = ours[both] - theirs[both]
+        sq.append(d**2)
+        print(
+            f"{f.parent.name + '/' + f.name:<58} {len(g):>7,} {grid.size:>9,} "
+            f"{np.sqrt(np.mean(d**2)) * 1000:>8.3f} {np.abs(d).max() * 1000:>7.2f} "
+            f"{np.mean(np.abs(d) > 1e-3) * 100:>6.2f}%"
+        )
+    print(f"all pixels: RMSE {np.sqrt(np.mean(np.concatenate(sq))) * 1000:.3f} mm")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--points", type=int, default=5_000_000)
+    ap.add_argument("--density", type=float, default=10.0, help="pulses per m2")
+    ap.add_argument("--resolution", type=float, default=0.5)
+    ap.add_argument("--no-scipy", action="store_true", help="skip the (slow) scipy baseline")
+    ap.add_argument(
+        "--find-simplex", action="store_true",
+        help="also time scipy Delaunay + find_simplex + barycentric weights (slow too)",
+    )  # fmt: skip
+    ap.add_argument("--agreement", action="store_true", help="IGN files instead of the speed run")
+    args = ap.parse_args()
+    if args.agreement:
+        agreement()
+    else:
+        bench(args.points, args.density, args.resolution, not args.no_scipy, args.find_simplex)
+
+
+if __name__ == "__main__":
+    main()
