@@ -83,7 +83,12 @@ def validate(
         report.to_html(html_path, overwrite=overwrite)
     if gpkg_path:
         report.to_geopackage(gpkg_path, overwrite=overwrite)
-    click.echo(report.summary_text())
+    from .options import state
+
+    if state.verbosity < 0:
+        click.echo(report.summary_text().splitlines()[-1])
+    else:
+        click.echo(report.summary_text())
     unusable = report.unusable_files
     if unusable and len(unusable) == len(report.files):
         reasons = {f["path"]: f.get("reason", "") for f in report.files}

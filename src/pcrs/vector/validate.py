@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from .._progress import progress
 from ..errors import PcrsIOError
 from .engine import Options, Validator
 from .gml import ARC_TOLERANCE, EntityError, GmlReader, SniffError, sniff
@@ -113,7 +114,7 @@ def validate(
     gc_was_on = gc.isenabled()
     gc.disable()
     try:
-        for path in files:
+        for path in progress(files, len(files), "validating"):
             report.files.append(_one_file(path, validator, schema_validator, arc_tolerance))
     finally:
         if gc_was_on:
