@@ -188,3 +188,15 @@ def test_gdal_reads_the_geopackage(tmp_path):
         assert lib.OGR_L_GetGeomType(polys) == 3  # wkbPolygon
     finally:
         lib.GDALClose(ds)
+
+
+def test_two_custom_crs_get_their_own_srs_ids(tmp_path):
+    path = tmp_path / "c.gpkg"
+    a = "+proj=tmerc +lat_0=0 +lon_0=3 +k=1 +x_0=500000 +y_0=0 +ellps=GRS80 +units=m"
+    b = "+proj=tmerc +lat_0=0 +lon_0=5 +k=1 +x_0=500000 +y_0=0 +ellps=GRS80 +units=m"
+    write_geopackage(path, "a", [Point(0, 0)], {}, a)
+    write_geopackage(path, "b", [Point(0, 0)], {}, b, append=True)
+    write_geopackage(path, "a2", [Point(0, 0)], {}, a, append=True)
+    ids = dict(_rows(path, "SELECT table_name, srs_id FROM gpkg_contents"))
+    assert ids["a"] == ids["a2"] != ids["b"]
+    assert ids["a"] >= 100000 and ids["b"] >= 100000

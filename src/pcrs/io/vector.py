@@ -298,6 +298,17 @@ def _add_layer(
     existing = con.execute(
         "SELECT definition FROM gpkg_spatial_ref_sys WHERE srs_id = ?", (srs_id,)
     ).fetchone()
+    if existing is not None and srs[2] == "NONE" and srs_id >= _CUSTOM_SRS_ID:
+        same = con.execute(
+            "SELECT srs_id FROM gpkg_spatial_ref_sys WHERE organization = 'NONE' AND definition = ?",
+            (srs[4],),
+        ).fetchone()
+        if same is not None:  # this custom CRS is already recorded
+            srs_id = same[0]
+        else:  # another custom CRS holds the id: take the next free one
+            srs_id = con.execute("SELECT max(srs_id) + 1 FROM gpkg_spatial_ref_sys").fetchone()[0]
+            srs = (srs[0], srs_id, srs[2], srs_id, srs[4], srs[5])
+            existing = None
     if existing is None:
         con.execute("INSERT INTO gpkg_spatial_ref_sys VALUES (?, ?, ?, ?, ?, ?)", srs)
     geom_type, has_z = _geometry_type(geometries)
