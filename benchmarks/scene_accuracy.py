@@ -22,6 +22,9 @@ deck (17) — a class absent from both the reference and the prediction of a fil
 is shown as ``-`` — and the pooled confusion matrix of the full chain (rows =
 IGN, columns = pcrs). Files without an IGN classification (raw class 1 only),
 unreadable or with fewer than 1,000 points are listed as skipped, with the reason.
+The density column is points per occupied 1 m cell; a second pooled row keeps
+only the files at 4 points/m² or more (two IGN test files are decimated to about
+1 point/m², far below LiDAR HD).
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ CLASSES = {
     "bridge": (17,),
 }
 LABELS = (1, 2, 3, 4, 5, 6, 9, 17, 64, 65, 67)
+#: Files sparser than this (points per occupied m²) are decimated test files, far below
+#: LiDAR HD: they get their own pooled row.
+DENSE = 4.0
 
 
 def _files(lidar: Path) -> list[Path]:
@@ -93,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     if not lidar.is_dir():
         print(f"no lidar folder in {args.data!r}; pass --data", file=sys.stderr)
         return 2
-    pooled = {"full": {}, "rules": {}}
+    pooled = {"full": {}, "rules": {}, "full_dense": {}, "rules_dense": {}}
     matrix = np.zeros((len(LABELS), len(LABELS)), np.int64)
     rows, skipped = [], []
     t_all = time.perf_counter()
@@ -127,13 +133,20 @@ def main(argv: list[str] | None = None) -> int:
         pred_rules = pred_rules.astype(np.int64)
         t_rules = time.perf_counter() - t0
         c_full, c_rules = _counts(pred_full, ref), _counts(pred_rules, ref)
-        for mode, c in (("full", c_full), ("rules", c_rules)):
+        cells = np.unique(
+            (np.floor(cloud.x).astype(np.int64) << 32) + np.floor(cloud.y).astype(np.int64)
+        )
+        density = len(cloud) / cells.size
+        modes = [("full", c_full), ("rules", c_rules)]
+        if density >= DENSE:
+            modes += [("full_dense", c_full), ("rules_dense", c_rules)]
+        for mode, c in modes:
             for k, (i, u) in c.items():
                 a, b = pooled[mode].get(k, (0, 0))
                 pooled[mode][k] = (a + i, b + u)
         m, _ = confusion_matrix(pred_full, ref, labels=LABELS)
         matrix += m
-        rows.append((rel, len(cloud), t_full, t_rules, c_full, c_rules))
+        rows.append((rel, len(cloud), density, t_full, t_rules, c_full, c_rules))
         print(
             f"{rel}: {len(cloud)} pts, full {t_full:.1f}s "
             + " ".join(f"{k}={_iou(v)}" for k, v in c_full.items()),
@@ -146,18 +159,30 @@ def main(argv: list[str] | None = None) -> int:
         ("rules", "scene rules on IGN's ground vs IGN"),
     ):
         print(f"\n### {title}\n")
-        print("| file | points | s | " + " | ".join(names) + " |")
-        print("|---|---:|---:|" + "---:|" * len(names))
-        for rel, n, tf, tr, cf, cr in rows:
+        print("| file | points | pts/m² | s | " + " | ".join(names) + " |")
+        print("|---|---:|---:|---:|" + "---:|" * len(names))
+        for rel, n, dens, tf, tr, cf, cr in rows:
             c = cf if mode == "full" else cr
             t = tf if mode == "full" else tr
-            print(f"| {rel} | {n} | {t:.1f} | " + " | ".join(_iou(c[k]) for k in names) + " |")
-        print(
-            f"| **pooled** | {sum(r[1] for r in rows)} | "
-            f"{sum((r[2] if mode == 'full' else r[3]) for r in rows):.1f} | "
-            + " | ".join(f"**{_iou(pooled[mode][k])}**" for k in names)
-            + " |"
-        )
+            print(
+                f"| {rel} | {n} | {dens:.1f} | {t:.1f} | "
+                + " | ".join(_iou(c[k]) for k in names)
+                + " |"
+            )
+        for key, label, sel in (
+            (mode, "**pooled**", rows),
+            (
+                mode + "_dense",
+                f"**pooled, ≥ {DENSE:g} pts/m²**",
+                [r for r in rows if r[2] >= DENSE],
+            ),
+        ):
+            print(
+                f"| {label} | {sum(r[1] for r in sel)} | | "
+                f"{sum((r[3] if mode == 'full' else r[4]) for r in sel):.1f} | "
+                + " | ".join(f"**{_iou(pooled[key].get(k, (0, 0)))}**" for k in names)
+                + " |"
+            )
     print("\n### Pooled confusion matrix of the pcrs chain (rows: IGN, columns: pcrs)\n")
     print("| IGN \\ pcrs | " + " | ".join(str(lab) for lab in LABELS) + " |")
     print("|---|" + "---:|" * len(LABELS))

@@ -20,8 +20,9 @@ run in this order, each one taking points the previous ones left free:
    weirs.
 3. **bridge decks (17)** — :func:`classify_bridges`: elevated planar segments
    (the roof segments of :mod:`pcrs.classify.buildings`) that span water
-   (water within ``water_buffer`` on two opposite sides, and dilated water
-   cells covering at least ``min_water_share`` of their footprint),
+   (water — or a void: cells without any return, as rivers often give — within
+   ``water_buffer`` on two opposite sides, and dilated water cells covering at
+   least ``min_water_share`` of their footprint),
    or, when ``min_flush_share`` is set (off by default), whose edges run flush
    into the ground (at least that share of their boundary cells within
    ``flush_height`` of the ground next to them: a deck continues the road; a
@@ -283,6 +284,7 @@ def classify_bridges(
     segments: RoofSegments,
     ground_xyz: np.ndarray,
     water_xy: np.ndarray | None = None,
+    all_xy: np.ndarray | None = None,
     **params: Any,
 ) -> np.ndarray:
     """Which accepted planar segments are bridge decks.
@@ -297,6 +299,10 @@ def classify_bridges(
         Ground points (water excluded).
     water_xy : ndarray, shape (w, 2), optional
         Water points.
+    all_xy : ndarray, shape (m, 2), optional
+        Every point of the tile: cells with no return at all, whose eight
+        neighbours have none either, count as water (a river often returns
+        nothing, and IGN tiles then only carry virtual points there).
     **params
         ``cell``, ``water_buffer``, ``min_water_share``, ``flush_height``,
         ``min_flush_share`` (0 turns the flush rule off; see :data:`BRIDGE_DEFAULTS`).
@@ -338,13 +344,24 @@ def classify_bridges(
     occupied = np.zeros(nx * ny, np.int64) - 1
     occupied[ccell] = cseg  # any segment (overlaps are rare)
 
+    raw = np.zeros((ny, nx), bool)
     if water_xy is not None and len(water_xy):
         water_xy = np.asarray(water_xy, np.float64).reshape(-1, 2)
         wx = ((water_xy[:, 0] - x0) // cell).astype(np.int64) + pad
         wy = ((water_xy[:, 1] - y0) // cell).astype(np.int64) + pad
         inside = (wx >= 0) & (wx < nx) & (wy >= 0) & (wy < ny)
-        raw = np.zeros((ny, nx), bool)
         raw[wy[inside], wx[inside]] = True
+    if all_xy is not None and len(all_xy):
+        all_xy = np.asarray(all_xy, np.float64).reshape(-1, 2)
+        ax = ((all_xy[:, 0] - x0) // cell).astype(np.int64) + pad
+        ay = ((all_xy[:, 1] - y0) // cell).astype(np.int64) + pad
+        inside = (ax >= 0) & (ax < nx) & (ay >= 0) & (ay < ny)
+        occ = np.zeros((ny, nx), bool)
+        occ[ay[inside], ax[inside]] = True
+        box = np.zeros((ny, nx), bool)
+        box[ay[inside].min() : ay[inside].max() + 1, ax[inside].min() : ax[inside].max() + 1] = True
+        raw |= ndimage.binary_erosion(box & ~occ, np.ones((3, 3), bool))
+    if raw.any():
         r = math.ceil(float(p["water_buffer"]) / cell)
         wgrid = raw
         if r > 0:
@@ -633,6 +650,7 @@ def classify_scene(
             segments,
             np.column_stack([cloud.x[gsel], cloud.y[gsel], cloud.z[gsel]]),
             np.column_stack([cloud.x[water_mask], cloud.y[water_mask]]),
+            np.column_stack([cloud.x, cloud.y]),
             **(bridges or {}),
         )
         deck = segments.mask(bridge_seg) & may
