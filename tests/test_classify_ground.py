@@ -229,3 +229,9 @@ def test_tiled_catalog_with_buffers_equals_the_merged_cloud(tmp_path, method):
         return c.classification[np.lexsort((c.z, c.y, c.x))]
 
     assert np.array_equal(ordered(tiled), ordered(merged))
+
+
+def test_a_grid_too_large_is_refused_with_advice():
+    x = np.array([0.0, 20_000.0])
+    with pytest.raises(ParameterError, match=r"too large.*tiles"):
+        G.smrf(x, x, x)

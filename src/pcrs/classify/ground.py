@@ -320,8 +320,12 @@ def _int_in(name: str, value: Any, lo: int, hi: int, method: str) -> int:
     return int(value)
 
 
+#: largest grid one call builds (10 km x 10 km at 1 m: ~0.8 GB per float64 grid)
+_MAX_CELLS = 100_000_000
+
+
 def _max_cells(nx: int, ny: int, method: str, cell: float) -> None:
-    if nx * ny > 400_000_000:
+    if nx * ny > _MAX_CELLS:
         raise ParameterError(
             f"{method}: a {nx} x {ny} grid at cell {cell!r} is too large; "
             "process the cloud in tiles (pcrs classify with several inputs or pcrs tile) "
