@@ -313,6 +313,8 @@ def test_retile_property_partition_and_buffers(tmp_path_factory, size, buffer, s
     las.write(cloud, d / "in.laz")
     cloud = las.read(d / "in.laz")
     summary = retile([d / "in.laz"], d / "out", TileGrid(size), buffer=buffer, mode=mode)
+    # only the tiles with points of their own, and no temporary file left behind
+    assert sorted(p.name for p in (d / "out").iterdir()) == sorted(summary.tiles)
     grid = TileGrid.from_bounds(cloud.bounds, size)
     seen = np.zeros(n, int)
     for p in summary.paths:
