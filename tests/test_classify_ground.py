@@ -140,6 +140,7 @@ def test_empty_input_gives_an_empty_mask():
         ("smrf", {"window": -1}, "window must be a positive"),
         ("smrf", {"slope": "steep"}, "slope must be a number"),
         ("smrf", {"threshold": float("nan")}, "threshold"),
+        ("smrf", {"scalar": True}, "scalar must be a number"),
         ("smrf", {"windw": 3}, "unknown parameter"),
         ("pmf", {"max_distance": 0.1, "initial_distance": 0.5}, "max_distance"),
         ("pmf", {"exponential": "yes"}, "exponential"),

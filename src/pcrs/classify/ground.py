@@ -293,6 +293,8 @@ def _minimum_surface(grid: _Grid, z: np.ndarray) -> np.ndarray:
 
 
 def _positive(name: str, value: Any, method: str) -> float:
+    if isinstance(value, (bool, np.bool_)):
+        raise ParameterError(f"{method}: {name} must be a number, got {value!r}")
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -303,6 +305,8 @@ def _positive(name: str, value: Any, method: str) -> float:
 
 
 def _non_negative(name: str, value: Any, method: str) -> float:
+    if isinstance(value, (bool, np.bool_)):
+        raise ParameterError(f"{method}: {name} must be a number, got {value!r}")
     try:
         v = float(value)
     except (TypeError, ValueError):
