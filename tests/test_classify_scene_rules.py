@@ -188,3 +188,22 @@ def test_vegetation_rule_uses_scatter():
     v = classify_vegetation(pts[:, 2], f, number_of_returns=np.ones(len(pts), int))
     assert (v[:800] == 5).mean() > 0.9
     assert (v[800:] == 0).mean() > 0.9
+
+
+def test_terrain_missed_by_the_ground_filter_is_not_a_building():
+    from pcrs.points import PointCloud
+
+    rng = np.random.default_rng(11)
+    n = 12_000
+    x, y = rng.random(n) * 60, rng.random(n) * 30
+    z = 0.2 * x + rng.normal(0, 0.02, n)  # one 11° slope
+    ground = x < 20  # the filter found only its lower part
+    hag = np.where(ground, 0.0, z - 0.2 * 20 + 2.5)  # and its model is too low beyond
+    cloud = PointCloud(x, y, z, {"number_of_returns": np.ones(n, np.uint8)})
+    out = classify_scene(cloud, ground, hag, steps="buildings")
+    assert (out[~ground] == 6).mean() < 0.05
+    # the same plane standing on walls (no ground beside it at its height) is a roof
+    z2 = np.where(ground, 0.0, 6.0 + rng.normal(0, 0.02, n))
+    roof = PointCloud(x, y, z2, {"number_of_returns": np.ones(n, np.uint8)})
+    out2 = classify_scene(roof, ground, np.where(ground, 0.0, 6.0), steps="buildings")
+    assert (out2[~ground] == 6).mean() > 0.95

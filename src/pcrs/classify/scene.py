@@ -32,7 +32,13 @@ run in this order, each one taking points the previous ones left free:
    *Limits*: a deck that is not planar at 10 cm (cobbles, rails) fragments;
    hillside buildings whose roof meets the slope can pass the flush rule; piers
    and pillars stay unclassified.
-4. **buildings (6)** — :func:`pcrs.classify.buildings.classify_buildings`.
+4. **buildings (6)** — :func:`pcrs.classify.buildings.classify_buildings`,
+   minus the planar segments that run flush into the ground found next to them
+   on at least :data:`MAX_TERRAIN_FLUSH_SHARE` of their edge along it
+   (:func:`segment_flush_share`): slopes and terraces the ground filter missed,
+   which stay unclassified rather than become roofs.
+   *Limit*: a missed slope made of several stacked segments is vetoed only
+   where it touches the ground found; the segments above it can still pass.
 5. **lasting above-ground structures (64)** — :func:`classify_structures`:
    isolated, tall and slender objects (pylons, masts, wind turbines, lamp posts
    above ``min_height``) whose points fill their height, unlike a tree crown
@@ -69,6 +75,7 @@ from .vegetation import VEGETATION_DEFAULTS, classify_vegetation, looks_like_veg
 
 __all__ = [
     "BRIDGE_DEFAULTS",
+    "MAX_TERRAIN_FLUSH_SHARE",
     "SCENE_PIPELINE_STEPS",
     "SCENE_STEPS",
     "STRUCTURE_DEFAULTS",
@@ -78,6 +85,7 @@ __all__ = [
     "classify_structures",
     "classify_water",
     "object_features",
+    "segment_flush_share",
 ]
 
 #: Rules :func:`classify_scene` can run, in their fixed order.
@@ -112,6 +120,10 @@ STRUCTURE_DEFAULTS = {
     "min_fill": 0.5,
     "max_multi_return": 0.5,
 }
+
+#: Planar segments flush with the ground on at least this share of their boundary are
+#: taken for terrain the ground filter missed (slopes, terraces), not for roofs.
+MAX_TERRAIN_FLUSH_SHARE = 0.3
 
 #: Object points lower than this under the ground surface are left unclassified.
 _BELOW_GROUND = -0.5
@@ -380,22 +392,77 @@ def classify_bridges(
         bridge |= spans & (wet >= float(p["min_water_share"]) * np.maximum(n_cells, 1))
 
     if ground_xyz.shape[0] and float(p["min_flush_share"]) > 0:
-        gflat = iy[pts.shape[0] :] * nx + ix[pts.shape[0] :]
-        gtop = np.full(nx * ny, np.nan)
-        order = np.argsort(ground_xyz[:, 2])
-        gtop[gflat[order]] = ground_xyz[order, 2]  # the last write is the highest
-        flush = np.zeros(n_seg)
-        boundary = np.zeros(n_seg)
-        for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
-            nb = ccell + dy * nx + dx
-            edge = occupied[nb] != cseg
-            g = gtop[nb]
-            f = edge & np.isfinite(g) & (np.abs(top - g) <= float(p["flush_height"]))
-            boundary += np.bincount(cseg, weights=edge, minlength=n_seg)
-            flush += np.bincount(cseg, weights=f, minlength=n_seg)
-        bridge |= flush >= float(p["min_flush_share"]) * np.maximum(boundary, 1)
+        share = segment_flush_share(
+            xyz, segments, ground_xyz, cell=cell, flush_height=float(p["flush_height"])
+        )
+        bridge |= share >= float(p["min_flush_share"])
     bridge &= segments.accepted
     return bridge
+
+
+def segment_flush_share(
+    xyz: np.ndarray,
+    segments: RoofSegments,
+    ground_xyz: np.ndarray,
+    *,
+    cell: float = 1.0,
+    flush_height: float = 0.5,
+) -> np.ndarray:
+    """Share of each accepted segment's edge along the ground that runs flush into it.
+
+    Among the boundary cells of a segment that have ground points in a cell next
+    to them (4 neighbours), the flush ones are those where the ground's height
+    range meets the segment's height range in that cell, within
+    ``flush_height``; segments with fewer than 3 such cells get 0. Roofs stand on walls
+    (share near 0); a road deck continues the road, and a slope or terrace
+    that the ground filter missed continues the ground it did find.
+
+    Returns
+    -------
+    ndarray of float
+        One share in [0, 1] per segment (0 for segments not accepted).
+    """
+    n_seg = segments.n_segments
+    share = np.zeros(n_seg)
+    sel = segments.mask()
+    ground_xyz = np.asarray(ground_xyz, np.float64).reshape(-1, 3)
+    if not sel.any() or ground_xyz.shape[0] == 0:
+        return share
+    lab = segments.labels[sel]
+    pts = np.asarray(xyz, np.float64)[sel]
+    allx = np.concatenate([pts[:, 0], ground_xyz[:, 0]])
+    ally = np.concatenate([pts[:, 1], ground_xyz[:, 1]])
+    _x0, _y0, nx, ny, ix, iy = _grid(allx, ally, cell, pad=2)
+    ix, iy = ix + 2, iy + 2
+    nx, ny = nx + 2, ny + 2
+    flat = iy * nx + ix
+    scell = flat[: pts.shape[0]]
+    gcell = flat[pts.shape[0] :]
+    keys, inv = np.unique(lab * (nx * ny) + scell, return_inverse=True)
+    cseg = keys // (nx * ny)
+    ccell = keys % (nx * ny)
+    smin = np.full(keys.size, np.inf)
+    smax = np.full(keys.size, -np.inf)
+    np.minimum.at(smin, inv, pts[:, 2])
+    np.maximum.at(smax, inv, pts[:, 2])
+    gmin = np.full(nx * ny, np.inf)
+    gmax = np.full(nx * ny, -np.inf)
+    np.minimum.at(gmin, gcell, ground_xyz[:, 2])
+    np.maximum.at(gmax, gcell, ground_xyz[:, 2])
+    occupied = np.full(nx * ny, -1, np.int64)
+    occupied[ccell] = cseg
+    flush = np.zeros(n_seg)
+    boundary = np.zeros(n_seg)
+    for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+        nb = ccell + dy * nx + dx
+        edge = (occupied[nb] != cseg) & np.isfinite(gmax[nb])
+        meets = (gmax[nb] >= smin - flush_height) & (gmin[nb] <= smax + flush_height)
+        boundary += np.bincount(cseg, weights=edge, minlength=n_seg)
+        flush += np.bincount(cseg, weights=edge & meets, minlength=n_seg)
+    # among the boundary cells that have ground beside them; at least 3 of them
+    share = np.where(boundary >= 3, flush / np.maximum(boundary, 1), 0.0)
+    share[~segments.accepted] = 0.0
+    return share
 
 
 # --------------------------------------------------------------------------------------
@@ -657,9 +724,14 @@ def classify_scene(
         if "bridges" in run:
             out[obj_idx[deck]] = cc.bridge
         may &= ~deck
+        if "terrain" not in cache:
+            cache["terrain"] = segment_flush_share(
+                xyz, segments, np.column_stack([cloud.x[gsel], cloud.y[gsel], cloud.z[gsel]])
+            )
+        not_roof = bridge_seg | (cache["terrain"] >= MAX_TERRAIN_FLUSH_SHARE)
     if "buildings" in run and segments is not None:
         b = classify_buildings(
-            xyz, h, feats, may, nr, exclude_segments=bridge_seg, vegetation_like=vlike,
+            xyz, h, feats, may, nr, exclude_segments=not_roof, vegetation_like=vlike,
             segments=segments, workers=workers, **bparams,
         )  # fmt: skip
         out[obj_idx[b]] = cc.building
