@@ -108,3 +108,18 @@ def test_missing_extra_names_the_extra() -> None:
 
     with pytest.raises(MissingExtraError, match=r"pip install 'pcrs\[open3d\]'"):
         require_extra("surely_not_installed_module_xyz", "open3d", "normal estimation")
+
+
+def test_public_api_resolves() -> None:
+    for name in pcrs.__all__:
+        assert getattr(pcrs, name) is not None, name
+
+
+def test_import_pcrs_needs_only_the_core() -> None:
+    code = (
+        "import sys, pcrs; "
+        "bad = [m for m in ('dask', 'distributed', 'pdal', 'open3d') if m in sys.modules]; "
+        "print(bad)"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == "[]"

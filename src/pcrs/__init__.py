@@ -1,13 +1,24 @@
 """pcrs: LiDAR processing and PCRS v2.0 validation for French street-map projects.
 
-The public API is re-exported here::
+The public API is available from the top-level package::
 
     import pcrs
-    cloud = pcrs.read("tile.laz")
-    facts = pcrs.info("tile.laz")
+
+    facts = pcrs.info("tile.laz")                      # header only
+    cloud = pcrs.read("tile.laz")                      # PointCloud
+    ground = pcrs.classify_ground(cloud, method="smrf")
+    dtm = pcrs.rasterize(cloud, "dtm", resolution=0.5)
+    report = pcrs.validate(["delivery.gml"])
+
+Names from the heavier subpackages (classification, rasters, tiling, the PCRS
+validator) are imported on first use, so ``import pcrs`` stays fast.
 """
 
+from __future__ import annotations
+
+import importlib
 import logging
+from typing import Any
 
 from . import errors, io, synth
 from ._version import __version__
@@ -27,6 +38,38 @@ from .points import LasLayout, PointCloud
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
+#: public name -> "module:attribute", imported on first access
+_LAZY: dict[str, str] = {
+    # tiling
+    "Catalog": "pcrs.tiling.catalog:Catalog",
+    "TileGrid": "pcrs.tiling.grid:TileGrid",
+    "Tile": "pcrs.tiling.grid:Tile",
+    "parse_ign_name": "pcrs.tiling.grid:parse_ign_name",
+    "retile": "pcrs.tiling.retile:retile",
+    "strip_buffer": "pcrs.tiling.retile:strip_buffer",
+    "run_tiles": "pcrs.tiling.engine:run",
+    "RunSummary": "pcrs.tiling.engine:RunSummary",
+    # classification
+    "classify_ground": "pcrs.classify.ground:classify_ground",
+    "GROUND_FILTERS": "pcrs.classify.ground:GROUND_FILTERS",
+    "classify_noise": "pcrs.classify.noise:classify_noise",
+    "height_above_ground": "pcrs.classify.height:height_above_ground",
+    "normalize": "pcrs.classify.height:normalize",
+    "classify_cloud": "pcrs.classify.pipeline:classify",
+    "classify_scene": "pcrs.classify.scene:classify_scene",
+    "evaluate_classification": "pcrs.classify.evaluate:evaluate",
+    # rasters
+    "rasterize": "pcrs.raster.products:rasterize",
+    "Raster": "pcrs.raster.products:Raster",
+    "RasterGrid": "pcrs.raster.grid:RasterGrid",
+    "process": "pcrs.raster.process:process",
+    # PCRS vector
+    "validate": "pcrs.vector.validate:validate",
+    "Report": "pcrs.vector.report:Report",
+    # outputs
+    "write_geopackage": "pcrs.io.vector:write_geopackage",
+}
+
 __all__ = [
     "PCRS_CRS",
     "LasInfo",
@@ -45,4 +88,19 @@ __all__ = [
     "read_window",
     "synth",
     "write",
+    *sorted(_LAZY),
 ]
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'pcrs' has no attribute {name!r}")
+    module, attr = target.split(":")
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
