@@ -451,8 +451,13 @@ def _point_coords(el, ctx: _Ctx) -> np.ndarray:
 
 
 def _check_zero_length(arr: np.ndarray, ctx: _Ctx) -> None:
-    if len(arr) < 2:
+    n = len(arr)
+    if n < 2:
         return
+    if n == 2:
+        d2 = sum((a - b) ** 2 for a, b in zip(arr[0].tolist(), arr[1].tolist(), strict=True))
+        if d2 >= ctx.tol * ctx.tol:
+            return
     diff = arr[1:] - arr[:-1]
     d2 = np.einsum("ij,ij->i", diff, diff)
     if d2.min() >= ctx.tol * ctx.tol:
@@ -530,21 +535,26 @@ def linearise_arc(p0, p1, p2, tolerance: float = ARC_TOLERANCE, full_circle: boo
         s2 = -two_pi
     step = math.pi / 2 if tolerance >= r else 2 * math.acos(1 - tolerance / r)
     n = int(min(max(math.ceil(abs(s2) / step), 2), 10000))
-    t = np.linspace(0.0, s2, n + 1)
-    xs = ax + ux + r * np.cos(a0 + t)
-    ys = ay + uy + r * np.sin(a0 + t)
-    xs[0], ys[0] = p0[0], p0[1]
-    if not full_circle:
-        xs[-1], ys[-1] = p2[0], p2[1]
-    else:
-        xs[-1], ys[-1] = p0[0], p0[1]
-    if p0.size >= 3:
-        if full_circle:
-            zs = np.interp(np.abs(t), [0, abs(s1), abs(s2)], [p0[2], p1[2], p0[2]])
+    t = np.arange(n + 1) * (s2 / n)
+    dim = 3 if p0.size >= 3 else 2
+    out = np.empty((n + 1, dim))
+    ang = a0 + t
+    out[:, 0] = np.cos(ang)
+    out[:, 0] *= r
+    out[:, 0] += ax + ux
+    out[:, 1] = np.sin(ang)
+    out[:, 1] *= r
+    out[:, 1] += ay + uy
+    end = p0 if full_circle else p2
+    out[0, :2] = p0[:2]
+    out[-1, :2] = end[:2]
+    if dim == 3:
+        z0, z1, z2 = p0[2], p1[2], end[2]
+        if z0 == z1 == z2:
+            out[:, 2] = z0
         else:
-            zs = np.interp(np.abs(t), [0, abs(s1), abs(s2)], [p0[2], p1[2], p2[2]])
-        return np.column_stack([xs, ys, zs])
-    return np.column_stack([xs, ys])
+            out[:, 2] = np.interp(np.abs(t), [0, abs(s1), abs(s2)], [z0, z1, z2])
+    return out
 
 
 def _arcs(arr: np.ndarray, ctx: _Ctx, kind: str, tol: float) -> np.ndarray:
@@ -632,6 +642,8 @@ def _curve_coords(el, ctx: _Ctx, tol: float) -> np.ndarray:
 def _join(parts: list, ctx: _Ctx) -> np.ndarray:
     if not parts:
         raise _CoordError("curve without segments")
+    if len(parts) == 1:
+        return parts[0]
     out = [parts[0]]
     for prev, nxt in itertools.pairwise(parts):
         d = min(prev.shape[1], nxt.shape[1])
@@ -837,17 +849,17 @@ def read_geometry(el, srs: str | None = None, tolerance: float = ARC_TOLERANCE) 
                 allc = np.concatenate(arrays)
             else:
                 allc = np.concatenate([a[:, :2] for a in arrays])
-            mn = allc.min(axis=0)
-            mx = allc.max(axis=0)
-            if not (np.isfinite(mn).all() and np.isfinite(mx).all()):
+            mn = allc.min(axis=0).tolist()
+            mx = allc.max(axis=0).tolist()
+            if not all(map(math.isfinite, mn + mx)):
                 geom.problems.append(
                     ("coords", "coordinates that are not finite numbers", None, None)
                 )
                 geom.spec = None
                 return geom
             geom.bounds = (mn[0], mn[1], mx[0], mx[1])
-            geom.first = (allc[0, 0], allc[0, 1])
-            if allc.shape[1] == 3:
+            geom.first = (float(allc[0, 0]), float(allc[0, 1]))
+            if len(mn) == 3:
                 geom.zrange = (mn[2], mx[2])
     return geom
 
