@@ -110,3 +110,27 @@ def test_cli_subprocess_vegetation_buildings(small_scene_file, tmp_path):
     assert proc.returncode == 0, proc.stderr
     back = las.read(dst)
     assert (back.classification == 6).any() and (back.classification == 5).any()
+
+
+def test_cli_many_files_through_the_engine(small_scene, tmp_path):
+    cloud = small_scene.cloud
+    mid = float(np.median(cloud.x))
+    srcs = []
+    for i, part in enumerate((cloud[cloud.x <= mid], cloud[cloud.x > mid])):
+        raw = part.copy()
+        raw["classification"] = np.ones(len(raw), np.uint8)
+        srcs.append(tmp_path / f"part{i}.laz")
+        las.write(raw, srcs[-1])
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        cli,
+        ["classify", *map(str, srcs), "-o", str(out), "--steps", "noise,ground,vegetation,buildings",
+         "--tile-size", "50", "--workers", "1"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    tiles = sorted(out.glob("*.laz"))
+    assert len(tiles) >= 2
+    merged = np.concatenate([las.read(t).classification for t in tiles])
+    assert merged.size == len(cloud)
+    assert (merged == 6).sum() > 0.5 * (cloud.classification == 6).sum()
+    assert np.isin(merged, (3, 4, 5)).any()
