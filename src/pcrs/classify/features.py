@@ -16,12 +16,12 @@ dimensionality features of Demantké et al. (2011) and Weinmann et al. (2015):
 - ``count``       the number of neighbours used (``k`` unless a radius cuts it).
 
 The work is vectorised in batches: one :meth:`scipy.spatial.cKDTree.query`
-(``workers=-1``) per batch, a gather of the neighbours into a ``(b, k, 3)``
-array, covariance sums, and :func:`numpy.linalg.eigh` on the stacked 3 × 3
-matrices. Query points are visited in the k-d tree's own (spatially coherent)
-order, which keeps the tree walks and the gathers cache friendly. Memory is
-bounded by ``batch_size × k`` (about 100 bytes per neighbour) plus the output
-(``float32``, 44 bytes per point).
+(``workers=-1``) per batch, a gather of the neighbours' coordinates, column
+by column, into ``(b, k)`` arrays, covariance sums, and
+:func:`numpy.linalg.eigh` on the stacked 3 × 3 matrices. Query points are
+visited in Morton (Z-order) of their x/y, which keeps the tree walks and the
+gathers cache friendly. Memory is bounded by ``batch_size × k`` (about 100
+bytes per neighbour) plus the output (``float32``, 44 bytes per point).
 
 References
 ----------
