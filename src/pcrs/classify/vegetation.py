@@ -19,7 +19,7 @@ above the ground — cars, fences, street furniture, awnings — which stay
 unclassified (1), like in lasclassify and in IGN's tiles. Points under 0.5 m
 that the ground filter left out are low vegetation (3) whatever their
 geometry: that is what IGN's tiles hold there (grass, low bushes; in the IGN
-extracts of the shared data, 3 outnumbers 1 about nine to one under 0.5 m).
+extracts of the shared data, 3 outnumbers 1 about five to one under 0.5 m).
 """
 
 from __future__ import annotations
