@@ -4,7 +4,7 @@ Same points (the ground classes 2/9/66 of a synthetic scene, in the scene's
 order), same 0.5 m grid, same local coordinates. Prints the time of each step,
 the ratio, and how far the two DTMs are apart.
 
-    python benchmarks/bench_tin.py                      # 5 M-point scene, 10 pulses/m2
+    python benchmarks/bench_tin.py                      # 5.1 M-point scene, 10 pulses/m2
     python benchmarks/bench_tin.py --points 1000000     # quicker
     python benchmarks/bench_tin.py --agreement          # IGN files: pcrs vs an independent TIN
 
@@ -179,18 +179,22 @@ def agreement() -> None:
         theirs = ref(X, Y)
         both = np.isfinite(ours) & np.isfinite(theirs)
         d = ours[both] - theirs[both]
-        sq.append(d**2)
+        if "68" not in f.stem:  # mnx_input_68: 340 synthetic points over 2 km, not IGN data
+            sq.append(d**2)
         print(
             f"{f.parent.name + '/' + f.name:<58} {len(g):>7,} {grid.size:>9,} "
             f"{np.sqrt(np.mean(d**2)) * 1000:>8.3f} {np.abs(d).max() * 1000:>7.2f} "
             f"{np.mean(np.abs(d) > 1e-3) * 100:>6.2f}%"
         )
-    print(f"all pixels: RMSE {np.sqrt(np.mean(np.concatenate(sq))) * 1000:.3f} mm")
+    print(
+        f"all pixels of the real files (mnx_input_68 excluded): RMSE "
+        f"{np.sqrt(np.mean(np.concatenate(sq))) * 1000:.3f} mm"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--points", type=int, default=5_000_000)
+    ap.add_argument("--points", type=int, default=5_700_000, help="about 5.1 M points come out")
     ap.add_argument("--density", type=float, default=10.0, help="pulses per m2")
     ap.add_argument("--resolution", type=float, default=0.5)
     ap.add_argument("--no-scipy", action="store_true", help="skip the (slow) scipy baseline")
