@@ -25,7 +25,6 @@ from pathlib import Path
 from lxml import etree
 
 from ..errors import PcrsIOError
-from .model import CLASSES, attributes_of
 
 __all__ = [
     "Catalog",
@@ -326,8 +325,3 @@ def translate(line: int, message: str) -> SchemaError:
         )
     text = _QN.sub("", rest)
     return SchemaError(line, elem, f"<{elem}>: {text}", f"<{elem}> : {text}", msg)
-
-
-def expected_names(cls: str) -> list[str]:
-    """Attribute names of ``cls`` in XSD order (used in messages)."""
-    return [a.name for a in attributes_of(cls)] if cls in CLASSES else []
