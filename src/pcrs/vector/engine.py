@@ -842,6 +842,11 @@ class Validator:
     # --- end of a file ----------------------------------------------------------------
 
     def xml_error(self, line: int | None, message: str) -> None:
+        if "Resource limit exceeded" in message or "huge" in message.lower():
+            message += (
+                " (a single text value of more than 10 MB is refused for safety: split that "
+                "geometry into several objects)"
+            )
         self.emit(
             "PCRS-XML-002", (line, None, None, None, None, None), line=line or "?", detail=message
         )
