@@ -161,3 +161,15 @@ def test_malformed_file_with_schema_step_is_located(pcrs_dir, tmp_path, cut):
     (b,) = [f for f in with_schema.findings if f.rule == "PCRS-XML-002"]
     assert a.line == b.line and a.line > 2
     assert with_schema.has_errors
+
+
+def test_text_node_over_10_mb_is_refused_with_an_explanation(tmp_path):
+    from pcrs.vector.sample import delivery_text
+
+    text = delivery_text(1, seed=5)
+    big = " ".join(["1848001.000 5180001.000 150.000"] * 350_000)
+    p = tmp_path / "huge.gml"
+    p.write_text(text.replace("<gml:posList>", "<gml:posList>" + big + " ", 1))
+    report = validate(p, schemas=False)
+    (hit,) = [f for f in report.findings if f.rule == "PCRS-XML-002"]
+    assert "10 MB" in hit.message() and hit.line == 3
