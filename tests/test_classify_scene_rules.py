@@ -207,3 +207,28 @@ def test_terrain_missed_by_the_ground_filter_is_not_a_building():
     roof = PointCloud(x, y, z2, {"number_of_returns": np.ones(n, np.uint8)})
     out2 = classify_scene(roof, ground, np.where(ground, 0.0, 6.0), steps="buildings")
     assert (out2[~ground] == 6).mean() > 0.95
+
+
+def test_missed_terraces_are_terrain_step_by_step():
+    from pcrs.classify.scene import segment_flush_share, terrain_segments
+    from pcrs.points import PointCloud
+
+    rng = np.random.default_rng(12)
+    n = 16_000
+    x, y = rng.random(n) * 60, rng.random(n) * 30
+    # two terraces 45 cm apart; the filter found ground only left of x = 20
+    z = np.where(x < 40, 4.0, 4.45) + rng.normal(0, 0.02, n)
+    ground = x < 20
+    hag = np.where(ground, 0.0, z - 4 + 2.5)
+    cloud = PointCloud(x, y, z, {"number_of_returns": np.ones(n, np.uint8)})
+    out = classify_scene(cloud, ground, hag, steps="buildings")
+    assert not (out == 6).any()
+    # the upper terrace never touches the ground found: only the spreading catches it
+    o = ~ground
+    xyz = np.column_stack([x, y, z])[o]
+    f = local_features(xyz, k=16)
+    seg = roof_segments(xyz, hag[o], f, roof_candidates(hag[o], f))
+    gxyz = np.column_stack([x, y, z])[ground]
+    upper = np.unique(seg.labels[(xyz[:, 0] > 42) & (seg.labels >= 0)])
+    assert (segment_flush_share(xyz, seg, gxyz)[upper] < 0.3).all()
+    assert terrain_segments(xyz, seg, gxyz)[upper].all()

@@ -35,10 +35,11 @@ run in this order, each one taking points the previous ones left free:
 4. **buildings (6)** — :func:`pcrs.classify.buildings.classify_buildings`,
    minus the planar segments that run flush into the ground found next to them
    on at least :data:`MAX_TERRAIN_FLUSH_SHARE` of their edge along it
-   (:func:`segment_flush_share`): slopes and terraces the ground filter missed,
+   (:func:`segment_flush_share`), and the segments that run flush into those
+   (:func:`terrain_segments`): slopes and terraces the ground filter missed,
    which stay unclassified rather than become roofs.
-   *Limit*: a missed slope made of several stacked segments is vetoed only
-   where it touches the ground found; the segments above it can still pass.
+   *Limit*: a house whose roof meets a missed terrace at the same height goes
+   with the terrace.
 5. **lasting above-ground structures (64)** — :func:`classify_structures`:
    isolated, tall and slender objects (pylons, masts, wind turbines, lamp posts
    above ``min_height``) whose points fill their height, unlike a tree crown
@@ -57,7 +58,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, sparse
+from scipy.sparse.csgraph import connected_components
 
 from ..errors import ParameterError
 from ..points import PointCloud
@@ -86,6 +88,7 @@ __all__ = [
     "classify_water",
     "object_features",
     "segment_flush_share",
+    "terrain_segments",
 ]
 
 #: Rules :func:`classify_scene` can run, in their fixed order.
@@ -400,6 +403,41 @@ def classify_bridges(
     return bridge
 
 
+def _segment_grid(xyz, segments: RoofSegments, ground_xyz, cell: float):
+    """Accepted segments and ground on one grid: per (segment, cell) z range, per cell ground range."""
+    sel = segments.mask()
+    ground_xyz = np.asarray(ground_xyz, np.float64).reshape(-1, 3)
+    if not sel.any() or ground_xyz.shape[0] == 0:
+        return None
+    lab = segments.labels[sel]
+    pts = np.asarray(xyz, np.float64)[sel]
+    allx = np.concatenate([pts[:, 0], ground_xyz[:, 0]])
+    ally = np.concatenate([pts[:, 1], ground_xyz[:, 1]])
+    _x0, _y0, nx, ny, ix, iy = _grid(allx, ally, cell, pad=2)
+    ix, iy = ix + 2, iy + 2
+    nx, ny = nx + 2, ny + 2
+    flat = iy * nx + ix
+    scell = flat[: pts.shape[0]]
+    gcell = flat[pts.shape[0] :]
+    size = nx * ny
+    keys, inv = np.unique(lab * size + scell, return_inverse=True)
+    g = {"nx": nx, "size": size, "keys": keys, "cseg": keys // size, "ccell": keys % size}
+    g["smin"] = np.full(keys.size, np.inf)
+    g["smax"] = np.full(keys.size, -np.inf)
+    np.minimum.at(g["smin"], inv, pts[:, 2])
+    np.maximum.at(g["smax"], inv, pts[:, 2])
+    g["gmin"] = np.full(size, np.inf)
+    g["gmax"] = np.full(size, -np.inf)
+    np.minimum.at(g["gmin"], gcell, ground_xyz[:, 2])
+    np.maximum.at(g["gmax"], gcell, ground_xyz[:, 2])
+    g["occupied"] = np.full(size, -1, np.int64)
+    g["occupied"][g["ccell"]] = g["cseg"]
+    return g
+
+
+_STEPS4 = ((1, 0), (-1, 0), (0, 1), (0, -1))
+
+
 def segment_flush_share(
     xyz: np.ndarray,
     segments: RoofSegments,
@@ -413,9 +451,9 @@ def segment_flush_share(
     Among the boundary cells of a segment that have ground points in a cell next
     to them (4 neighbours), the flush ones are those where the ground's height
     range meets the segment's height range in that cell, within
-    ``flush_height``; segments with fewer than 3 such cells get 0. Roofs stand on walls
-    (share near 0); a road deck continues the road, and a slope or terrace
-    that the ground filter missed continues the ground it did find.
+    ``flush_height``; segments with fewer than 3 such cells get 0. Roofs stand
+    on walls (share near 0); a road deck continues the road, and a slope or
+    terrace that the ground filter missed continues the ground it did find.
 
     Returns
     -------
@@ -423,46 +461,75 @@ def segment_flush_share(
         One share in [0, 1] per segment (0 for segments not accepted).
     """
     n_seg = segments.n_segments
-    share = np.zeros(n_seg)
-    sel = segments.mask()
-    ground_xyz = np.asarray(ground_xyz, np.float64).reshape(-1, 3)
-    if not sel.any() or ground_xyz.shape[0] == 0:
-        return share
-    lab = segments.labels[sel]
-    pts = np.asarray(xyz, np.float64)[sel]
-    allx = np.concatenate([pts[:, 0], ground_xyz[:, 0]])
-    ally = np.concatenate([pts[:, 1], ground_xyz[:, 1]])
-    _x0, _y0, nx, ny, ix, iy = _grid(allx, ally, cell, pad=2)
-    ix, iy = ix + 2, iy + 2
-    nx, ny = nx + 2, ny + 2
-    flat = iy * nx + ix
-    scell = flat[: pts.shape[0]]
-    gcell = flat[pts.shape[0] :]
-    keys, inv = np.unique(lab * (nx * ny) + scell, return_inverse=True)
-    cseg = keys // (nx * ny)
-    ccell = keys % (nx * ny)
-    smin = np.full(keys.size, np.inf)
-    smax = np.full(keys.size, -np.inf)
-    np.minimum.at(smin, inv, pts[:, 2])
-    np.maximum.at(smax, inv, pts[:, 2])
-    gmin = np.full(nx * ny, np.inf)
-    gmax = np.full(nx * ny, -np.inf)
-    np.minimum.at(gmin, gcell, ground_xyz[:, 2])
-    np.maximum.at(gmax, gcell, ground_xyz[:, 2])
-    occupied = np.full(nx * ny, -1, np.int64)
-    occupied[ccell] = cseg
+    g = _segment_grid(xyz, segments, ground_xyz, cell)
+    if g is None:
+        return np.zeros(n_seg)
+    cseg, ccell, nx = g["cseg"], g["ccell"], g["nx"]
     flush = np.zeros(n_seg)
     boundary = np.zeros(n_seg)
-    for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+    for dx, dy in _STEPS4:
         nb = ccell + dy * nx + dx
-        edge = (occupied[nb] != cseg) & np.isfinite(gmax[nb])
-        meets = (gmax[nb] >= smin - flush_height) & (gmin[nb] <= smax + flush_height)
+        edge = (g["occupied"][nb] != cseg) & np.isfinite(g["gmax"][nb])
+        meets = (g["gmax"][nb] >= g["smin"] - flush_height) & (
+            g["gmin"][nb] <= g["smax"] + flush_height
+        )
         boundary += np.bincount(cseg, weights=edge, minlength=n_seg)
         flush += np.bincount(cseg, weights=edge & meets, minlength=n_seg)
     # among the boundary cells that have ground beside them; at least 3 of them
     share = np.where(boundary >= 3, flush / np.maximum(boundary, 1), 0.0)
     share[~segments.accepted] = 0.0
     return share
+
+
+def terrain_segments(
+    xyz: np.ndarray,
+    segments: RoofSegments,
+    ground_xyz: np.ndarray,
+    *,
+    cell: float = 1.0,
+    flush_height: float = 0.5,
+    min_share: float = 0.3,
+) -> np.ndarray:
+    """Accepted segments that are terrain the ground filter missed, not roofs.
+
+    The seeds are the segments flush with the ground found beside them on at
+    least ``min_share`` of their edge along it (:func:`segment_flush_share`);
+    terrain then spreads to every segment that runs flush into a terrain
+    segment (a slope missed as a stack of planar patches, where only the lowest
+    touches the ground found).
+
+    Returns
+    -------
+    ndarray of bool
+        One flag per segment.
+    """
+    n_seg = segments.n_segments
+    share = segment_flush_share(xyz, segments, ground_xyz, cell=cell, flush_height=flush_height)
+    seeds = share >= min_share
+    if not seeds.any():
+        return seeds
+    g = _segment_grid(xyz, segments, ground_xyz, cell)
+    cseg, ccell, nx, keys, size = g["cseg"], g["ccell"], g["nx"], g["keys"], g["size"]
+    rows, cols = [], []
+    for dx, dy in _STEPS4:
+        nb = ccell + dy * nx + dx
+        other = g["occupied"][nb]
+        ok = (other >= 0) & (other != cseg)
+        pos = np.searchsorted(keys, other * size + nb)
+        pos = np.clip(pos, 0, keys.size - 1)
+        ok &= keys[pos] == other * size + nb
+        meets = (g["smax"][pos] >= g["smin"] - flush_height) & (
+            g["smin"][pos] <= g["smax"] + flush_height
+        )
+        ok &= meets
+        rows.append(cseg[ok])
+        cols.append(other[ok])
+    r = np.concatenate(rows)
+    c = np.concatenate(cols)
+    graph = sparse.coo_matrix((np.ones(r.size, np.int8), (r, c)), shape=(n_seg, n_seg)).tocsr()
+    _, comp = connected_components(graph, directed=False)
+    terrain = np.isin(comp, np.unique(comp[seeds])) & segments.accepted
+    return terrain
 
 
 # --------------------------------------------------------------------------------------
@@ -725,10 +792,13 @@ def classify_scene(
             out[obj_idx[deck]] = cc.bridge
         may &= ~deck
         if "terrain" not in cache:
-            cache["terrain"] = segment_flush_share(
-                xyz, segments, np.column_stack([cloud.x[gsel], cloud.y[gsel], cloud.z[gsel]])
+            cache["terrain"] = terrain_segments(
+                xyz,
+                segments,
+                np.column_stack([cloud.x[gsel], cloud.y[gsel], cloud.z[gsel]]),
+                min_share=MAX_TERRAIN_FLUSH_SHARE,
             )
-        not_roof = bridge_seg | (cache["terrain"] >= MAX_TERRAIN_FLUSH_SHARE)
+        not_roof = bridge_seg | cache["terrain"]
     if "buildings" in run and segments is not None:
         b = classify_buildings(
             xyz, h, feats, may, nr, exclude_segments=not_roof, vegetation_like=vlike,
