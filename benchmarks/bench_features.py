@@ -5,6 +5,7 @@ Usage::
     python benchmarks/bench_features.py [--points 2000000] [--k 16]
     python benchmarks/bench_features.py --scene [--scene-points 11200000]
     python benchmarks/bench_features.py --steps --points 1000000
+    python benchmarks/bench_features.py --rules --points 2000000
 
 Features (default): covariance eigen-features of the ``k`` nearest neighbours
 of every point of a synthetic LiDAR HD-like scene (10 pulses/m²), measured in
@@ -28,6 +29,10 @@ memory of that subprocess and the IoU against the synthetic truth.
 
 ``--steps``: the same chain on ``--points`` points in this process, with the
 wall time of each step (which step dominates).
+
+``--rules``: :func:`pcrs.classify.scene.classify_scene` alone on the true
+ground of a ``--points`` scene: time, peak memory traced by ``tracemalloc``
+(numpy arrays included) and IoU against the truth.
 """
 
 from __future__ import annotations
@@ -186,6 +191,50 @@ def steps(points: int) -> None:
         print(f"  {name:12s} {secs:7.2f} s  {100 * secs / total:5.1f} %")
 
 
+def rules(points: int) -> None:
+    """The scene rules alone, on the true ground of a scene: time and peak traced memory."""
+    import tracemalloc
+
+    import numpy as np
+
+    from pcrs import synth
+    from pcrs.classify.scene import classify_scene
+
+    sc = synth.make_scene(points, density=10.0, seed=5)
+    c = sc.cloud
+    truth = c.classification
+    hag = c.z - sc.ground_z(c.x, c.y)
+    ground = np.isin(truth, (2, 9))
+    tracemalloc.start()
+    t = time.perf_counter()
+    out = classify_scene(c, ground, hag, noise=truth == 65)
+    secs = time.perf_counter() - t
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+
+    def iou(codes):
+        a, b = np.isin(out, codes), np.isin(truth, codes)
+        return (a & b).sum() / max((a | b).sum(), 1)
+
+    print(
+        f"{len(c)} points ({(~ground).sum()} above ground): classify_scene {secs:.1f} s, "
+        f"peak traced memory {peak / 1e6:.0f} MB ({peak / len(c):.0f} bytes/point)"
+    )
+    print(
+        "IoU vs truth: "
+        + ", ".join(
+            f"{k} {iou(v):.3f}"
+            for k, v in (
+                ("vegetation", (3, 4, 5)),
+                ("building", (6,)),
+                ("water", (9,)),
+                ("bridge", (17,)),
+                ("structure", (64,)),
+            )
+        )
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--points", type=int, default=2_000_000)
@@ -195,11 +244,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--steps", action="store_true", help="time each pipeline step on --points points"
     )
+    ap.add_argument(
+        "--rules", action="store_true", help="scene rules alone on the true ground (time, memory)"
+    )
     args = ap.parse_args(argv)
     if args.scene:
         scene(args.scene_points)
     elif args.steps:
         steps(args.points)
+    elif args.rules:
+        rules(args.points)
     else:
         features(args.points, args.k)
     return 0
