@@ -81,8 +81,10 @@ def test_bad_noise_parameters(method, params, match):
 
 
 def test_registry_and_tiny_inputs():
-    assert set(NOISE_FILTERS) == {"sor", "ivf"}
+    assert set(NOISE_FILTERS) == {"sor", "ivf", "low"}
     x = np.arange(3.0)
     assert not classify_noise(x, x, x, method="sor").any()
+    assert not classify_noise(x, x, x, method="low").any()
     e = np.zeros(0)
     assert classify_noise(e, e, e, method="ivf").shape == (0,)
+    assert classify_noise(e, e, e, method="low").shape == (0,)

@@ -8,6 +8,13 @@
 - **Isolated voxel filter** (lidR ``ivf``): points are binned into cubic voxels
   of side ``resolution``; a point is noise when its voxel and the 26 around it
   hold at most ``n`` points together.
+- **Low points**: a point is a low outlier when it lies more than ``depth``
+  below the lowest point of every cell around its own (``radius_cells`` cells of
+  ``cell`` metres), after allowing a rise of ``max_slope`` × distance to each of
+  them. Comparing with each cell's *lowest* point means that a ground point
+  under a tree is compared with the ground around it, not with the canopy. This
+  catches the multipath points a few metres under the ground that share their
+  voxels with ground points and so escape the voxel filter.
 
 Both return a boolean mask (True = noise). :data:`NOISE_FILTERS` is the registry
 used by :func:`classify_noise` and the command line.
@@ -30,6 +37,7 @@ __all__ = [
     "NOISE_FILTERS",
     "classify_noise",
     "isolated_voxels",
+    "low_points",
     "statistical_outliers",
 ]
 
@@ -183,16 +191,133 @@ def isolated_voxels(
     return total[inverse.ravel()] <= n
 
 
+def low_points(
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    *,
+    cell: float = 0.5,
+    depth: float = 1.0,
+    max_slope: float = 1.0,
+    radius_cells: int = 3,
+    tolerance: int = 1,
+    min_cells: int = 4,
+) -> np.ndarray:
+    """Low outliers: points far below the neighbouring cells (see the module notes).
+
+    The points are binned in square cells on multiples of ``cell``. A point is a
+    low outlier when, for the lowest point ``q`` of each of the
+    ``(2 * radius_cells + 1)**2 - 1`` cells around its own, ``z_q - z > depth +
+    max_slope * distance(p, q)``, except for at most ``tolerance`` of them (other low
+    points nearby); at least ``min_cells`` of those cells must hold points. Its own
+    cell is left out, so that low points side by side are found together.
+
+    Parameters
+    ----------
+    x, y, z : ndarray
+    cell : float
+        Cell size (m).
+    depth : float
+        How far (m) below its neighbours, beyond the slope allowance, a point must lie.
+    max_slope : float
+        Steepest terrain expected (rise over run): a neighbour ``d`` metres away may
+        be ``max_slope * d`` higher without making the point an outlier.
+    radius_cells : int
+        Neighbourhood half-size in cells.
+    tolerance : int
+        Neighbouring cells allowed to break the rule (a cluster of low points).
+    min_cells : int
+        Occupied neighbouring cells needed to decide.
+
+    Returns
+    -------
+    ndarray of bool
+        True for low outliers.
+    """
+    if not cell > 0:
+        raise ParameterError(f"low points: cell must be positive, got {cell!r}")
+    if not depth >= 0 or not max_slope >= 0:
+        raise ParameterError(
+            f"low points: depth and max_slope must be >= 0, got {depth!r}, {max_slope!r}"
+        )
+    r = int(radius_cells)
+    if not 1 <= r <= 10:
+        raise ParameterError(f"low points: radius_cells must be in 1..10, got {radius_cells!r}")
+    n_around = (2 * r + 1) ** 2 - 1
+    tolerance, min_cells = int(tolerance), int(min_cells)
+    if not 0 <= tolerance < n_around // 4 or not 1 <= min_cells <= n_around:
+        raise ParameterError(
+            f"low points: tolerance must be in 0..{n_around // 4 - 1} and min_cells in "
+            f"1..{n_around}, got {tolerance!r}, {min_cells!r}"
+        )
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64)
+    z = np.asarray(z, np.float64)
+    flagged = np.zeros(x.size, bool)
+    if x.size < 2:
+        return flagged
+    # cells on multiples of ``cell`` so that tiles and the merged cloud share them
+    ix = np.floor(x / cell).astype(np.int64)
+    iy = np.floor(y / cell).astype(np.int64)
+    ix -= ix.min()
+    iy -= iy.min()
+    nx, ny = int(ix.max()) + 1, int(iy.max()) + 1
+    if (nx + 2 * r) * (ny + 2 * r) > 80_000_000:
+        raise ParameterError(
+            f"low points: {nx} x {ny} cells of {cell} m is too large for one grid; "
+            "run on tiles (pcrs classify with several inputs, or the tile engine)"
+        )
+    xl = (x - x.min()).astype(np.float32)
+    yl = (y - y.min()).astype(np.float32)
+    zl = (z - z.min()).astype(np.float32)
+    key = iy * nx + ix
+    order = np.lexsort((zl, key))
+    k = key[order]
+    lowest = order[np.r_[True, k[1:] != k[:-1]]]  # lowest point of each occupied cell
+    shape = (ny + 2 * r, nx + 2 * r)
+    grids = []
+    for arr in (xl, yl, zl):
+        g = np.full(shape, np.nan, np.float32)
+        g[iy[lowest] + r, ix[lowest] + r] = arr[lowest]
+        grids.append(g)
+    gx, gy, gz = grids
+    offsets = [(dy, dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1) if dy or dx]
+    rows, cols = np.arange(ny) + r, np.arange(nx) + r
+    # candidates: below all but ``tolerance`` of the neighbouring cells' lowest points
+    below = np.zeros((ny, nx), np.int16)
+    occupied = np.zeros((ny, nx), np.int16)
+    zcell = np.full((ny, nx), np.inf, np.float32)
+    zcell[iy[lowest], ix[lowest]] = zl[lowest]
+    for dy, dx in offsets:
+        q = gz[rows[:, None] + dy, cols[None, :] + dx]
+        occupied += np.isfinite(q)
+        below += q > zcell + depth
+    ok_cells = (occupied - below <= tolerance) & (occupied >= min_cells)
+    cand = np.flatnonzero(ok_cells[iy, ix])
+    if cand.size == 0:
+        return flagged
+    py, px = iy[cand] + r, ix[cand] + r
+    violations = np.zeros(cand.size, np.int16)
+    for dy, dx in offsets:
+        qz = gz[py + dy, px + dx]
+        d = np.hypot(gx[py + dy, px + dx] - xl[cand], gy[py + dy, px + dx] - yl[cand])
+        violations += np.isfinite(qz) & ~(qz - zl[cand] - max_slope * d > depth)
+    flagged[cand[violations <= tolerance]] = True
+    return flagged
+
+
 #: noise filter name -> pure function ``f(x, y, z, **params) -> bool mask``
 NOISE_FILTERS: dict[str, Callable[..., np.ndarray]] = {
     "sor": statistical_outliers,
     "ivf": isolated_voxels,
+    "low": low_points,
 }
 
 #: default parameters of each noise filter
 NOISE_DEFAULTS: dict[str, dict[str, Any]] = {
     "sor": {"k": 8, "multiplier": 2.0},
     "ivf": {"resolution": 5.0, "n": 6},
+    "low": {"cell": 0.5, "depth": 1.0, "max_slope": 1.0, "radius_cells": 3, "tolerance": 1},
 }
 
 

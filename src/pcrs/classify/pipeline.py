@@ -10,7 +10,8 @@ merged cloud.
 
 Built-in steps:
 
-- ``noise``: isolated voxels (default) or statistical outliers
+- ``noise``: isolated voxels (default) or statistical outliers, plus the
+  low-point test unless ``noise_params={"low": False}``
   (:mod:`pcrs.classify.noise`) → class 65 (IGN) or 7 (ASPRS);
 - ``ground``: SMRF (default), CSF or PMF (:mod:`pcrs.classify.ground`) on the
   points that are not noise → class 2;
@@ -158,27 +159,35 @@ def register_step(step: Step, *, replace: bool = False) -> None:
 _NOISE_DEFAULT = "ivf"
 
 
-def _noise_params(ctx: ClassifyContext) -> tuple[str, dict[str, Any]]:
+def _noise_params(ctx: ClassifyContext) -> tuple[str, dict[str, Any], bool]:
     p = ctx.step_params("noise")
     method = str(p.pop("method", _NOISE_DEFAULT)).lower()
+    low = bool(p.pop("low", True))
     if method not in NOISE_FILTERS:
         raise ParameterError(
             f"unknown noise filter {method!r}; choose one of {sorted(NOISE_FILTERS)}"
         )
-    return method, p
+    return method, p, low
 
 
 def _run_noise(ctx: ClassifyContext) -> None:
-    method, p = _noise_params(ctx)
+    method, p, low = _noise_params(ctx)
     mask = classify_noise(ctx.cloud, method=method, **p)
+    if low and method != "low":
+        # multipath points a few metres under the ground share voxels with ground
+        # points and escape the voxel filter; the low-point test finds them
+        mask |= classify_noise(ctx.cloud, method="low")
     ctx.cloud.classification[mask] = ctx.codes.noise
     ctx.results["noise"] = mask
 
 
 def _noise_buffer(ctx: ClassifyContext) -> float:
-    method, p = _noise_params(ctx)
+    method, p, low = _noise_params(ctx)
+    extra = 2.5 if low else 0.0  # 3 cells of 0.5 m around, and the cell edges
     if method == "ivf":
-        return 2.0 * float(p.get("resolution", 5.0))
+        return max(2.0 * float(p.get("resolution", 5.0)), extra)
+    if method == "low":
+        return extra
     return 10.0  # SOR: global statistics; the buffer only gives edge points their neighbours
 
 
@@ -215,7 +224,10 @@ register_step(
         assigns=lambda c: (c.noise,),
         rank=10,
         buffer=_noise_buffer,
-        description="isolated voxels (ivf) or statistical outliers (sor) -> noise class",
+        description=(
+            "isolated voxels (ivf) or statistical outliers (sor), plus low points "
+            "(low=False to skip) -> noise class"
+        ),
     )
 )
 register_step(
