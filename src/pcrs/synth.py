@@ -93,8 +93,9 @@ class Scene:
         ``(minx, miny, maxx, maxy)``.
     buildings, trees : list
     river : tuple
-        ``(x0, x1)``: the river runs along y between these x.
+        ``(x0, x1)``: the river runs along y between these x, in a flat flood plain.
     water_level : float
+        The (flat) water surface.
     bridge : tuple
         ``(y0, y1, deck_z)``: the bridge deck spans the river between these y.
     """
@@ -121,7 +122,7 @@ class Scene:
 
 
 def _terrain(x, y, *, x0, y0, size, slope_x, slope_y, base, emb_x, emb_h, emb_w, kerb_y, kerb_h,
-             river_x0, river_x1, river_depth):  # fmt: skip
+             river_x0, river_x1, river_depth, valley=None):  # fmt: skip
     u = (x - x0) / size
     v = (y - y0) / size
     z = base + slope_x * (x - x0) + slope_y * (y - y0)
@@ -131,6 +132,11 @@ def _terrain(x, y, *, x0, y0, size, slope_x, slope_y, base, emb_x, emb_h, emb_w,
     z += emb_h * np.clip((x - emb_x) / emb_w, 0.0, 1.0)
     # kerb: a sharp 15 cm step along y = kerb_y (pavement side higher)
     z += kerb_h * (y > kerb_y)
+    # a flat flood plain at the valley level within 25 m of the river, blending into the hills
+    if valley is not None:
+        dist = np.maximum(np.maximum(river_x0 - x, x - river_x1), 0.0)
+        w = np.clip(dist / 25.0, 0.0, 1.0)
+        z = valley + (z - valley) * w
     # river bed: carved down between river_x0 and river_x1 (smooth banks)
     d = np.minimum(x - river_x0, river_x1 - x)
     z -= river_depth * np.clip(d / 3.0, 0.0, 1.0) * (d > 0)
@@ -207,8 +213,11 @@ def make_scene(
         emb_x=x0 + 0.38 * size, emb_h=2.5, emb_w=4.0, kerb_y=y0 + 0.3 * size, kerb_h=0.15,
         river_x0=river[0], river_x1=river[1], river_depth=2.0,
     )  # fmt: skip
-    bank_z = _terrain(np.array([river[0]]), np.array([y0 + size / 2]), **terrain)[0]
-    water_level = float(bank_z - 0.8)
+    centre = np.array([(river[0] + river[1]) / 2])
+    terrain["valley"] = float(
+        _terrain(centre, np.array([y0 + size / 2]), **{**terrain, "river_depth": 0.0})[0]
+    )
+    water_level = terrain["valley"] - 0.8
     bridge_y0 = y0 + 0.55 * size
     bridge = (bridge_y0, bridge_y0 + 8.0, water_level + 6.0)
 
@@ -352,6 +361,7 @@ def make_scene(
         & (top_class == C.GROUND)
         & ~veg
         & ~on_river
+        & (rng.random(n_pulses) < 0.5)  # grass lets about half of the pulses through
     )
     top_z[patch] = ground[patch] + rng.uniform(0.05, 0.45, patch.sum())
     veg[patch] = True
