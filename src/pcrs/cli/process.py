@@ -36,8 +36,10 @@ from .options import (
     help="Pixel size in metres.",
 )  # fmt: skip
 @click.option(
-    "--steps", default="noise,ground", show_default=True,
-    help="Classification steps; 'none' keeps the input classes (e.g. IGN LiDAR HD tiles).",
+    "--steps", default="auto", show_default=True,
+    help="Classification steps: 'auto' = noise, ground and the scene classes (water, bridges, "
+    "buildings, structures, vegetation) when available; a comma list; or 'none' to keep the "
+    "input classes (e.g. IGN LiDAR HD tiles).",
 )  # fmt: skip
 @click.option("--ground", default="smrf", show_default=True, help="Ground filter (smrf, csf, pmf).")
 @click.option(
@@ -87,8 +89,11 @@ def process(
     from ..raster.process import process as run_process
     from ..tiling.engine import open_executor
 
-    step_list = [] if steps.strip().lower() in ("", "none") else steps.split(",")
-    step_list = [s.strip() for s in step_list if s.strip()]
+    if steps.strip().lower() == "auto":
+        step_list: list[str] | str = "auto"
+    else:
+        step_list = [] if steps.strip().lower() in ("", "none") else steps.split(",")
+        step_list = [s.strip() for s in step_list if s.strip()]
     product_list = [p.strip() for p in products.split(",") if p.strip()]
     with open_executor(scheduler, workers) as executor:
         summary = run_process(

@@ -35,9 +35,16 @@ from typing import Any
 from ..errors import ParameterError
 from ..points import PointCloud
 from .grid import RasterGrid
-from .products import Raster, chm, dsm, dtm
+from .products import DSM_CLASSES, Raster, chm, dsm, dtm
 
-__all__ = ["PROCESS_PRODUCTS", "RASTER_BUFFER", "process", "raster_tile"]
+__all__ = [
+    "PROCESS_PRODUCTS",
+    "RASTER_BUFFER",
+    "classify_tile",
+    "default_steps",
+    "process",
+    "raster_tile",
+]
 
 #: products ``process`` can write per tile
 PROCESS_PRODUCTS = ("dtm", "dsm", "chm")
@@ -54,12 +61,14 @@ def raster_tile(
     resolution: float = 0.5,
     products: Sequence[str] = PROCESS_PRODUCTS,
     pitfree: bool = False,
+    dsm_classes: Sequence[int] | None = DSM_CLASSES,
 ) -> dict[str, Any]:
     """Tile function of the rasterisation pass: DTM/DSM/CHM of the tile's core area.
 
     ``cloud`` holds the classified tile and its buffer; the rasters cover
     ``ctx.tile.bounds`` exactly and are written to ``{product}/{stem}.tif``
-    under the run's folder. Returns JSON-ready facts (seconds per product).
+    under the run's folder. ``dsm_classes`` are the classes of the DSM.
+    Returns JSON-ready facts (seconds per product).
     """
     from ..io.raster import write_raster
 
@@ -71,14 +80,49 @@ def raster_tile(
         if product == "dtm" or (product == "chm" and terrain is None):
             terrain = dtm(cloud, grid)
         if product == "dsm" or (product == "chm" and surface is None and not pitfree):
-            surface = dsm(cloud, grid)
+            surface = dsm(cloud, grid, classes=dsm_classes)
         data = {"dtm": terrain, "dsm": surface}.get(product)
         if product == "chm":
-            data = chm(cloud, grid, terrain=terrain, surface=surface, pitfree=pitfree)
+            data = chm(
+                cloud, grid, terrain=terrain, surface=surface, pitfree=pitfree,
+                dsm_classes=dsm_classes,
+            )  # fmt: skip
         raster = Raster(data, grid, cloud.crs, product, [product], "m")
         write_raster(raster, ctx.path(f"{product}/{{stem}}.tif"), overwrite=True)
         facts[f"{product}_seconds"] = round(time.perf_counter() - t0, 3)
     return facts
+
+
+def _scene_steps() -> tuple[str, ...]:
+    """The scene classification steps (water, bridges, buildings...) registered, if any."""
+    from ..classify import pipeline
+
+    try:
+        from ..classify.scene import SCENE_STEPS
+    except ImportError:  # pragma: no cover - scene classification not installed
+        return ()
+    return tuple(s for s in SCENE_STEPS if s in pipeline.STEPS)
+
+
+def default_steps() -> tuple[str, ...]:
+    """``noise``, ``ground`` and the scene steps when available: what ``steps="auto"`` runs."""
+    return ("noise", "ground", *_scene_steps())
+
+
+def classify_tile(cloud: PointCloud, ctx: Any, **params: Any) -> PointCloud:
+    """Tile function of the classification pass (registers the scene steps in the worker)."""
+    from ..classify.pipeline import classify_tile as _classify
+
+    _scene_steps()
+    return _classify(cloud, ctx, **params)
+
+
+#: classes that never go into a DSM: noise (ASPRS 7, 18; IGN 65) and IGN virtual points (66)
+_NOT_SURFACE = (7, 18, 65, 66)
+
+
+def _surface_classes() -> tuple[int, ...]:
+    return tuple(c for c in range(256) if c not in _NOT_SURFACE)
 
 
 def _check_alignment(tile_size: float, resolution: float) -> None:
@@ -97,7 +141,7 @@ def process(
     tile_size: float = 1000.0,
     buffer: float | None = None,
     resolution: float = 0.5,
-    steps: Sequence[str] = ("noise", "ground"),
+    steps: Sequence[str] | str = "auto",
     ground: str = "smrf",
     codes: str = "ign",
     products: Sequence[str] = PROCESS_PRODUCTS,
@@ -125,9 +169,12 @@ def process(
         :data:`RASTER_BUFFER` for the second.
     resolution : float
         Pixel size (m).
-    steps : sequence of str
-        Classification steps; empty to keep the input classes as they are
-        (e.g. IGN LiDAR HD tiles, already classified).
+    steps : sequence of str or "auto"
+        Classification steps; ``"auto"`` (default): noise, ground and the
+        scene steps when available (:func:`default_steps`); empty to keep the
+        input classes as they are (e.g. IGN LiDAR HD tiles, already
+        classified). When no scene step runs on a re-classified catalog, the
+        DSM takes every point that is not noise (the other classes are unknown).
     ground, codes : str
         Ground filter and class codes of :func:`~pcrs.classify.pipeline.classify`.
     products : sequence of str
@@ -147,7 +194,7 @@ def process(
     dict
         The summary also written to ``summary.json``.
     """
-    from ..classify.pipeline import classify_buffer, classify_tile
+    from ..classify.pipeline import classify_buffer
     from ..io import las
     from ..io.atomic import atomic_path
     from ..io.raster import write_vrt
@@ -166,7 +213,7 @@ def process(
     if not resolution > 0:
         raise ParameterError(f"resolution must be > 0, got {resolution!r}")
     _check_alignment(tile_size, resolution)
-    steps = tuple(steps)
+    steps = default_steps() if steps == "auto" else tuple(steps)
     catalog = Catalog.from_paths(list(inputs), crs=crs, on_error="raise")
     if len(catalog) == 0:
         raise ParameterError(f"no LAS/LAZ/COPC file found in {list(inputs)!r}")
@@ -182,6 +229,10 @@ def process(
     else:
         buffer1, func1, point_format = 0.0, identity, None
     buffer2 = RASTER_BUFFER if buffer is None else float(buffer)
+    # re-classified without scene steps: the non-ground classes are unknown, the DSM takes
+    # every point but noise
+    rescene = not steps or bool(set(steps) & set(_scene_steps()))
+    dsm_classes = DSM_CLASSES if rescene else None
 
     t1 = time.perf_counter()
     classified = run(
@@ -194,8 +245,9 @@ def process(
     rasters = None
     if tile_files:
         func2 = functools.partial(
-            raster_tile, resolution=resolution, products=products, pitfree=pitfree
-        )
+            raster_tile, resolution=resolution, products=products, pitfree=pitfree,
+            dsm_classes=dsm_classes if dsm_classes is not None else _surface_classes(),
+        )  # fmt: skip
         rasters = run(
             func2, tile_files, out, grid=grid, buffer=buffer2, executor=executor,
             workers=workers, overwrite=overwrite, crs=crs,
@@ -219,6 +271,7 @@ def process(
         "ground": ground if steps else None,
         "products": list(products),
         "pitfree": pitfree,
+        "dsm_classes": "all but noise" if dsm_classes is None else list(dsm_classes),
         "classify": classified.to_dict(),
         "rasterize": rasters.to_dict() if rasters is not None else None,
         "mosaics": mosaics,
