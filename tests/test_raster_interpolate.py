@@ -168,3 +168,25 @@ def test_sample_bilinear_on_a_plane():
     x, y = rng.uniform(0.5, 9.5, 200), rng.uniform(0.5, 9.5, 200)
     np.testing.assert_allclose(sample_bilinear(dem, grid, x, y), 2 * x + 3 * y, atol=1e-9)
     assert np.isnan(sample_bilinear(dem, grid, np.array([11.0]), np.array([5.0])))[0]
+
+
+def test_blocked_tin_equals_one_triangulation():
+    """Blocks + margins give the triangles of one triangulation (circumcircle certificate)."""
+    rng = np.random.default_rng(7)
+    n = 15_000
+    x = X0 + rng.uniform(0, 120, n)
+    y = Y0 + rng.uniform(0, 90, n)
+    hole = np.hypot(x - X0 - 60, y - Y0 - 45) < 15  # a 30 m gap: margins must grow
+    x, y = x[~hole], y[~hole]
+    z = np.sin((x - X0) / 7) + rng.normal(0, 0.2, len(x))
+    grid = RasterGrid.from_bounds(X0, Y0, X0 + 120, Y0 + 90, 0.5)
+    one = tin(x, y, z, grid)
+    blocked = tin(x, y, z, grid, block_points=3_000)
+    np.testing.assert_array_equal(np.isnan(one), np.isnan(blocked))
+    np.testing.assert_allclose(blocked, one, atol=1e-8, equal_nan=True)
+    assert np.isfinite(one[80:100, 110:130]).all()  # the gap is bridged
+    # max_edge applies the same way
+    a = tin(x, y, z, grid, max_edge=5.0)
+    b = tin(x, y, z, grid, max_edge=5.0, block_points=3_000)
+    np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+    assert np.isnan(a[80:100, 110:130]).all()

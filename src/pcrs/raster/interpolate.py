@@ -157,6 +157,7 @@ def rasterize_triangles(
     *,
     max_edge: float | None = None,
     out: np.ndarray | None = None,
+    index_out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Evaluate each triangle's plane at the pixel centres it covers.
 
@@ -174,6 +175,8 @@ def rasterize_triangles(
         Triangles with an edge longer than this (in pixels) are skipped.
     out : ndarray, optional
         Array to write into (default: a new NaN-filled float64 array).
+    index_out : ndarray of int, optional
+        Receives, for every covered pixel, the row of ``triangles`` covering it.
 
     Returns
     -------
@@ -236,6 +239,8 @@ def rasterize_triangles(
         inside = (l0 >= -_BARY_EPS) & (l1 >= -_BARY_EPS) & (l2 >= -_BARY_EPS)
         t, l0, l1, l2 = t[inside], l0[inside], l1[inside], l2[inside]
         out[row[inside], col[inside]] = l0 * Z[t, 0] + l1 * Z[t, 1] + l2 * Z[t, 2]
+        if index_out is not None:
+            index_out[row[inside], col[inside]] = ids[t]
     return out
 
 
@@ -248,6 +253,7 @@ def tin(
     max_edge: float | None = None,
     triangles: np.ndarray | None = None,
     duplicates: str = "min",
+    block_points: int = 3_000_000,
 ) -> np.ndarray:
     """TIN-linear interpolation at the pixel centres (Delaunay, then each triangle's plane).
 
@@ -266,17 +272,145 @@ def tin(
     duplicates : {"min", "max"}
         Which of several points with the same x and y is a vertex: the lowest
         (terrain) or the highest (surface).
+    block_points : int
+        Above this many points the grid is processed in blocks, each
+        triangulated with a margin of neighbours and only the triangles proven
+        to be global Delaunay triangles kept (their circumcircle lies inside the
+        block + margin; the margin doubles until every pixel inside the convex
+        hull is covered). Memory then follows the block, not the input; values
+        are those of one triangulation (up to the choice of diagonal among
+        co-circular points).
 
     Returns
     -------
     ndarray, shape ``grid.shape``
         NaN outside the convex hull and in skipped triangles.
     """
+    edge_px = None if not max_edge else float(max_edge) / grid.resolution
+    if triangles is None and len(x) > block_points:
+        return _tin_blocked(x, y, z, grid, edge_px, duplicates, block_points)
     if triangles is None:
         triangles = triangulate(x, y, z, duplicates=duplicates)
     u, v = grid.to_pixel(x, y)
-    edge_px = None if not max_edge else float(max_edge) / grid.resolution
     return rasterize_triangles(u, v, z, triangles, grid.shape, max_edge=edge_px)
+
+
+def _hull_rows(hx: np.ndarray, hy: np.ndarray, yc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x interval of a convex polygon (vertices ``hx``, ``hy``) on each horizontal line ``yc``."""
+    x0, y0 = hx, hy
+    x1, y1 = np.roll(hx, -1), np.roll(hy, -1)
+    Y = yc[:, None]
+    ymin, ymax = np.minimum(y0, y1), np.maximum(y0, y1)
+    crosses = (ymin <= Y) & (ymax >= Y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(y1 != y0, (Y - y0) / (y1 - y0), 0.0)
+    xi = x0 + t * (x1 - x0)
+    flat = crosses & (y1 == y0)  # a horizontal edge: both ends count
+    lo = np.min(np.where(crosses, np.where(flat, np.minimum(x0, x1), xi), np.inf), axis=1)
+    hi = np.max(np.where(crosses, np.where(flat, np.maximum(x0, x1), xi), -np.inf), axis=1)
+    return lo, hi
+
+
+def _tin_blocked(
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    grid: RasterGrid,
+    edge_px: float | None,
+    duplicates: str,
+    block_points: int,
+) -> np.ndarray:
+    """TIN-linear in blocks of the grid: bounded memory, same values as one triangulation.
+
+    Each block is triangulated with the points of the block and a margin. A
+    triangle is kept only when its circumcircle (clipped to the data's bounding
+    box, outside which there is no point) lies inside the block + margin: then
+    no point of the whole set can be in it, so it is a triangle of the global
+    Delaunay triangulation. Pixels inside the data's convex hull not covered by
+    a kept triangle make the block start again with twice the margin.
+    """
+    from scipy.spatial import ConvexHull
+
+    out = np.full(grid.shape, np.nan)
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64)
+    z = np.asarray(z, np.float64)
+    dx0, dy0, dx1, dy1 = x.min(), y.min(), x.max(), y.max()
+    area = max((dx1 - dx0) * (dy1 - dy0), 1e-12)
+    spacing = np.sqrt(area / len(x))
+    r = grid.resolution
+    # blocks holding about half of block_points each, margins included
+    side = max(64, int(np.sqrt(block_points / 2 * area / len(x)) / r))
+    ox, oy = _canonical_origin(x, y)
+    hull = ConvexHull(np.column_stack([x - ox, y - oy]))
+    hx, hy = hull.points[hull.vertices, 0] + ox, hull.points[hull.vertices, 1] + oy
+    # pixel rows' x-interval inside the hull
+    lo, hi = _hull_rows(hx, hy, grid.row_centers())
+    eps = 1e-9 * max(1.0, abs(ox), abs(oy))
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    for r0 in range(0, grid.height, side):
+        for c0 in range(0, grid.width, side):
+            h, w = min(side, grid.height - r0), min(side, grid.width - c0)
+            sub = RasterGrid(round(grid.xmin + c0 * r, 9), round(grid.ymax - r0 * r, 9), r, w, h)
+            cx = sub.column_centers()
+            need = (cx[None, :] >= lo[r0 : r0 + h, None] - eps) & (
+                cx[None, :] <= hi[r0 : r0 + h, None] + eps
+            )
+            if not need.any():
+                continue
+            margin = max(8.0 * spacing, 4.0 * r)
+            while True:
+                bx0, by0 = sub.xmin - margin, sub.ymin - margin
+                bx1, by1 = sub.xmax + margin, sub.ymax + margin
+                whole = bx0 <= dx0 and by0 <= dy0 and bx1 >= dx1 and by1 >= dy1
+                a = np.searchsorted(xs, bx0, side="left")
+                b = np.searchsorted(xs, bx1, side="right")
+                cand = order[a:b]
+                cand = cand[(y[cand] >= by0) & (y[cand] <= by1)]
+                tri = triangulate(x[cand], y[cand], z[cand], duplicates=duplicates)
+                if len(tri):
+                    tri = cand[tri]
+                    box = (bx0, by0, bx1, by1)
+                    tri = tri[whole | _inside_box(x, y, tri, box, (dx0, dy0, dx1, dy1))]
+                # vertices repeated per triangle: small arrays, local to the block
+                u, v = sub.to_pixel(x[tri.ravel()], y[tri.ravel()])
+                flat = np.arange(len(tri) * 3).reshape(-1, 3)
+                zz = z[tri.ravel()]
+                ids = np.full((h, w), -1, np.int64)
+                block = rasterize_triangles(u, v, zz, flat, (h, w), index_out=ids)
+                if whole or not (need & (ids < 0)).any():
+                    break
+                margin *= 2.0
+            if edge_px is not None and len(tri):
+                U, V = u[flat], v[flat]
+                long = np.zeros(len(tri), bool)
+                for i, j in ((0, 1), (1, 2), (2, 0)):
+                    long |= (U[:, i] - U[:, j]) ** 2 + (V[:, i] - V[:, j]) ** 2 > edge_px**2
+                block[(ids >= 0) & long[np.maximum(ids, 0)]] = np.nan
+            out[r0 : r0 + h, c0 : c0 + w] = block
+    return out
+
+
+def _inside_box(x, y, tri, box, data) -> np.ndarray:
+    """Whether each triangle's circumcircle, clipped to ``data``, lies inside ``box``."""
+    ox, oy = float(np.floor(box[0])), float(np.floor(box[1]))
+    ax, ay = x[tri[:, 0]] - ox, y[tri[:, 0]] - oy
+    bx, by = x[tri[:, 1]] - ox - ax, y[tri[:, 1]] - oy - ay
+    cx, cy = x[tri[:, 2]] - ox - ax, y[tri[:, 2]] - oy - ay
+    d = 2.0 * (bx * cy - by * cx)
+    b2, c2 = bx * bx + by * by, cx * cx + cy * cy
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ux = (cy * b2 - by * c2) / d
+        uy = (bx * c2 - cx * b2) / d
+    rad = np.hypot(ux, uy) * (1 + 1e-9)
+    ux, uy = ux + ax + ox, uy + ay + oy
+    x0 = np.maximum(ux - rad, data[0])
+    x1 = np.minimum(ux + rad, data[2])
+    y0 = np.maximum(uy - rad, data[1])
+    y1 = np.minimum(uy + rad, data[3])
+    ok = (x0 >= box[0]) & (x1 <= box[2]) & (y0 >= box[1]) & (y1 <= box[3])
+    return ok & np.isfinite(rad)
 
 
 def _pixel_centres_local(grid: RasterGrid, rows: slice) -> np.ndarray:
