@@ -212,6 +212,9 @@ def _ground_buffer(ctx: ClassifyContext) -> float:
 def _run_height(ctx: ClassifyContext) -> None:
     p = ctx.step_params("height")
     name = p.pop("attribute", "hag")
+    # a TIN of one ground point per metre: 2 cm from the full TIN, an order of magnitude
+    # faster at LiDAR HD density (height_params={"thin": None} for the full TIN)
+    p.setdefault("thin", 1.0)
     ground = ctx.cloud.classification == ctx.codes.ground
     ctx.cloud[name] = height_above_ground(ctx.cloud, ground, **p)
     ctx.results["hag"] = ctx.cloud[name]
@@ -247,7 +250,7 @@ register_step(
         requires=("ground",),
         rank=30,
         buffer=lambda ctx: 20.0,
-        description="height above ground (TIN of the ground points) -> 'hag' attribute",
+        description="height above ground (TIN of the ground points, one per metre) -> 'hag'",
     )
 )
 
