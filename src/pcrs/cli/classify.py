@@ -152,8 +152,12 @@ def classify(
     )
 
 
+#: steps that write IGN codes above 31 (65 noise, 64 lasting structures)
+_HIGH_CODE_STEPS = {"noise", "structures"}
+
+
 def _target_format(point_format: int, step_list: list[str], codes: str) -> int | None:
-    if codes == "ign" and "noise" in step_list and point_format in _UPGRADE:
+    if codes == "ign" and _HIGH_CODE_STEPS & set(step_list) and point_format in _UPGRADE:
         return _UPGRADE[point_format]
     return None
 
