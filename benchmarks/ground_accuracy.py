@@ -21,6 +21,7 @@ Usage::
     python benchmarks/ground_accuracy.py                 # all methods, all files
     python benchmarks/ground_accuracy.py --methods smrf --json out.json
     python benchmarks/ground_accuracy.py --methods csf,csf-library   # peer, same run
+    python benchmarks/ground_accuracy.py --methods smrf,smrf+refine  # with refine_ground
 
 Reads files only through pcrs.io.las; prints Markdown tables.
 """
@@ -37,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from pcrs.classify.evaluate import ground_errors
-from pcrs.classify.ground import GROUND_FILTERS, classify_ground
+from pcrs.classify.ground import GROUND_FILTERS, classify_ground, refine_ground
 from pcrs.io import las
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,7 +85,10 @@ def _csf_library(cloud):
 
 def score(cloud, ref_ground, method, loose_ignore=None):
     t0 = time.perf_counter()
-    g = _csf_library(cloud) if method == "csf-library" else classify_ground(cloud, method=method)
+    base, _, refine = method.partition("+")
+    g = _csf_library(cloud) if base == "csf-library" else classify_ground(cloud, method=base)
+    if refine == "refine":  # what the classification pipeline does after the filter
+        g = refine_ground(cloud.x, cloud.y, cloud.z, g)
     seconds = time.perf_counter() - t0
     e = ground_errors(g, ref_ground)
     row = {
@@ -148,7 +152,11 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--methods",
         default=",".join(GROUND_FILTERS),
-        help="comma-separated; 'csf-library' runs the C++ CSF library (if installed) as a peer",
+        help=(
+            "comma-separated; 'csf-library' runs the C++ CSF library (if installed) as a "
+            "peer; a '+refine' suffix (e.g. smrf+refine) adds refine_ground, as the "
+            "classification pipeline does"
+        ),
     )
     ap.add_argument("--json", help="also write the figures to this JSON file")
     ap.add_argument("--skip-ign", action="store_true")

