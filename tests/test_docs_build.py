@@ -1,0 +1,53 @@
+"""The documentation site builds with ``mkdocs build --strict`` (broken links, missing pages,
+unparsable docstrings and a failing rules-catalogue hook all fail it)."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NEEDED = ("mkdocs", "mkdocs_click", "mkdocstrings", "mkdocstrings_handlers.python")
+
+
+def _missing() -> list[str]:
+    missing = []
+    for name in NEEDED:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ModuleNotFoundError:
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
+
+@pytest.mark.skipif(
+    bool(_missing()), reason=f'docs tools not installed ({_missing()}): pip install ".[docs]"'
+)
+def test_docs_build_strict(tmp_path):
+    site = tmp_path / "site"
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    # the generated pages hold what they are generated from
+    from pcrs.vector.rules import RULES
+
+    rules = (site / "rules" / "index.html").read_text(encoding="utf-8")
+    assert all(rid in rules for rid in RULES)
+    assert "<!-- rules-catalogue -->" not in rules
+    cli = (site / "cli" / "index.html").read_text(encoding="utf-8")
+    assert "pcrs validate" in cli and "pcrs process" in cli
+    api = (site / "api" / "index.html").read_text(encoding="utf-8")
+    assert "classify_ground" in api and "write_geopackage" in api
+    for page in ("guide-syndicates", "guide-contractors", "guide-developers", "benchmarks",
+                 "fr/guide-syndicats", "fr/guide-prestataires"):  # fmt: skip
+        assert (site / page / "index.html").is_file(), page
+    assert (site / "img" / "dtm_hillshade.png").is_file()
+    assert not (site / "hooks.py").exists()  # build scripts are not published
