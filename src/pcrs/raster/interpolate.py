@@ -253,7 +253,7 @@ def tin(
     max_edge: float | None = None,
     triangles: np.ndarray | None = None,
     duplicates: str = "min",
-    block_points: int = 3_000_000,
+    block_points: int = 6_000_000,
 ) -> np.ndarray:
     """TIN-linear interpolation at the pixel centres (Delaunay, then each triangle's plane).
 
@@ -359,7 +359,9 @@ def _tin_blocked(
             )
             if not need.any():
                 continue
-            margin = max(8.0 * spacing, 4.0 * r)
+            # a tenth of the block to start with: gaps (buildings, water) are crossed without
+            # re-triangulating the block several times
+            margin = max(8.0 * spacing, 4.0 * r, 0.1 * side * r)
             while True:
                 bx0, by0 = sub.xmin - margin, sub.ymin - margin
                 bx1, by1 = sub.xmax + margin, sub.ymax + margin
