@@ -7,10 +7,12 @@ import time
 
 import click
 
+from ..raster.interpolate import INTERPOLATORS
+from ..raster.products import PRODUCTS
 from .options import crs_option, json_option, overwrite_option, verbosity_options
 
-_PRODUCTS = ["dtm", "dsm", "chm", "density", "intensity"]
-_METHODS = ["tin", "idw", "nearest", "max"]
+_PRODUCTS = list(PRODUCTS)
+_METHODS = [*INTERPOLATORS, "max"]
 _KEEP = ("classification", "return_number", "number_of_returns", "intensity")
 
 
