@@ -13,6 +13,8 @@ MARKER = "<!-- rules-catalogue -->"
 
 
 def _cell(text: str) -> str:
+    """Markdown table cell: pipes escaped, tags shown as text, placeholders as code."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return text.replace("|", "\\|").replace("\n", " ").replace("{", "`{").replace("}", "}`")
 
 
