@@ -51,3 +51,31 @@ def test_docs_build_strict(tmp_path):
         assert (site / page / "index.html").is_file(), page
     assert (site / "img" / "dtm_hillshade.png").is_file()
     assert not (site / "hooks.py").exists()  # build scripts are not published
+
+
+def test_benchmark_figures_are_copied_from_the_topic_pages():
+    """docs/benchmarks.md only gathers figures: each one of its copied sections must still be
+    on a topic page (a re-measured page whose old figure is gone fails this until the copy is
+    updated). The sections measured for the page itself are exempt."""
+    import re
+
+    docs = ROOT / "docs"
+    topics = " ".join(
+        (docs / name).read_text(encoding="utf-8")
+        for name in ("ground.md", "classification.md", "tiling.md", "rasters.md", "validation.md")
+    )
+    own = ("Reading LAZ", "Small sizes")
+    text = (docs / "benchmarks.md").read_text(encoding="utf-8")
+    checked = 0
+    for section in re.split(r"\n## ", text)[1:]:
+        title = section.splitlines()[0]
+        if title.startswith(own):
+            continue
+        figures = set(re.findall(r"\d[\d,]*\.\d+|\d{1,3}(?:,\d{3})+", section))
+        stale = sorted(f for f in figures if f not in topics)
+        assert not stale, (
+            f"docs/benchmarks.md, section {title!r}: {stale} appear on no topic page any more; "
+            "copy the current figures from the topic page"
+        )
+        checked += len(figures)
+    assert checked > 100
