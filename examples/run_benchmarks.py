@@ -43,9 +43,7 @@ SUITES: dict[str, tuple[str, list[str]]] = {
 
 # a line that states a ratio ("x14.3", "4.8x faster", "1.70x bare", "ratio", "speed-up") or
 # one of the two timings it compares ("0.09 s wall")
-_RATIO = re.compile(
-    r"\bx\d|\d\.?\d*x (faster|bare)|\d\.\d+x\b|\bratio\b|speed-up|\d s wall\b"
-)
+_RATIO = re.compile(r"\bx\d|\d\.?\d*x (faster|bare)|\d\.\d+x\b|\bratio\b|speed-up|\d s wall\b")
 
 
 def ratio_lines(text: str) -> list[str]:
