@@ -79,3 +79,25 @@ def test_benchmark_figures_are_copied_from_the_topic_pages():
         )
         checked += len(figures)
     assert checked > 100
+
+
+def test_make_pictures_draws_from_a_demo_run(tmp_path):
+    """docs/make_pictures.py (the pictures of the docs) still runs, on a small scene."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "docs" / "make_pictures.py"), "--points", "30000",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import struct
+
+    def png_header(path):  # width, height, colour type (4 grey + alpha, 6 RGBA)
+        head = path.read_bytes()[:26]
+        assert head[:8] == b"\x89PNG\r\n\x1a\n"
+        return (*struct.unpack(">II", head[16:24]), head[25])
+
+    width, _, colour = png_header(tmp_path / "dtm_hillshade.png")
+    assert width > 100 and colour == 4
+    assert png_header(tmp_path / "profile_classes.png")[2] == 6
+    svg = (tmp_path / "validation_map.svg").read_text(encoding="utf-8")
+    assert svg.startswith("<svg") and svg.count("<circle") >= 5  # the planted defects
