@@ -30,12 +30,13 @@ Names
 the edges are whole metres) for any size and origin. :func:`parse_ign_name`
 turns an IGN name (any of its variants) back into its bounds.
 
-Example
--------
+Examples
+--------
 >>> g = TileGrid(1000, naming="ign")
 >>> col, row = g.index([770000.5, 771000.0], [6277999.0, 6278000.0])
->>> [g.tile(c, r).name for c, r in zip(col, row)]
-['LHD_FXX_0770_6278_PTS_C_LAMB93_IGN69.laz', 'LHD_FXX_0770_6278_PTS_C_LAMB93_IGN69.laz']
+>>> names = [g.tile(c, r).name for c, r in zip(col, row)]
+>>> names[0] == names[1] == "LHD_FXX_0770_6278_PTS_C_LAMB93_IGN69.laz"
+True
 >>> parse_ign_name("LHD_FXX_0770_6278_PTS_C_LAMB93_IGN69.copc.laz")
 (770000.0, 6277000.0, 771000.0, 6278000.0)
 """

@@ -186,17 +186,23 @@ def install(
 ) -> Path:
     """Install the schemas into ``dest`` (default :func:`cache_dir`) and return it.
 
+    The new copy replaces the old one only once it loads: a failed install leaves
+    the previous one untouched.
+
     Parameters
     ----------
     source : path-like, optional
         A folder holding the schemas and a ``catalog.xml`` (copied as is, then checked
         by loading the schema offline). Without it, the schemas are downloaded once.
     dest : path-like, optional
+        Where to install (default: the user cache).
     fetch : callable, optional
         See :func:`download_schemas`.
 
-    The new copy replaces the old one only once it loads: a failed install leaves
-    the previous one untouched.
+    Returns
+    -------
+    Path
+        The folder holding the installed schemas.
     """
     from .xsd import load_schema
 
