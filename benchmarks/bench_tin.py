@@ -38,7 +38,12 @@ def _rss_mb() -> float:
 
 
 def bench(
-    points: int, density: float, resolution: float, scipy_too: bool, find_simplex: bool
+    points: int,
+    density: float,
+    resolution: float,
+    scipy_too: bool,
+    find_simplex: bool,
+    workers: int = 1,
 ) -> None:
     t = time.perf_counter()
     scene = synth.make_scene(points, density=density, seed=0)
@@ -62,6 +67,17 @@ def bench(
         f"pcrs   : dtm() end to end {t_pcrs:6.1f} s  peak RSS {_rss_mb():,.0f} MB "
         f"(before: {rss0:,.0f} MB)"
     )
+    t_par = None
+    if workers > 1:
+        tp = time.perf_counter()
+        par = dtm(ground, grid, workers=workers)
+        t_par = time.perf_counter() - tp
+        dp = np.abs(par - ours)
+        print(
+            f"pcrs   : dtm(workers={workers}) {t_par:6.1f} s ({t_pcrs / t_par:.2f}x the one-process "
+            f"run); {int(np.nansum(dp > 1e-3))} px differ by > 1 mm (co-circular points), "
+            f"same empty pixels {bool(np.array_equal(np.isnan(par), np.isnan(ours)))}"
+        )
     t0 = time.perf_counter()
     tri = triangulate(x, y, z)
     t1 = time.perf_counter()
@@ -131,6 +147,11 @@ def bench(
             f"(co-circular points), empty-pixel masks differ at "
             f"{int((np.isnan(ref) != np.isnan(ours)).sum())} px"
         )
+        if t_par is not None:
+            print(
+                f"ratio  : with {workers} processes pcrs is {t_scipy / t_par:.1f}x faster than "
+                "scipy LinearNDInterpolator (which uses one core)"
+            )
     _pdal(ground, grid, t_pcrs)
 
 
@@ -211,11 +232,18 @@ def main() -> None:
         help="also time scipy Delaunay + find_simplex + barycentric weights (slow too)",
     )  # fmt: skip
     ap.add_argument("--agreement", action="store_true", help="IGN files instead of the speed run")
+    ap.add_argument(
+        "--workers", type=int, default=1,
+        help="also time the TIN with this many processes (blocks computed in parallel)",
+    )  # fmt: skip
     args = ap.parse_args()
     if args.agreement:
         agreement()
     else:
-        bench(args.points, args.density, args.resolution, not args.no_scipy, args.find_simplex)
+        bench(
+            args.points, args.density, args.resolution, not args.no_scipy, args.find_simplex,
+            args.workers,
+        )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -254,6 +254,7 @@ def tin(
     triangles: np.ndarray | None = None,
     duplicates: str = "min",
     block_points: int = 6_000_000,
+    workers: int = 1,
 ) -> np.ndarray:
     """TIN-linear interpolation at the pixel centres (Delaunay, then each triangle's plane).
 
@@ -280,6 +281,13 @@ def tin(
         hull is covered). Memory then follows the block, not the input; values
         are those of one triangulation (up to the choice of diagonal among
         co-circular points).
+    workers : int
+        Processes triangulating blocks at the same time. With more than one
+        (and more than 500,000 points), the grid is cut into blocks of about
+        ``len(x) / (4 * workers)`` points each, as above, and the blocks are
+        computed by a pool of ``workers`` processes: the same values, sooner on
+        a machine with several cores. Triangulation (qhull) holds the GIL, so
+        threads would not help.
 
     Returns
     -------
@@ -287,6 +295,14 @@ def tin(
         NaN outside the convex hull and in skipped triangles.
     """
     edge_px = None if not max_edge else float(max_edge) / grid.resolution
+    workers = int(workers)
+    if workers < 1:
+        raise ParameterError(f"workers must be at least 1, got {workers!r}")
+    if triangles is None and workers > 1 and len(x) > _PARALLEL_MIN_POINTS:
+        per_block = max(100_000, len(x) // (2 * workers))
+        return _tin_blocked(
+            x, y, z, grid, edge_px, duplicates, min(block_points, per_block), workers
+        )
     if triangles is None and len(x) > block_points:
         return _tin_blocked(x, y, z, grid, edge_px, duplicates, block_points)
     if triangles is None:
@@ -319,6 +335,7 @@ def _tin_blocked(
     edge_px: float | None,
     duplicates: str,
     block_points: int,
+    workers: int = 1,
 ) -> np.ndarray:
     """TIN-linear in blocks of the grid: bounded memory, same values as one triangulation.
 
@@ -327,7 +344,8 @@ def _tin_blocked(
     box, outside which there is no point) lies inside the block + margin: then
     no point of the whole set can be in it, so it is a triangle of the global
     Delaunay triangulation. Pixels inside the data's convex hull not covered by
-    a kept triangle make the block start again with twice the margin.
+    a kept triangle make the block start again with twice the margin. Blocks are
+    independent: with ``workers > 1`` a process pool computes them.
     """
     from scipy.spatial import ConvexHull
 
@@ -346,52 +364,98 @@ def _tin_blocked(
     hx, hy = hull.points[hull.vertices, 0] + ox, hull.points[hull.vertices, 1] + oy
     # pixel rows' x-interval inside the hull
     lo, hi = _hull_rows(hx, hy, grid.row_centers())
-    eps = 1e-9 * max(1.0, abs(ox), abs(oy))
     order = np.argsort(x, kind="stable")
-    xs = x[order]
-    for r0 in range(0, grid.height, side):
-        for c0 in range(0, grid.width, side):
-            h, w = min(side, grid.height - r0), min(side, grid.width - c0)
-            sub = RasterGrid(round(grid.xmin + c0 * r, 9), round(grid.ymax - r0 * r, 9), r, w, h)
-            cx = sub.column_centers()
-            need = (cx[None, :] >= lo[r0 : r0 + h, None] - eps) & (
-                cx[None, :] <= hi[r0 : r0 + h, None] + eps
-            )
-            if not need.any():
-                continue
-            # a tenth of the block to start with: gaps (buildings, water) are crossed without
-            # re-triangulating the block several times
-            margin = max(8.0 * spacing, 4.0 * r, 0.1 * side * r)
-            while True:
-                bx0, by0 = sub.xmin - margin, sub.ymin - margin
-                bx1, by1 = sub.xmax + margin, sub.ymax + margin
-                whole = bx0 <= dx0 and by0 <= dy0 and bx1 >= dx1 and by1 >= dy1
-                a = np.searchsorted(xs, bx0, side="left")
-                b = np.searchsorted(xs, bx1, side="right")
-                cand = order[a:b]
-                cand = cand[(y[cand] >= by0) & (y[cand] <= by1)]
-                tri = triangulate(x[cand], y[cand], z[cand], duplicates=duplicates)
-                if len(tri):
-                    tri = cand[tri]
-                    box = (bx0, by0, bx1, by1)
-                    tri = tri[whole | _inside_box(x, y, tri, box, (dx0, dy0, dx1, dy1))]
-                # vertices repeated per triangle: small arrays, local to the block
-                u, v = sub.to_pixel(x[tri.ravel()], y[tri.ravel()])
-                flat = np.arange(len(tri) * 3).reshape(-1, 3)
-                zz = z[tri.ravel()]
-                ids = np.full((h, w), -1, np.int64)
-                block = rasterize_triangles(u, v, zz, flat, (h, w), index_out=ids)
-                if whole or not (need & (ids < 0)).any():
-                    break
-                margin *= 2.0
-            if edge_px is not None and len(tri):
-                U, V = u[flat], v[flat]
-                long = np.zeros(len(tri), bool)
-                for i, j in ((0, 1), (1, 2), (2, 0)):
-                    long |= (U[:, i] - U[:, j]) ** 2 + (V[:, i] - V[:, j]) ** 2 > edge_px**2
-                block[(ids >= 0) & long[np.maximum(ids, 0)]] = np.nan
-            out[r0 : r0 + h, c0 : c0 + w] = block
+    ctx = {
+        "x": x, "y": y, "z": z, "order": order, "xs": x[order], "lo": lo, "hi": hi,
+        "grid": grid, "side": side, "spacing": spacing, "edge_px": edge_px,
+        "duplicates": duplicates, "data_box": (dx0, dy0, dx1, dy1),
+        "eps": 1e-9 * max(1.0, abs(ox), abs(oy)),
+    }  # fmt: skip
+    starts = [(r0, c0) for r0 in range(0, grid.height, side) for c0 in range(0, grid.width, side)]
+    if workers > 1 and len(starts) > 1:
+        import concurrent.futures
+        import multiprocessing
+
+        # fork shares the arrays with the workers without copying them; elsewhere they are sent once
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        with concurrent.futures.ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context(method),
+            initializer=_set_block_context,
+            initargs=(ctx,),
+        ) as pool:
+            results = list(pool.map(_tin_block, starts))
+    else:
+        _set_block_context(ctx)
+        try:
+            results = [_tin_block(start) for start in starts]
+        finally:
+            _set_block_context(None)
+    for (r0, c0), block in zip(starts, results, strict=True):
+        if block is not None:
+            out[r0 : r0 + block.shape[0], c0 : c0 + block.shape[1]] = block
     return out
+
+
+_BLOCK_CONTEXT: dict | None = None
+#: below this many points one triangulation in this process is faster than a pool
+_PARALLEL_MIN_POINTS = 500_000
+
+
+def _set_block_context(ctx: dict | None) -> None:
+    global _BLOCK_CONTEXT
+    _BLOCK_CONTEXT = ctx
+
+
+def _tin_block(start: tuple[int, int]) -> np.ndarray | None:
+    """One block of :func:`_tin_blocked` (module level, so that a process pool can run it)."""
+    c = _BLOCK_CONTEXT
+    assert c is not None
+    x, y, z, order, xs = c["x"], c["y"], c["z"], c["order"], c["xs"]
+    grid, side, edge_px = c["grid"], c["side"], c["edge_px"]
+    dx0, dy0, dx1, dy1 = c["data_box"]
+    r = grid.resolution
+    r0, c0 = start
+    h, w = min(side, grid.height - r0), min(side, grid.width - c0)
+    sub = RasterGrid(round(grid.xmin + c0 * r, 9), round(grid.ymax - r0 * r, 9), r, w, h)
+    cx = sub.column_centers()
+    need = (cx[None, :] >= c["lo"][r0 : r0 + h, None] - c["eps"]) & (
+        cx[None, :] <= c["hi"][r0 : r0 + h, None] + c["eps"]
+    )
+    if not need.any():
+        return None
+    # a tenth of the block to start with: gaps (buildings, water) are crossed without
+    # re-triangulating the block several times
+    margin = max(8.0 * c["spacing"], 4.0 * r, 0.1 * side * r)
+    while True:
+        bx0, by0 = sub.xmin - margin, sub.ymin - margin
+        bx1, by1 = sub.xmax + margin, sub.ymax + margin
+        whole = bx0 <= dx0 and by0 <= dy0 and bx1 >= dx1 and by1 >= dy1
+        a = np.searchsorted(xs, bx0, side="left")
+        b = np.searchsorted(xs, bx1, side="right")
+        cand = order[a:b]
+        cand = cand[(y[cand] >= by0) & (y[cand] <= by1)]
+        tri = triangulate(x[cand], y[cand], z[cand], duplicates=c["duplicates"])
+        if len(tri):
+            tri = cand[tri]
+            box = (bx0, by0, bx1, by1)
+            tri = tri[whole | _inside_box(x, y, tri, box, (dx0, dy0, dx1, dy1))]
+        # vertices repeated per triangle: small arrays, local to the block
+        u, v = sub.to_pixel(x[tri.ravel()], y[tri.ravel()])
+        flat = np.arange(len(tri) * 3).reshape(-1, 3)
+        zz = z[tri.ravel()]
+        ids = np.full((h, w), -1, np.int64)
+        block = rasterize_triangles(u, v, zz, flat, (h, w), index_out=ids)
+        if whole or not (need & (ids < 0)).any():
+            break
+        margin *= 2.0
+    if edge_px is not None and len(tri):
+        U, V = u[flat], v[flat]
+        long = np.zeros(len(tri), bool)
+        for i, j in ((0, 1), (1, 2), (2, 0)):
+            long |= (U[:, i] - U[:, j]) ** 2 + (V[:, i] - V[:, j]) ** 2 > edge_px**2
+        block[(ids >= 0) & long[np.maximum(ids, 0)]] = np.nan
+    return block
 
 
 def _inside_box(x, y, tri, box, data) -> np.ndarray:
