@@ -9,7 +9,13 @@ import click
 
 from ..raster.interpolate import INTERPOLATORS
 from ..raster.products import PRODUCTS
-from .options import crs_option, json_option, overwrite_option, verbosity_options
+from .options import (
+    crs_option,
+    json_option,
+    overwrite_option,
+    verbosity_options,
+    workers_option,
+)
 
 _PRODUCTS = list(PRODUCTS)
 _METHODS = [*INTERPOLATORS, "max"]
@@ -70,6 +76,7 @@ def _parse_classes(value: str | None) -> tuple[int, ...] | None:
     "--quicklook", type=click.Path(dir_okay=False), default=None,
     help="Also write a PNG quick look (hillshade for dtm/dsm).",
 )  # fmt: skip
+@workers_option
 @crs_option
 @json_option
 @overwrite_option
@@ -86,6 +93,7 @@ def rasterize(
     pitfree: bool,
     bounds: tuple[float, float, float, float] | None,
     quicklook: str | None,
+    workers: int | None,
     crs: str | None,
     as_json: bool,
     overwrite: bool,
@@ -129,6 +137,8 @@ def rasterize(
             params["max_edge"] = max_edge
         if cls is not None:
             params["classes"] = cls
+        if product == "dtm" and (method or "tin") == "tin" and workers and workers > 1:
+            params["workers"] = workers  # TIN blocks triangulated by a process pool
     elif product == "chm":
         params["pitfree"] = pitfree
         if cls is not None:
