@@ -145,14 +145,39 @@ def _class_info(name: str) -> _ClassInfo:
     return info
 
 
+_DATE_CACHE: dict[str, _dt.date | None] = {}
+
+
 def _parse_date(text: str) -> _dt.date | None:
-    m = _DATE.match(text)
-    if not m:
-        return None
+    # a delivery repeats a handful of dates: remember the few thousand last seen
     try:
-        return _dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        return None
+        return _DATE_CACHE[text]
+    except KeyError:
+        pass
+    m = _DATE.match(text)
+    d = None
+    if m:
+        try:
+            d = _dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            d = None
+    if len(_DATE_CACHE) >= 4096:
+        _DATE_CACHE.clear()
+    _DATE_CACHE[text] = d
+    return d
+
+
+_DOUBLE_OK: dict[str, bool] = {}
+
+
+def _double_ok(text: str) -> bool:
+    ok = _DOUBLE_OK.get(text)
+    if ok is None:
+        ok = bool(_FLOAT_OK.match(text))
+        if len(_DOUBLE_OK) >= 4096:
+            _DOUBLE_OK.clear()
+        _DOUBLE_OK[text] = ok
+    return ok
 
 
 class _FileState:
@@ -676,7 +701,7 @@ class Validator:
         if a.type == "date":
             ok = _parse_date(text) is not None
         elif a.type == "double":
-            ok = bool(_FLOAT_OK.match(text))
+            ok = _double_ok(text)
         elif a.type == "integer":
             ok = bool(_INT.match(text.strip()))
             if ok and f.cls == "MasqueOpacitePCRS" and p.name == "transparence":

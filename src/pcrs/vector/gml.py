@@ -504,9 +504,13 @@ def linearise_arc(p0, p1, p2, tolerance: float = ARC_TOLERANCE, full_circle: boo
     p0 = np.asarray(p0, float)
     p1 = np.asarray(p1, float)
     p2 = np.asarray(p2, float)
-    ax, ay = p0[0], p0[1]
-    bx, by = p1[0], p1[1]
-    cx, cy = p2[0], p2[1]
+    # plain Python floats (same float64 arithmetic, far less overhead than numpy scalars)
+    q0 = p0.tolist()
+    q1 = p1.tolist()
+    q2 = p2.tolist()
+    ax, ay = q0[0], q0[1]
+    bx, by = q1[0], q1[1]
+    cx, cy = q2[0], q2[1]
     # work relative to p0 for numerical safety with large projected coordinates
     bx, by, cx, cy = bx - ax, by - ay, cx - ax, cy - ay
     d = 2.0 * (bx * cy - by * cx)
@@ -545,11 +549,11 @@ def linearise_arc(p0, p1, p2, tolerance: float = ARC_TOLERANCE, full_circle: boo
     out[:, 1] = np.sin(ang)
     out[:, 1] *= r
     out[:, 1] += ay + uy
-    end = p0 if full_circle else p2
-    out[0, :2] = p0[:2]
+    end = q0 if full_circle else q2
+    out[0, :2] = q0[:2]
     out[-1, :2] = end[:2]
     if dim == 3:
-        z0, z1, z2 = p0[2], p1[2], end[2]
+        z0, z1, z2 = q0[2], q1[2], end[2]
         if z0 == z1 == z2:
             out[:, 2] = z0
         else:
@@ -867,35 +871,52 @@ def read_geometry(el, srs: str | None = None, tolerance: float = ARC_TOLERANCE) 
 # --- features -------------------------------------------------------------------------
 
 
+_SKIPPED_GML = frozenset(
+    ("boundedBy", "name", "description", "identifier", "descriptionReference", "metaDataProperty")
+)
+_PROP_TAG: dict[str, tuple[str, str, bool]] = {}
+
+
+def _prop_tag(tag: str) -> tuple[str, str, bool]:
+    """``(ns, local, skipped)`` of a property tag, cached."""
+    hit = _PROP_TAG.get(tag)
+    if hit is None:
+        ns, local = _split(tag)
+        hit = (ns, local, ns == GML_NS and local in _SKIPPED_GML)
+        if len(_PROP_TAG) < 10000:
+            _PROP_TAG[tag] = hit
+    return hit
+
+
 def _read_feature(el, member_line: int, out: list, tolerance: float, parent=None, pprop=None):
     ns, local = _split(el.tag)
     feat = Feature(local, ns, el.get(_GML_ID), el.sourceline or 0, [], parent, pprop, member_line)
     out.append(feat)
-    props = feat.props
+    append = feat.props.append
+    prop_tag = _PROP_TAG
     for child in el:
         tag = child.tag
-        if not isinstance(tag, str):
+        if tag.__class__ is not str:
             continue
-        cns, clocal = _split(tag)
-        if cns == GML_NS and clocal in (
-            "boundedBy",
-            "name",
-            "description",
-            "identifier",
-            "descriptionReference",
-            "metaDataProperty",
-        ):
+        hit = prop_tag.get(tag) or _prop_tag(tag)
+        if hit[2]:
             continue
-        prop = Property(clocal, cns, child.sourceline or 0)
         href = child.get(_HREF)
-        if href is not None:
-            prop.href = href
-        n_children = 0
         if not len(child):
-            if href is None:
-                prop.text = (child.text or "").strip()
-            props.append(prop)
+            # a leaf: a value or a link (the common case, kept short)
+            append(
+                Property(
+                    hit[1],
+                    hit[0],
+                    child.sourceline or 0,
+                    (child.text or "").strip() if href is None else None,
+                    href,
+                )
+            )
             continue
+        clocal = hit[1]
+        prop = Property(clocal, hit[0], child.sourceline or 0, None, href)
+        n_children = 0
         for sub in child:
             stag = sub.tag
             if not isinstance(stag, str):
@@ -906,14 +927,12 @@ def _read_feature(el, member_line: int, out: list, tolerance: float, parent=None
             sns = _split(stag)[0]
             if sns == GML_NS:
                 prop.geometry = read_geometry(sub, None, tolerance)
-            elif sns in _FEATURE_NS:
-                prop.inline = _read_feature(sub, member_line, out, tolerance, feat, clocal)
             else:
                 prop.inline = _read_feature(sub, member_line, out, tolerance, feat, clocal)
         prop.children = n_children
         if n_children == 0 and href is None:
             prop.text = (child.text or "").strip()
-        props.append(prop)
+        append(prop)
     return feat
 
 
