@@ -1027,6 +1027,9 @@ class GmlReader:
             opts["schema"] = schema
         it = etree.iterparse(str(self.path), events=("end",), tag=tags, **opts)
         closed = False
+        # the emprise whose links are being handed out: (element, gml:id, idEmprise)
+        # (the element is held so that lxml hands back the same proxy for it)
+        emprise = (None, None, None)
         try:
             for _ev, el in it:
                 tag = el.tag
@@ -1036,22 +1039,34 @@ class GmlReader:
                     continue
                 parent = el.getparent()
                 if tag in _LINK_TAGS:
-                    if (
-                        parent is not None
-                        and parent.tag == _EMPRISE_TAG
-                        and not len(el)
-                        and el.get(_HREF) is not None
-                        and parent.getparent() is not None
-                        and parent.getparent().tag in _MEMBER_TAGS
-                    ):
-                        yield EmpriseLink(
-                            el.sourceline or 0,
-                            tag[len(NS_PCRS) + 2 :],
-                            el.get(_HREF),
-                            parent.get(_GML_ID),
-                            parent.findtext("{" + NS_PCRS + "}idEmprise"),
+                    if parent is not None and parent is emprise[0]:
+                        top = True
+                    else:
+                        top = (
+                            parent is not None
+                            and parent.tag == _EMPRISE_TAG
+                            and parent.getparent() is not None
+                            and parent.getparent().tag in _MEMBER_TAGS
                         )
-                        parent.remove(el)
+                        if top:
+                            emprise = (parent, parent.get(_GML_ID), None)
+                    if top and not len(el):
+                        href = el.get(_HREF)
+                        if href is not None:
+                            id_emprise = emprise[2]
+                            if id_emprise is None:
+                                # idEmprise found once stays the first one
+                                id_emprise = parent.findtext("{" + NS_PCRS + "}idEmprise")
+                                if id_emprise is not None:
+                                    emprise = (parent, emprise[1], id_emprise)
+                            yield EmpriseLink(
+                                el.sourceline or 0,
+                                tag[len(NS_PCRS) + 2 :],
+                                href,
+                                emprise[1],
+                                id_emprise,
+                            )
+                            parent.remove(el)
                     continue
                 if self.root is None and parent is not None:
                     self.root = parent
@@ -1071,6 +1086,7 @@ class GmlReader:
                     member.element = el
                 yield member
                 member.element = None
+                emprise = (None, None, None)  # its links, if any, all came before
                 el.clear()
                 if parent is not None:
                     parent.remove(el)
