@@ -485,3 +485,16 @@ def test_dozen_defects_are_all_reported_with_place_and_fix(base, tmp_path):
             continue
         assert f.line is not None or f.rule in ("PCRS-EMP-001",)
         assert " — " in f.message("fr")  # the message says what to do
+
+
+def test_polygon_validity_same_in_batch_and_one_by_one(base, tmp_path):
+    """Hole-free polygons are built in one shapely call per batch, holed ones one by one:
+    both kinds of self-intersection are found, on their feature, at the crossing point."""
+    text = polygon(f"{P}_0_af_en", _lr(BOWTIE))(base)
+    text = polygon(f"{P}_1_af_en", _lr(BOWTIE) + _lr(HOLE, "interior"))(text)
+    report = validate(_write(tmp_path, text), schemas=False)
+    found = {f.gml_id: f for f in report.findings if f.rule == "PCRS-GEOM-003"}
+    assert set(found) == {f"{P}_0_af_en", f"{P}_1_af_en"}
+    batched = found[f"{P}_0_af_en"]
+    assert (batched.x, batched.y) == pytest.approx((X0 + 0.5, Y0 + 0.5))
+    assert "Self-intersection" in batched.params["detail"]

@@ -493,11 +493,21 @@ class Validator:
                 order_reported = True
             if i >= last_i:
                 last_i, last_name = i, p.name
+            atype = a.type
+            if atype == "geometry":
+                continue  # checked with the geometry below
             if p.href is None and not p.children:
-                if a.type == "string":
+                # the common valid values, decided here without a call to _value
+                if atype == "string":
                     if p.text:
                         continue
-                elif a.type == "code" and p.text in _CODES[a.codelist]:
+                elif atype == "code":
+                    if p.text in _CODES[a.codelist]:
+                        continue
+                elif atype == "date":
+                    if _parse_date(p.text or "") is not None:
+                        continue
+                elif atype == "double" and _double_ok(p.text or ""):
                     continue
             self._value(f, fc, a, p, loc)
 
@@ -824,10 +834,16 @@ class Validator:
             self.emit("PCRS-GEOM-005", gloc, "geometrie", count=geom.holes)
         kind = geom.spec[0]
         if kind in ("Polygon", "MultiPolygon") or f.cls == "PilierParticulierPCRS":
-            shape = geom.shape
-            if shape is None:
-                return
-            st.validity.append((shape, gloc))
+            spec = geom.spec
+            if kind == "Polygon" and not spec[2] and geom._shape is None:
+                # a polygon without holes: its shell (>= 4 finite vertices) is turned into
+                # a shapely polygon with the others of the batch, in one call
+                st.validity.append((spec[1], gloc))
+            else:
+                shape = geom.shape
+                if shape is None:
+                    return
+                st.validity.append((shape, gloc))
             if len(st.validity) >= 4096:
                 self._flush_validity()
 
@@ -835,9 +851,23 @@ class Validator:
         st = self.file
         if not st.validity:
             return
-        shapes = np.array([s for s, _ in st.validity], dtype=object)
-        locs = [loc for _, loc in st.validity]
+        items = st.validity
         st.validity = []
+        shapes = np.empty(len(items), dtype=object)
+        locs = [loc for _, loc in items]
+        shells: dict[int, list] = {}  # coordinate dimension -> positions of bare shells
+        for i, (s, _) in enumerate(items):
+            if isinstance(s, np.ndarray):
+                shells.setdefault(s.shape[1], []).append(i)
+            else:
+                shapes[i] = s
+        for pos in shells.values():
+            arrays = [items[i][0] for i in pos]
+            sizes = [len(a) for a in arrays]
+            rings = shapely.linearrings(
+                np.concatenate(arrays), indices=np.repeat(np.arange(len(pos)), sizes)
+            )
+            shapes[pos] = shapely.polygons(rings)
         is_poly = shapely.get_type_id(shapes) >= 3
         valid = np.ones(len(shapes), bool)
         if is_poly.any():
