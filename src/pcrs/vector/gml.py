@@ -454,9 +454,17 @@ def _check_zero_length(arr: np.ndarray, ctx: _Ctx) -> None:
     n = len(arr)
     if n < 2:
         return
-    if n == 2:
-        d2 = sum((a - b) ** 2 for a, b in zip(arr[0].tolist(), arr[1].tolist(), strict=True))
-        if d2 >= ctx.tol * ctx.tol:
+    if n <= 16:
+        # few vertices (the usual case): plain Python floats beat numpy's per-call overhead
+        rows = arr.tolist()
+        tol2 = ctx.tol * ctx.tol
+        prev = rows[0]
+        for row in rows[1:]:
+            d2 = sum((a - b) ** 2 for a, b in zip(prev, row, strict=True))
+            if not d2 >= tol2:
+                break
+            prev = row
+        else:
             return
     diff = arr[1:] - arr[:-1]
     d2 = np.einsum("ij,ij->i", diff, diff)
@@ -822,10 +830,66 @@ def _fast_point(el, srs):
     )
 
 
+_LINESTRING_TAG = _G + "LineString"
+_POSLIST_TAG = _G + "posList"
+
+
+def _fast_line(el, srs):
+    """The common ``<gml:LineString gml:id srsName srsDimension><gml:posList>``: one
+    posList, explicit dimension 2 or 3, finite numbers. None for anything else (the
+    general reader then handles it and its defects)."""
+    if len(el) != 1:
+        return None
+    pl = el[0]
+    if pl.tag != _POSLIST_TAG or pl.get("srsDimension") is not None:
+        return None
+    sd = el.get("srsDimension")
+    if sd == "3":
+        d = 3
+    elif sd == "2":
+        d = 2
+    else:
+        return None
+    try:
+        nums = _parse_numbers(pl.text or "")
+    except _CoordError:
+        return None
+    if nums.size < 2 * d or nums.size % d:
+        return None
+    arr = nums.reshape(-1, d)
+    mn = arr.min(axis=0).tolist()
+    mx = arr.max(axis=0).tolist()
+    if not all(map(math.isfinite, mn + mx)):
+        return None
+    ctx = _Ctx(None, d, ZERO_LENGTH)
+    _check_zero_length(arr, ctx)
+    problems = ctx.problems
+    if el.get(_GML_ID) is None:
+        problems.append(("no_gml_id", "gml:LineString without gml:id", None, None))
+    return Geometry(
+        ("LineString", arr),
+        "LineString",
+        el.get("srsName") or srs,
+        el.sourceline or 0,
+        {d},
+        problems,
+        0,
+        False,
+        (mn[0], mn[1], mx[0], mx[1]),
+        (float(arr[0, 0]), float(arr[0, 1])),
+        (mn[2], mx[2]) if d == 3 else None,
+    )
+
+
 def read_geometry(el, srs: str | None = None, tolerance: float = ARC_TOLERANCE) -> Geometry:
     """Read one GML geometry element into a :class:`Geometry` (never raises on bad content)."""
-    if el.tag == _POINT_TAG:
+    tag = el.tag
+    if tag == _POINT_TAG:
         fast = _fast_point(el, srs)
+        if fast is not None:
+            return fast
+    elif tag == _LINESTRING_TAG:
+        fast = _fast_line(el, srs)
         if fast is not None:
             return fast
     ctx = _Ctx(srs, None, ZERO_LENGTH)
