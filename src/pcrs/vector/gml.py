@@ -1025,6 +1025,11 @@ class EmpriseLink:
 
 
 _EMPRISE_TAG = "{" + NS_PCRS + "}EmpriseEchangePCRS"
+_MEMBER_LABEL = {
+    _MEMBER_TAGS[0]: "pcrs:featureMember",
+    _MEMBER_TAGS[1]: "gml:featureMember",
+    _MEMBER_TAGS[2]: "gml:featureMembers",
+}
 _LINK_TAGS = ("{" + NS_PCRS + "}objet", "{" + NS_PCRS + "}habillage")
 
 
@@ -1139,13 +1144,17 @@ class GmlReader:
                     continue
                 out: list = []
                 n = 0
+                line = el.sourceline or 0
+                plural = tag == _MEMBER_TAGS[2]
                 for sub in el:
                     if isinstance(sub.tag, str):
                         n += 1
-                        if read and (n == 1 or el.tag == _G + "featureMembers"):
-                            _read_feature(sub, el.sourceline or 0, out, self.tolerance)
-                tag = ("pcrs:" if el.tag == _MEMBER_TAGS[0] else "gml:") + _split(el.tag)[1]
-                member = Member(el.sourceline or 0, tag, out, el.get(_HREF), n)
+                        if read and (n == 1 or plural):
+                            _read_feature(sub, line, out, self.tolerance)
+                label = _MEMBER_LABEL.get(tag) or (
+                    ("pcrs:" if tag == _MEMBER_TAGS[0] else "gml:") + _split(tag)[1]
+                )
+                member = Member(line, label, out, el.get(_HREF), n)
                 if keep_element:
                     member.element = el
                 yield member
