@@ -895,13 +895,11 @@ def refine_ground(
     gi = np.flatnonzero(ground)
     if gi.size < 3:
         return ground.copy()
+    from .height import sorted_by_cell
+
     gx, gy, gz = x[gi], y[gi], z[gi]
-    ix = np.floor(gx / cell).astype(np.int64)
-    iy = np.floor(gy / cell).astype(np.int64)
-    key = (iy - iy.min()) * (int(ix.max() - ix.min()) + 1) + (ix - ix.min())
-    order = np.lexsort((gy, gx, gz, key))  # lowest first, ties broken by position
-    k = key[order]
-    lowest = order[np.r_[True, k[1:] != k[:-1]]]
+    order, starts, _ = sorted_by_cell(gx, gy, gz, cell)
+    lowest = order[starts]
     envelope = _local_planes(gx[lowest], gy[lowest], gz[lowest], gx, gy, neighbours)
     out = ground.copy()
     out[gi[gz - envelope > max_height]] = False

@@ -69,14 +69,32 @@ def thin_ground(gx: np.ndarray, gy: np.ndarray, gz: np.ndarray, cell: float) -> 
     """
     if not cell > 0:
         raise ParameterError(f"thin must be a positive cell size in metres, got {cell!r}")
-    ix = np.floor(gx / cell).astype(np.int64)
-    iy = np.floor(gy / cell).astype(np.int64)
+    order, starts, ends = sorted_by_cell(gx, gy, gz, cell)
+    return order[(starts + ends - 1) // 2]
+
+
+def sorted_by_cell(
+    x: np.ndarray, y: np.ndarray, z: np.ndarray, cell: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points grouped by square cell (on multiples of ``cell``), by z inside each cell.
+
+    Ties in z are broken by x then y, so the order does not depend on the input order.
+
+    Returns
+    -------
+    order : ndarray of int
+        Point indices, cell by cell, lowest first.
+    starts, ends : ndarray of int
+        Each cell's slice of ``order``.
+    """
+    ix = np.floor(x / cell).astype(np.int64)
+    iy = np.floor(y / cell).astype(np.int64)
     key = (iy - iy.min()) * (int(ix.max() - ix.min()) + 1) + (ix - ix.min())
-    order = np.lexsort((gy, gx, gz, key))
+    order = np.lexsort((y, x, z, key))
     k = key[order]
     starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
     ends = np.r_[starts[1:], k.size]
-    return order[(starts + ends - 1) // 2]
+    return order, starts, ends
 
 
 def ground_elevation(
