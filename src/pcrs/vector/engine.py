@@ -167,6 +167,20 @@ def _parse_date(text: str) -> _dt.date | None:
     return d
 
 
+_SUBCLASS: dict[tuple, bool] = {}
+
+
+def _is_sub(name: str, ancestor: str) -> bool:
+    """:func:`~pcrs.vector.model.is_subclass`, remembered (the class table is fixed)."""
+    key = (name, ancestor)
+    hit = _SUBCLASS.get(key)
+    if hit is None:
+        hit = is_subclass(name, ancestor)
+        if len(_SUBCLASS) < 10000:
+            _SUBCLASS[key] = hit
+    return hit
+
+
 _DOUBLE_OK: dict[str, bool] = {}
 
 
@@ -1062,7 +1076,7 @@ class Validator:
 
     def _link_to(self, st, j, loc, field_, href, expected, ref) -> None:
         cls = st.f_cls[j]
-        if expected and not is_subclass(cls, expected):
+        if expected and not _is_sub(cls, expected):
             self.emit(
                 "PCRS-LINK-002", loc, field_, field=field_, value=href, target_cls=cls,
                 expected=expected,
