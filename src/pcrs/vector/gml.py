@@ -600,7 +600,7 @@ def _arcs(arr: np.ndarray, ctx: _Ctx, kind: str, tol: float) -> np.ndarray:
             )
             pts = arr[i : i + 3]
         out.append(pts[1:])
-    return np.vstack(out)
+    return np.concatenate(out)  # all (k, dim) blocks
 
 
 def _curve_coords(el, ctx: _Ctx, tol: float) -> np.ndarray:
@@ -675,7 +675,7 @@ def _join(parts: list, ctx: _Ctx) -> np.ndarray:
     widths = {p.shape[1] for p in out}
     if len(widths) > 1:
         out = [p[:, :2] for p in out]
-    return np.vstack(out)
+    return np.concatenate(out)  # all (k, dim) blocks
 
 
 def _ring(el, ctx: _Ctx, tol: float) -> np.ndarray:
