@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..classify.codes import CODE_SCHEMES
 from ..classify.ground import GROUND_FILTERS
 from ..classify.noise import NOISE_FILTERS
 from .options import (
@@ -48,7 +49,7 @@ _UPGRADE = {0: 6, 1: 6, 2: 7, 3: 7, 4: 9, 5: 10}
 )
 @click.option(
     "--codes",
-    type=click.Choice(["ign", "asprs"]),
+    type=click.Choice(sorted(CODE_SCHEMES)),
     default="ign",
     show_default=True,
     help="Class codes: noise is 65 (IGN) or 7 (ASPRS).",
@@ -58,7 +59,10 @@ _UPGRADE = {0: 6, 1: 6, 2: 7, 3: 7, 4: 9, 5: 10}
     type=click.Choice(sorted(NOISE_FILTERS)),
     default="ivf",
     show_default=True,
-    help="Noise filter: isolated voxels (ivf) or statistical outlier removal (sor).",
+    help=(
+        "Noise filter: isolated voxels (ivf), statistical outlier removal (sor) or low points "
+        "only (low); ivf and sor are followed by the low-point test."
+    ),
 )
 @click.option(
     "--tile-size",
