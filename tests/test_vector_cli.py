@@ -66,13 +66,13 @@ def test_errors_exit_1_and_reports_are_written(broken, tmp_path):
     assert isinstance(CliRunner().invoke(cli, [*args, "--overwrite"]).exception, FindingsExit)
 
 
-def test_lidar_option_says_not_implemented(clean):
+def test_lidar_option_with_a_missing_folder_is_a_usage_error(clean):
+    # the cross-check itself is tested in tests/test_lidar_check.py
     result = CliRunner().invoke(cli, ["validate", str(clean), "--lidar", "somewhere"])
-    assert result.exit_code != 0
-    from pcrs.errors import ParameterError
+    from pcrs.errors import PcrsIOError
 
-    assert isinstance(result.exception, ParameterError)
-    assert "not implemented" in str(result.exception)
+    assert isinstance(result.exception, PcrsIOError)
+    assert "no such folder" in str(result.exception)
 
 
 def test_missing_file_is_a_usage_error(tmp_path):
@@ -127,4 +127,4 @@ def test_main_exit_codes(clean, broken, tmp_path, capsys):
     assert code(["validate", "--no-schema", str(clean), str(bad)]) == 1
     assert code(["validate", str(clean), "--lidar", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "not implemented" in err and "Traceback" not in err
+    assert "no .las or .laz file" in err and "Traceback" not in err

@@ -33,8 +33,17 @@ from .options import overwrite_option, verbosity_options
     help="Warn when precisionPlanimetrique is worse than this many cm (0 turns it off).",
 )  # fmt: skip
 @click.option(
-    "--lidar", "lidar_dir", type=click.Path(file_okay=False), default=None,
-    help="LiDAR folder for the height cross-check (not implemented yet).",
+    "--lidar", "lidar_dir", type=click.Path(), default=None, metavar="DIR",
+    help="Classified LiDAR (folder of LAS/LAZ/COPC, or a file) to cross-check the delivery "
+    "with: Z of ground-level objects, façades along buildings, buildings not surveyed.",
+)  # fmt: skip
+@click.option(
+    "--z-tolerance", type=float, default=0.30, show_default=True, metavar="M",
+    help="With --lidar: warn when an object's median Z is farther than this from the ground.",
+)  # fmt: skip
+@click.option(
+    "--lidar-crs", default=None, metavar="CRS",
+    help="With --lidar: CRS of LiDAR files whose headers have none (e.g. EPSG:2154).",
 )  # fmt: skip
 @overwrite_option
 @verbosity_options
@@ -48,6 +57,8 @@ def validate(
     no_schema: bool,
     precision_cm: float,
     lidar_dir: str | None,
+    z_tolerance: float,
+    lidar_crs: str | None,
     overwrite: bool,
 ) -> None:
     """Check PCRS v2.0 GML FILES (or folders of .gml) against the schema and the standard.
@@ -60,6 +71,7 @@ def validate(
       pcrs validate livraison.gml
       pcrs validate livraison/ --lang fr --html rapport.html --json rapport.json
       pcrs validate a.gml b.gml --gpkg anomalies.gpkg
+      pcrs validate livraison.gml --lidar lidar_hd/ --z-tolerance 0.2 --html rapport.html
     """
     from ..errors import ParameterError
     from ..io.atomic import check_output
@@ -67,16 +79,30 @@ def validate(
     from ..vector import validate as run
     from .main import FindingsExit
 
+    catalog = lidar_options = None
     if lidar_dir is not None:
-        raise ParameterError(
-            "--lidar: the LiDAR cross-check of PCRS deliveries is not implemented yet; "
-            "run without --lidar"
-        )
+        from ..vector.lidar_check import LidarOptions, open_lidar
+
+        if not z_tolerance > 0:
+            raise ParameterError(
+                f"--z-tolerance must be a positive number of metres, got {z_tolerance!r}"
+            )
+        lidar_options = LidarOptions(z_tolerance=z_tolerance)
+        # bad LiDAR input fails now, before the validation of a big delivery
+        catalog = open_lidar(lidar_dir, lidar_crs)
+    elif lidar_crs is not None:
+        raise ParameterError("--lidar-crs needs --lidar DIR")
     outputs = [p for p in (json_path, html_path, gpkg_path) if p]
     for p in outputs:
         check_output(p, overwrite, files)
     options = Options(precision_threshold_cm=precision_cm or None)
     report = run(files, schemas=False if no_schema else schemas_dir, lang=lang, options=options)
+    if catalog is not None and len(report.unusable_files) < len(report.files):
+        from ..vector.lidar_check import cross_check
+
+        usable = [f["path"] for f in report.files if f.get("usable", True)]
+        result = cross_check(usable, catalog, options=lidar_options, lang=lang)
+        report.extend(result.findings, lidar=result.stats)
     if json_path:
         report.to_json(json_path, overwrite=overwrite)
     if html_path:

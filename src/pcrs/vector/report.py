@@ -82,6 +82,8 @@ class Report:
         Default language of messages (``"en"`` or ``"fr"``).
     suppressed : dict
         Findings counted but not listed (over the per-rule cap), by rule.
+    lidar : dict or None
+        Statistics of the LiDAR cross-check (:mod:`pcrs.vector.lidar_check`), when it ran.
     """
 
     files: list[dict] = field(default_factory=list)
@@ -89,6 +91,13 @@ class Report:
     lang: str = "en"
     suppressed: dict = field(default_factory=dict)
     schema_checked: bool = False
+    lidar: dict | None = None
+
+    def extend(self, findings: list[Finding], *, lidar: dict | None = None) -> None:
+        """Add findings of another check (e.g. the LiDAR cross-check) and its statistics."""
+        self.findings.extend(findings)
+        if lidar is not None:
+            self.lidar = lidar
 
     @property
     def has_errors(self) -> bool:
@@ -148,6 +157,7 @@ class Report:
             "by_rule": dict(sorted(by_rule.items())),
             "by_class": dict(sorted(by_class.items())),
             "suppressed": dict(self.suppressed),
+            **({"lidar": self.lidar} if self.lidar is not None else {}),
         }
 
     def to_dict(self, lang: str | None = None) -> dict[str, Any]:
@@ -226,6 +236,8 @@ class Report:
             n = sum(fi.get("features", {}).values())
             lines.append(f"{fi['path']}: {n} {t['features']}")
         lines.append(t["schema_on"] if self.schema_checked else t["schema_off"])
+        if self.lidar is not None:
+            lines.append(_lidar_line(self.lidar, lang))
         lines.append(
             f"{s['errors']} {t['error']}, {s['warnings']} {t['warning']}, {s['infos']} {t['info']}"
         )
@@ -240,6 +252,34 @@ class Report:
             lines.append(f"... {len(self.findings) - max_lines} more (see --json or --html)")
         lines.append(t["verdict_ko"] if self.has_errors else t["verdict_ok"])
         return "\n".join(lines)
+
+
+def _lidar_line(stats: dict, lang: str) -> str:
+    """One line of LiDAR cross-check figures for the console and the HTML page."""
+    z = stats.get("z", {})
+    fa = stats.get("facades", {})
+    files = len(stats.get("lidar_files", []))
+    points = stats.get("points_read", 0)
+    if lang == "fr":
+        shown = f"{points:,}".replace(",", "\u202f")
+        text = f"contrôle LiDAR : {files} fichier(s), {shown} points"
+        if z.get("compared"):
+            text += (
+                f" ; Z : {z['compared']} sommets comparés, biais {z['bias']:+.2f} m, "
+                f"EMQ {z['rmse']:.2f} m, p95 |écart| {z['p95_abs']:.2f} m"
+            )
+        if fa.get("judged"):
+            text += f" ; façades : {fa['along_buildings']}/{fa['judged']} le long du bâti LiDAR"
+        return text
+    text = f"LiDAR cross-check: {files} file(s), {points:,} points"
+    if z.get("compared"):
+        text += (
+            f"; Z: {z['compared']} vertices compared, bias {z['bias']:+.2f} m, "
+            f"RMSE {z['rmse']:.2f} m, p95 |residual| {z['p95_abs']:.2f} m"
+        )
+    if fa.get("judged"):
+        text += f"; façades: {fa['along_buildings']}/{fa['judged']} along LiDAR buildings"
+    return text
 
 
 def _write_text(path, text: str, overwrite: bool) -> Path:
@@ -352,6 +392,7 @@ def _html(report: Report, lang: str, max_rows: int) -> str:
         )
         + "</p>",
         f"<p>{e(t['schema_on'] if report.schema_checked else t['schema_off'])}</p>",
+        f"<p>{e(_lidar_line(report.lidar, lang))}</p>" if report.lidar is not None else "",
         f"<h2>{e(t['files'])}</h2><ul>",
     ]
     for fi in report.files:

@@ -20,11 +20,21 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["BLOCK_SIZE", "delivery_chunks", "delivery_text", "write_delivery"]
+__all__ = [
+    "BLOCK_SIZE",
+    "SceneFeature",
+    "delivery_chunks",
+    "delivery_text",
+    "scene_delivery_text",
+    "scene_features",
+    "write_delivery",
+    "write_scene_delivery",
+]
 
 #: width of one block of the synthetic street grid (m)
 BLOCK_SIZE = 60.0
@@ -302,4 +312,202 @@ def write_delivery(
     with atomic_path(path, overwrite) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         for chunk in delivery_chunks(n_blocks, seed):
             fh.write(chunk)
+    return Path(path)
+
+
+# --- a delivery surveyed on a synthetic LiDAR scene (for the LiDAR cross-check) ------------
+
+
+@dataclass
+class SceneFeature:
+    """One object of a delivery drawn from a :class:`pcrs.synth.Scene`'s truth.
+
+    ``coords`` is an ``(n, 3)`` array (x, y, z); ``attrs`` holds class-specific values
+    (``nature`` for an affleurant). Tests edit these (shift, raise, drop) to plant
+    defects with a known answer before writing the delivery.
+    """
+
+    cls: str
+    gml_id: str
+    coords: np.ndarray
+    attrs: dict = field(default_factory=dict)
+
+
+def scene_features(scene, *, prefix: str = "FR_SCENE", step: float = 5.0) -> list[SceneFeature]:
+    """The PCRS objects a surveyor would draw on ``scene``, with their true Z.
+
+    - one closed **FacadePCRS** per building footprint (interior on the left, Z at the
+      façade foot, i.e. the bare earth) and one **SeuilPCRS** (1.2 m) on its first side;
+    - **LimiteVoiriePCRS** lines 1 m on the road side of the kerb and along two other
+      rows of the village, cut 2 m away from the buildings, one vertex every ``step`` m;
+    - an **ArbrePCRS** at each tree trunk (ground level);
+    - an affleurant (**AffleurantPointPCRS**, nature 03, a manhole cover) every 20 m along
+      the road.
+
+    Every Z is :meth:`pcrs.synth.Scene.ground_z` at the vertex. Objects stay out of the
+    river and its banks.
+
+    Parameters
+    ----------
+    scene : pcrs.synth.Scene
+    prefix : str
+        Start of every gml:id (``{prefix}_fa0`` is the façade of building 0).
+    step : float
+        Vertex spacing of the road lines (m).
+
+    Returns
+    -------
+    list of SceneFeature
+    """
+    import shapely
+
+    x0, y0, x1, _ = (float(v) for v in scene.bounds)
+    size = x1 - x0
+    xmax = float(scene.river[0]) - 6.0
+    out: list[SceneFeature] = []
+
+    def z_of(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack([xy, scene.ground_z(xy[:, 0], xy[:, 1])])
+
+    keep_out = shapely.union_all([b.footprint().buffer(2.0) for b in scene.buildings])
+    for i, b in enumerate(scene.buildings):
+        ring = np.asarray(b.footprint().exterior.coords)  # counter-clockwise: inside on the left
+        if shapely.is_ccw(shapely.LinearRing(ring)) is False:
+            ring = ring[::-1]
+        out.append(SceneFeature("FacadePCRS", f"{prefix}_fa{i}", z_of(ring)))
+        a, c = ring[0], ring[1]
+        u = (c - a) / np.hypot(*(c - a))
+        mid = (a + c) / 2
+        out.append(
+            SceneFeature(
+                "SeuilPCRS", f"{prefix}_se{i}", z_of(np.array([mid - 0.6 * u, mid + 0.6 * u]))
+            )
+        )
+    kerb = float(scene._terrain["kerb_y"])
+    rows = [kerb - 1.0, y0 + 0.75 * size, y0 + 0.12 * size]
+    k = 0
+    for y in rows:
+        line = shapely.LineString([(x0 + 2.0, y), (xmax, y)]).difference(keep_out)
+        for part in getattr(line, "geoms", [line]):
+            if part.is_empty or part.length < 2 * step:
+                continue
+            n = max(2, int(np.ceil(part.length / step)) + 1)
+            xy = shapely.get_coordinates(
+                shapely.line_interpolate_point(part, np.linspace(0, part.length, n))
+            )
+            out.append(SceneFeature("LimiteVoiriePCRS", f"{prefix}_lv{k}", z_of(xy)))
+            k += 1
+    for i, t in enumerate(scene.trees):
+        if t.cx < xmax:
+            out.append(SceneFeature("ArbrePCRS", f"{prefix}_ar{i}", z_of(np.array([[t.cx, t.cy]]))))
+    for i, x in enumerate(np.arange(x0 + 10.0, xmax, 20.0)):
+        xy = np.array([[x, kerb - 2.0]])
+        if keep_out.contains(shapely.Point(xy[0])):
+            continue
+        out.append(
+            SceneFeature("AffleurantPointPCRS", f"{prefix}_af{i}", z_of(xy), {"nature": "03"})
+        )
+    return out
+
+
+def scene_delivery_text(
+    features, *, srs: str = "EPSG:2154", prefix: str = "FR_SCENE", emprise=None
+) -> str:
+    """The GML text of a delivery holding ``features`` (see :func:`scene_features`).
+
+    Parameters
+    ----------
+    features : list of SceneFeature, or a pcrs.synth.Scene (its :func:`scene_features`)
+    srs : str
+        ``srsName`` of every geometry.
+    prefix : str
+    emprise : (minx, miny, maxx, maxy), optional
+        The EmpriseEchangePCRS box; default: the bounds of the features, 1 m wider.
+    """
+    if not isinstance(features, list):
+        features = scene_features(features, prefix=prefix)
+    out = [_HEAD.format(prefix=prefix)]
+    objets: list[str] = []
+
+    def geom(kind: str, gid: str, coords: np.ndarray) -> str:
+        body = (
+            f"<gml:pos>{_fmt(coords[0])}</gml:pos>"
+            if kind == "Point"
+            else f"<gml:posList>{_fmt(coords)}</gml:posList>"
+        )
+        return (
+            f'<geometrie><gml:{kind} gml:id="{gid}-g" srsName="{srs}" srsDimension="3">'
+            f"{body}</gml:{kind}></geometrie>"
+        )
+
+    theme = {"FacadePCRS": "02", "SeuilPCRS": "02", "LimiteVoiriePCRS": "03", "ArbrePCRS": "06"}
+    for f in features:
+        c = np.asarray(f.coords, dtype=float)
+        gid = f.gml_id
+        if f.cls == "AffleurantPointPCRS":
+            nature = f.attrs.get("nature", "03")
+            objets.append(gid)
+            out.append(
+                f'<featureMember><AffleurantPCRS gml:id="{gid}">{_objet(prefix, gid, "10")}'
+                f"<gestionnaire>ENEDIS</gestionnaire><nature>{nature}</nature>"
+                f'<reseau>ELEC</reseau><representation xlink:href="#{gid}_rg"/>'
+                "</AffleurantPCRS></featureMember>\n"
+                f'<featureMember><AffleurantGeometriquePCRS gml:id="{gid}_rg">'
+                f'<point xlink:href="#{gid}_pt"/></AffleurantGeometriquePCRS></featureMember>\n'
+                f'<featureMember><AffleurantPointPCRS gml:id="{gid}_pt">'
+                f"{geom('Point', gid + '_pt', c)}</AffleurantPointPCRS></featureMember>\n"
+            )
+            continue
+        objets.append(gid)
+        kind = "Point" if f.cls == "ArbrePCRS" else "LineString"
+        tail = "<reference>Platanus</reference>" if f.cls == "ArbrePCRS" else ""
+        out.append(
+            f'<featureMember><{f.cls} gml:id="{gid}">{_objet(prefix, gid, theme[f.cls])}'
+            f"{geom(kind, gid, c)}{tail}</{f.cls}></featureMember>\n"
+        )
+    if emprise is None:
+        allc = np.vstack([np.asarray(f.coords, float)[:, :2] for f in features])
+        emprise = (*(allc.min(axis=0) - 1.0), *(allc.max(axis=0) + 1.0))
+    ex0, ey0, ex1, ey1 = emprise
+    ring = np.array([[ex0, ey0], [ex1, ey0], [ex1, ey1], [ex0, ey1], [ex0, ey0]])
+    out.append(
+        f'<featureMember><EmpriseEchangePCRS gml:id="{prefix}_emprise">'
+        "<fournisseur>Syndicat Exemple - SIREN 000000000</fournisseur>"
+        "<datePublication>2024-06-01</datePublication><type>Carreau</type><geometrie>"
+        f'<gml:MultiSurface gml:id="{prefix}_emprise-g" srsName="{srs}" srsDimension="2">'
+        f'<gml:surfaceMember><gml:Polygon gml:id="{prefix}_emprise-p"><gml:exterior>'
+        f"<gml:LinearRing><gml:posList>{_fmt(ring)}</gml:posList></gml:LinearRing>"
+        "</gml:exterior></gml:Polygon></gml:surfaceMember></gml:MultiSurface></geometrie>"
+        f"<idEmprise>{prefix}_emprise</idEmprise>\n"
+        + "".join(f'<objet xlink:href="#{g}"/>\n' for g in objets)
+        + "</EmpriseEchangePCRS></featureMember>\n</PlanCorpsRueSimplifie>\n"
+    )
+    return "".join(out)
+
+
+def write_scene_delivery(
+    path: str | os.PathLike,
+    features,
+    *,
+    srs: str = "EPSG:2154",
+    prefix: str = "FR_SCENE",
+    emprise=None,
+    overwrite: bool = False,
+) -> Path:
+    """Write :func:`scene_delivery_text` to ``path`` (atomically).
+
+    Examples
+    --------
+    >>> from pcrs import synth
+    >>> import tempfile, pathlib
+    >>> scene = synth.make_scene(20_000, seed=2)
+    >>> p = write_scene_delivery(pathlib.Path(tempfile.mkdtemp()) / "d.gml", scene)
+    >>> p.stat().st_size > 0
+    True
+    """
+    from ..io.atomic import atomic_path
+
+    text = scene_delivery_text(features, srs=srs, prefix=prefix, emprise=emprise)
+    with atomic_path(path, overwrite) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
     return Path(path)

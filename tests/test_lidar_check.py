@@ -1,0 +1,339 @@
+"""LiDAR cross-check of a PCRS delivery (``pcrs validate --lidar``), on a synthetic pair with
+known truth: a :func:`pcrs.synth.make_scene` cloud and a delivery drawn from its buildings and
+its true ground (:func:`pcrs.vector.sample.scene_features`), with defects planted one at a time."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from pcrs import synth
+from pcrs.cli.main import FindingsExit, cli, main
+from pcrs.errors import CRSError, MissingCRSError, PcrsIOError
+from pcrs.io import las
+from pcrs.vector.lidar_check import LidarOptions, cross_check, validate_with_lidar
+from pcrs.vector.rules import RULES
+from pcrs.vector.sample import scene_features, write_scene_delivery
+
+LIDAR_RULES = [r for r in RULES if r.startswith("PCRS-LIDAR-")]
+
+
+@pytest.fixture(scope="module")
+def scene():
+    return synth.make_scene(300_000, seed=5)
+
+
+@pytest.fixture(scope="module")
+def lidar(scene, tmp_path_factory):
+    d = tmp_path_factory.mktemp("lidar")
+    las.write(scene.cloud, d / "scene.laz")
+    return d
+
+
+def _features(scene):
+    return [replace(f, coords=f.coords.copy()) for f in scene_features(scene)]
+
+
+def _write(tmp_path, features, name="d.gml", **kw):
+    return write_scene_delivery(tmp_path / name, features, **kw)
+
+
+def _rules(result):
+    return sorted(f.rule for f in result.findings)
+
+
+def test_clean_pair_has_no_lidar_finding(scene, lidar, tmp_path):
+    result = cross_check(_write(tmp_path, _features(scene)), lidar)
+    assert result.findings == []
+    z = result.stats["z"]
+    # every ground-level vertex found its ground, and the TIN is within a few cm of the truth
+    assert z["compared"] == z["vertices"] > 50
+    assert abs(z["bias"]) < 0.05 and z["rmse"] < 0.08
+    assert result.stats["facades"]["judged"] == len(scene.buildings)
+    assert result.stats["facades"]["building_on_right"] == 0
+    assert result.stats["buildings"]["lidar_buildings"] == len(scene.buildings)
+
+
+def test_only_the_points_of_the_delivery_extent_are_kept(scene, lidar, tmp_path):
+    feats = [f for f in _features(scene) if f.cls == "ArbrePCRS"][:1]
+    result = cross_check(_write(tmp_path, feats), lidar)
+    x, y = feats[0].coords[0, :2]
+    m = LidarOptions().margin + 1.0  # emprise 1 m around the objects, then the margin
+    cloud = scene.cloud
+    expected = cloud.in_box(x - m, y - m, x + m, y + m).sum()
+    assert result.stats["points_read"] == expected < len(cloud) / 50
+
+
+def test_a_line_raised_by_80_cm_is_found_on_that_line(scene, lidar, tmp_path):
+    feats = _features(scene)
+    line = next(f for f in feats if f.cls == "LimiteVoiriePCRS")
+    line.coords[:, 2] += 0.8
+    result = cross_check(_write(tmp_path, feats), lidar)
+    assert _rules(result) == ["PCRS-LIDAR-001"]
+    (f,) = result.findings
+    assert f.gml_id == line.gml_id and f.feature_class == "LimiteVoiriePCRS"
+    assert f.id_objet == line.gml_id and f.line is not None
+    assert "+0.8" in f.message("en")
+    # located on a vertex of the line
+    assert (
+        np.min(np.hypot(line.coords[:, 0] - f.x, line.coords[:, 1] - f.y)) < 1e-3
+    )  # mm in the GML
+
+
+def test_a_tolerance_above_the_error_silences_it(scene, lidar, tmp_path):
+    feats = _features(scene)
+    next(f for f in feats if f.cls == "LimiteVoiriePCRS").coords[:, 2] += 0.8
+    result = cross_check(_write(tmp_path, feats), lidar, options=LidarOptions(z_tolerance=1.0))
+    assert result.findings == []
+
+
+def test_a_whole_delivery_45_m_too_high_is_one_datum_error(scene, lidar, tmp_path):
+    feats = _features(scene)
+    for f in feats:
+        f.coords[:, 2] += 45.0
+    result = cross_check(_write(tmp_path, feats), lidar)
+    assert _rules(result) == ["PCRS-LIDAR-002"]
+    assert result.findings[0].severity == "error"
+    assert abs(result.stats["z"]["bias"] - 45.0) < 0.05
+    assert "NGF-IGN69" in result.findings[0].message("en")
+
+
+def test_a_facade_8_m_from_its_building(scene, lidar, tmp_path):
+    feats = _features(scene)
+    footprints = [b.footprint() for b in scene.buildings]
+    moved = None
+    for i, f in enumerate(f for f in feats if f.cls == "FacadePCRS"):
+        a, b = f.coords[0, :2], f.coords[1, :2]
+        u = (b - a) / np.hypot(*(b - a))
+        right = np.array([u[1], -u[0]])  # outside: the interior is on the left
+        side = np.vstack([a, b]) + 8.0 * right
+        if min(fp.distance(shapely.LineString(side)) for fp in footprints) > 4.0:
+            f.coords = np.column_stack([side, scene.ground_z(side[:, 0], side[:, 1])])
+            moved = (i, f)
+            break
+    assert moved is not None, "no building with 8 m of free space beside it"
+    result = cross_check(_write(tmp_path, feats), lidar)
+    (bad,) = [x for x in result.findings if x.rule == "PCRS-LIDAR-004"]
+    assert bad.gml_id == moved[1].gml_id and "0%" in bad.message("en")
+    # the building it belonged to is now a building with no façade nearby
+    (missing,) = [x for x in result.findings if x.rule == "PCRS-LIDAR-007"]
+    assert footprints[moved[0]].distance(shapely.Point(missing.x, missing.y)) == 0
+    assert set(_rules(result)) == {"PCRS-LIDAR-004", "PCRS-LIDAR-007"}
+
+
+def test_a_building_without_facade_is_not_surveyed(scene, lidar, tmp_path):
+    feats = _features(scene)
+    gone = f"{'FR_SCENE'}_fa2"
+    feats = [f for f in feats if f.gml_id != gone]
+    result = cross_check(_write(tmp_path, feats), lidar)
+    assert _rules(result) == ["PCRS-LIDAR-007"]
+    f = result.findings[0]
+    b = scene.buildings[2]
+    assert np.hypot(f.x - b.cx, f.y - b.cy) < 2.0
+    area = 4 * b.half_length * b.half_width
+    assert 0.7 * area < float(f.params["area"]) < 1.5 * area
+
+
+def test_reversed_facades(scene, lidar, tmp_path):
+    feats = _features(scene)
+    facades = [f for f in feats if f.cls == "FacadePCRS"]
+    facades[1].coords = facades[1].coords[::-1].copy()
+    one = cross_check(_write(tmp_path, feats, "one.gml"), lidar)
+    assert _rules(one) == ["PCRS-LIDAR-006"] and one.findings[0].gml_id == facades[1].gml_id
+    for f in facades:  # now the others have the building on the right, and facades[1] not
+        f.coords = f.coords[::-1].copy()
+    allr = cross_check(_write(tmp_path, feats, "all.gml"), lidar)
+    assert _rules(allr) == ["PCRS-LIDAR-005"]
+    assert allr.findings[0].params == {"count": len(facades) - 1, "total": len(facades)}
+
+
+def test_affleurants_standing_above_ground_are_not_compared(scene, lidar, tmp_path):
+    feats = _features(scene)
+    aff = next(f for f in feats if f.cls == "AffleurantPointPCRS")
+    aff.coords[:, 2] += 1.2  # the top of a cabinet
+    aff.attrs["nature"] = "02"
+    assert cross_check(_write(tmp_path, feats, "a.gml"), lidar).findings == []
+    aff.attrs["nature"] = "03"  # a manhole cover: must be flush with the ground
+    result = cross_check(_write(tmp_path, feats, "b.gml"), lidar)
+    assert _rules(result) == ["PCRS-LIDAR-001"]
+    f = result.findings[0]
+    # reported on the point, with the idObjet of its AffleurantPCRS
+    assert f.gml_id == f"{aff.gml_id}_pt" and f.id_objet == aff.gml_id
+
+
+def test_objects_outside_the_lidar_are_counted_not_judged(scene, tmp_path):
+    x0, _, x1, _ = scene.bounds
+    cut = x0 + 0.2 * (x1 - x0)
+    las.write(scene.cloud[scene.cloud.x < cut], tmp_path / "west.laz")
+    result = cross_check(_write(tmp_path, _features(scene)), tmp_path / "west.laz")
+    assert _rules(result) == ["PCRS-LIDAR-009"]
+    z = result.stats["z"]
+    assert 0 < z["compared"] < z["vertices"]
+    assert result.findings[0].params["count"] == z["vertices"] - z["compared"]
+    # façades beyond the cut have no LiDAR under them: not judged, not reported
+    assert result.stats["facades"]["judged"] < len(scene.buildings)
+
+
+def test_lidar_without_classes(scene, tmp_path):
+    cloud = scene.cloud.copy()
+    cloud["classification"] = np.ones(len(cloud), np.uint8)
+    las.write(cloud, tmp_path / "raw.laz")
+    result = cross_check(_write(tmp_path, _features(scene)), tmp_path / "raw.laz")
+    assert _rules(result) == ["PCRS-LIDAR-003", "PCRS-LIDAR-008"]
+    assert "pcrs classify" in result.findings[0].message("en")
+
+
+def test_crs_mismatch_names_both_codes(scene, tmp_path):
+    cloud = scene.cloud.copy()
+    cloud.crs = None
+    las.write(cloud, tmp_path / "nocrs.laz")
+    gml = _write(tmp_path, _features(scene))
+    with pytest.raises(MissingCRSError, match="--lidar-crs"):
+        cross_check(gml, tmp_path / "nocrs.laz")
+    with pytest.raises(CRSError, match=r"EPSG:3946.*EPSG:2154"):
+        cross_check(gml, tmp_path / "nocrs.laz", lidar_crs="EPSG:3946")
+    # the right CRS given by hand: the check runs
+    assert cross_check(gml, tmp_path / "nocrs.laz", lidar_crs="EPSG:2154").findings == []
+
+
+def test_no_overlap(scene, lidar, tmp_path):
+    feats = _features(scene)
+    for f in feats:
+        f.coords[:, 0] += 5000.0
+    with pytest.raises(PcrsIOError, match="no LiDAR file overlaps the delivery"):
+        cross_check(_write(tmp_path, feats), lidar)
+
+
+def test_copc_windows_read_each_point_once(shared_data, tmp_path):
+    path = shared_data / "lidar" / "laspy" / "simple.copc.laz"
+    if not path.exists():
+        pytest.skip(f"{path} not found")
+    full = las.read(path)
+    x0, y0, x1, y1 = (float(v) for v in np.array(full.bounds)[[0, 1, 3, 4]])
+    # one tree in the middle of the file, srs of the same (US feet) CRS as given by hand
+    from pcrs.vector.sample import SceneFeature
+
+    xy = np.array([[(x0 + x1) / 2, (y0 + y1) / 2, 400.0]])
+    feats = [SceneFeature("ArbrePCRS", "T1", xy)]
+    half = 700.0
+    gml = _write(
+        tmp_path, feats, srs="EPSG:2994", emprise=(xy[0, 0] - half, xy[0, 1] - half,
+                                                   xy[0, 0] + half, xy[0, 1] + half)
+    )  # fmt: skip
+    opts = LidarOptions(window=300.0, margin=0.0)
+    result = cross_check(gml, path, lidar_crs="EPSG:2994", options=opts)
+    box = (xy[0, 0] - half, xy[0, 1] - half, xy[0, 0] + half, xy[0, 1] + half)
+    assert result.stats["points_read"] == full.in_box(*box).sum() > 0
+
+
+def test_real_lyon_delivery_and_ign_lidar_do_not_share_a_crs(pcrs_dir, lidar_dir):
+    # the shared data holds no overlapping pair: Lyon is in CC46, the IGN extracts in L93
+    gml = pcrs_dir / "cnig" / "examples" / "lyon" / "20200716.RIL_L262_C336_P0.gml"
+    with pytest.raises(CRSError, match=r"EPSG:2154.*EPSG:3946"):
+        cross_check(gml, lidar_dir / "las-digital-models")
+
+
+# --- command line -----------------------------------------------------------------------------
+
+
+def test_cli_clean_exit_0_and_reports_carry_the_statistics(scene, lidar, tmp_path):
+    gml = _write(tmp_path, _features(scene))
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(
+        cli, ["validate", "--no-schema", str(gml), "--lidar", str(lidar), "--json", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "LiDAR cross-check: 1 file(s)" in res.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["summary"]["lidar"]["z"]["compared"] > 50
+    assert not [f for f in data["findings"] if f["rule"].startswith("PCRS-LIDAR")]
+
+
+def test_cli_datum_error_exit_1_in_every_report(scene, lidar, tmp_path):
+    feats = _features(scene)
+    for f in feats:
+        f.coords[:, 2] += 45.0
+    gml = _write(tmp_path, feats)
+    args = ["validate", "--no-schema", str(gml), "--lidar", str(lidar), "--lang", "fr",
+            "--json", str(tmp_path / "r.json"), "--html", str(tmp_path / "r.html")]  # fmt: skip
+    res = CliRunner().invoke(cli, args)
+    assert isinstance(res.exception, FindingsExit), res.output
+    assert "PCRS-LIDAR-002" in res.output and "contrôle LiDAR" in res.output
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert data["summary"]["by_rule"]["PCRS-LIDAR-002"]["count"] == 1
+    assert "PCRS-LIDAR-002" in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_cli_z_tolerance(scene, lidar, tmp_path):
+    feats = _features(scene)
+    next(f for f in feats if f.cls == "LimiteVoiriePCRS").coords[:, 2] += 0.5
+    gml = _write(tmp_path, feats)
+    base = ["validate", "--no-schema", str(gml), "--lidar", str(lidar)]
+    res = CliRunner().invoke(cli, base)
+    assert res.exit_code == 0 and "PCRS-LIDAR-001" in res.output  # a warning: exit 0
+    res = CliRunner().invoke(cli, [*base, "--z-tolerance", "0.6"])
+    assert res.exit_code == 0 and "PCRS-LIDAR-001" not in res.output
+
+
+def _run_main(args, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    return exc.value.code, capsys.readouterr().err
+
+
+def test_cli_bad_lidar_input_exit_2_in_one_sentence(scene, tmp_path, capsys):
+    gml = _write(tmp_path, _features(scene))
+    base = ["validate", "--no-schema", str(gml), "--lidar"]
+    code, err = _run_main([*base, str(tmp_path / "missing")], capsys)
+    assert code == 2 and "no such folder" in err and "Traceback" not in err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, err = _run_main([*base, str(empty)], capsys)
+    assert code == 2 and "no .las or .laz file" in err
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "tile.laz").write_bytes(b"LASF" + b"\0" * 50)
+    code, err = _run_main([*base, str(broken)], capsys)
+    assert code == 2 and "tile.laz" in err and len(err.strip().splitlines()) == 1
+    nocrs = tmp_path / "nocrs"
+    nocrs.mkdir()
+    cloud = scene.cloud[np.arange(1000)]
+    cloud.crs = None
+    las.write(cloud, nocrs / "a.laz")
+    code, err = _run_main([*base, str(nocrs)], capsys)
+    assert code == 2 and "--lidar-crs" in err
+
+
+def test_cli_subprocess(scene, lidar, tmp_path):
+    feats = [f for f in _features(scene) if f.gml_id != "FR_SCENE_fa0"]
+    gml = _write(tmp_path, feats)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pcrs", "validate", "--no-schema", str(gml), "--lidar", str(lidar)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr  # a building not surveyed is a warning
+    assert "PCRS-LIDAR-007" in proc.stdout
+
+
+def test_python_api_in_one_report(scene, lidar, tmp_path):
+    gml = _write(tmp_path, _features(scene))
+    report = validate_with_lidar(gml, lidar, schemas=False)
+    assert not report.has_errors and report.summary()["lidar"]["z"]["compared"] > 50
+
+
+def test_every_lidar_rule_speaks_both_languages_and_has_a_test():
+    from pathlib import Path
+
+    source = Path(__file__).read_text(encoding="utf-8").split("def test_every_lidar_rule")[0]
+    assert len(LIDAR_RULES) == 9
+    for rid in LIDAR_RULES:
+        r = RULES[rid]
+        assert r.message_fr != r.message_en and r.title_fr and r.title_en
+        assert f'"{rid}"' in source, f"{rid} is asserted by no test of this file"
