@@ -834,15 +834,224 @@ _LINESTRING_TAG = _G + "LineString"
 _POSLIST_TAG = _G + "posList"
 
 
-def _fast_line(el, srs):
-    """The common ``<gml:LineString gml:id srsName srsDimension><gml:posList>``: one
-    posList, explicit dimension 2 or 3, finite numbers. None for anything else (the
-    general reader then handles it and its defects)."""
-    if len(el) != 1:
-        return None
-    pl = el[0]
+# --- fast paths: the common clean geometries, in plain Python floats ----------------------
+#
+# Small geometries (a handful of vertices) cost more in numpy's per-call overhead than in
+# arithmetic. The readers below handle the shapes PCRS deliveries use most (Curve of
+# LineStringSegment/Arc/ArcString, LineString, LinearRing or Ring polygons, MultiCurve) with
+# an explicit srsDimension of 2 or 3 and finite numbers, in Python floats, with the same
+# float64 operations in the same order as the general reader (so the same vertices, bounds
+# and verdicts). On anything else, and on any defect (zero-length or short segment, arc point
+# count, aligned arc points, gap, open ring...), they give up and the general reader, which
+# reports the defect, reads the geometry again.
+
+
+class _Slow(Exception):
+    """The fast path does not handle this geometry: read it with the general reader."""
+
+
+_SEGMENTS_TAG = _G + "segments"
+_LSS_TAG = _G + "LineStringSegment"
+_ARC_TAG = _G + "Arc"
+_ARCSTRING_TAG = _G + "ArcString"
+_CURVE_TAG = _G + "Curve"
+_POLYGON_TAG = _G + "Polygon"
+_EXTERIOR_TAG = _G + "exterior"
+_INTERIOR_TAG = _G + "interior"
+_LINEARRING_TAG = _G + "LinearRing"
+_RING_TAG = _G + "Ring"
+_CURVEMEMBER_TAG = _G + "curveMember"
+_MULTICURVE_TAG = _G + "MultiCurve"
+_TWO_PI = 2 * math.pi
+_FAST_TAGS = frozenset((_LINESTRING_TAG, _CURVE_TAG, _POLYGON_TAG, _MULTICURVE_TAG))
+_ISFINITE = math.isfinite
+
+
+def _flat_poslist(holder, d: int) -> list:
+    """Floats of the single ``posList`` of ``holder`` (no own srsDimension), checked for
+    zero-length and short segments like :func:`_check_zero_length`."""
+    if len(holder) != 1:
+        raise _Slow
+    pl = holder[0]
     if pl.tag != _POSLIST_TAG or pl.get("srsDimension") is not None:
-        return None
+        raise _Slow
+    try:
+        vals = list(map(float, (pl.text or "").split()))
+    except ValueError:
+        raise _Slow from None
+    n = len(vals)
+    if n < 2 * d or n % d:
+        raise _Slow
+    if not all(map(_ISFINITE, vals)):
+        raise _Slow
+    if n > 16 * d:
+        ctx = _Ctx(None, d, ZERO_LENGTH)
+        _check_zero_length(np.array(vals).reshape(-1, d), ctx)
+        if ctx.problems:
+            raise _Slow
+        return vals
+    tol2 = ZERO_LENGTH * ZERO_LENGTH
+    # the same sums, in the same order, as _check_zero_length's short-line loop
+    if d == 3:
+        for i in range(3, n, 3):
+            if (
+                not (vals[i] - vals[i - 3]) ** 2
+                + (vals[i + 1] - vals[i - 2]) ** 2
+                + (vals[i + 2] - vals[i - 1]) ** 2
+                >= tol2
+            ):
+                raise _Slow
+    else:
+        for i in range(2, n, 2):
+            if not (vals[i] - vals[i - 2]) ** 2 + (vals[i + 1] - vals[i - 1]) ** 2 >= tol2:
+                raise _Slow
+    return vals
+
+
+def _arc_flat(v: list, i: int, d: int, tol: float, out: list) -> None:
+    """Append to ``out`` the points after the first of the arc whose control points start at
+    ``v[i]``: :func:`linearise_arc` (not a full circle), operation for operation."""
+    ax, ay = v[i], v[i + 1]
+    bx, by = v[i + d], v[i + d + 1]
+    cx, cy = v[i + 2 * d], v[i + 2 * d + 1]
+    bx, by, cx, cy = bx - ax, by - ay, cx - ax, cy - ay
+    dd = 2.0 * (bx * cy - by * cx)
+    chord = math.hypot(cx, cy)
+    if chord == 0.0 or abs(dd) / 2.0 / chord < 1e-4:
+        raise _Slow  # aligned points: the general reader reports them
+    ux = (cy * (bx * bx + by * by) - by * (cx * cx + cy * cy)) / dd
+    uy = (bx * (cx * cx + cy * cy) - cx * (bx * bx + by * by)) / dd
+    r = math.hypot(ux, uy)
+    if not (_ISFINITE(r) and _ISFINITE(ux) and _ISFINITE(uy)):
+        raise _Slow
+    a0 = math.atan2(-uy, -ux)
+    a1 = math.atan2(by - uy, bx - ux)
+    a2 = math.atan2(cy - uy, cx - ux)
+    if dd > 0:
+        s1 = (a1 - a0) % _TWO_PI
+        s2 = (a2 - a0) % _TWO_PI
+    else:
+        s1 = -((a0 - a1) % _TWO_PI)
+        s2 = -((a0 - a2) % _TWO_PI)
+    step = math.pi / 2 if tol >= r else 2 * math.acos(1 - tol / r)
+    n = int(min(max(math.ceil(abs(s2) / step), 2), 10000))
+    q = s2 / n
+    ox = ax + ux
+    oy = ay + uy
+    cos = math.cos
+    sin = math.sin
+    if d == 3:
+        z0, z1, z2 = v[i + 2], v[i + d + 2], v[i + 2 * d + 2]
+        if z0 == z1 == z2:
+            zs = None
+        else:
+            zs = np.interp(
+                np.abs(np.arange(n + 1) * q), [0, abs(s1), abs(s2)], [z0, z1, z2]
+            ).tolist()
+        for k in range(1, n):
+            ang = a0 + k * q
+            out.append(cos(ang) * r + ox)
+            out.append(sin(ang) * r + oy)
+            out.append(z0 if zs is None else zs[k])
+        out.append(v[i + 2 * d])
+        out.append(v[i + 2 * d + 1])
+        out.append(z0 if zs is None else zs[n])
+    else:
+        for k in range(1, n):
+            ang = a0 + k * q
+            out.append(cos(ang) * r + ox)
+            out.append(sin(ang) * r + oy)
+        out.append(v[i + 2])
+        out.append(v[i + 3])
+
+
+def _flat_curve(el, d: int, tol: float) -> list:
+    """Linearised vertices (flat floats) of an inner LineString or Curve element."""
+    if el.get("srsDimension") is not None:
+        raise _Slow
+    tag = el.tag
+    if tag == _LINESTRING_TAG:
+        return _flat_poslist(el, d)
+    if tag != _CURVE_TAG or len(el) != 1:
+        raise _Slow
+    segs = el[0]
+    if segs.tag != _SEGMENTS_TAG:
+        raise _Slow
+    return _flat_segments(segs, d, tol)
+
+
+def _flat_segments(segs, d: int, tol: float) -> list:
+    """Linearised vertices of the segments of a Curve, joined like :func:`_join`."""
+    out = None
+    for seg in segs:
+        stag = seg.tag
+        if seg.get("srsDimension") is not None:
+            raise _Slow
+        vals = _flat_poslist(seg, d)
+        if stag == _LSS_TAG:
+            part = vals
+        elif stag in (_ARC_TAG, _ARCSTRING_TAG):
+            npts = len(vals) // d
+            if npts < 3 or npts % 2 == 0 or (stag == _ARC_TAG and npts != 3):
+                raise _Slow
+            part = vals[:d]
+            for i in range(0, (npts - 2) * d, 2 * d):
+                _arc_flat(vals, i, d, tol, part)
+        else:
+            raise _Slow
+        if out is None:
+            out = part
+        else:
+            # _join: consecutive segments must touch (within ZERO_LENGTH, in 2D)
+            dx = out[-d] - part[0]
+            dy = out[-d + 1] - part[1]
+            if math.sqrt(dx**2 + dy**2) > ZERO_LENGTH:
+                raise _Slow
+            out.extend(part[d:])
+    if out is None:
+        raise _Slow
+    return out
+
+
+def _flat_ring(holder, d: int, tol: float) -> list:
+    """Vertices of the ring in an ``exterior``/``interior`` element (closed, >= 4 points)."""
+    if len(holder) != 1:
+        raise _Slow
+    ring = holder[0]
+    if ring.get("srsDimension") is not None:
+        raise _Slow
+    if ring.tag == _LINEARRING_TAG:
+        vals = _flat_poslist(ring, d)
+    elif ring.tag == _RING_TAG:
+        vals = None
+        for member in ring:
+            if member.tag != _CURVEMEMBER_TAG or len(member) != 1:
+                raise _Slow
+            part = _flat_curve(member[0], d, tol)
+            if vals is None:
+                vals = part
+            else:
+                dx = vals[-d] - part[0]
+                dy = vals[-d + 1] - part[1]
+                if math.sqrt(dx**2 + dy**2) > ZERO_LENGTH:
+                    raise _Slow
+                vals.extend(part[d:])
+        if vals is None:
+            raise _Slow
+    else:
+        raise _Slow
+    n = len(vals)
+    if n < 4 * d:
+        raise _Slow
+    if max(abs(vals[0] - vals[-d]), abs(vals[1] - vals[-d + 1])) > 1e-9 or (
+        d == 3 and abs(vals[2] - vals[-1]) > 1e-6
+    ):
+        raise _Slow
+    return vals
+
+
+def _fast_geometry(el, srs, tol: float):
+    """A :class:`Geometry` for the common clean cases, or None (see the notes above)."""
     sd = el.get("srsDimension")
     if sd == "3":
         d = 3
@@ -850,34 +1059,87 @@ def _fast_line(el, srs):
         d = 2
     else:
         return None
+    own_srs = el.get("srsName")
+    if not own_srs:
+        return None
+    tag = el.tag
     try:
-        nums = _parse_numbers(pl.text or "")
-    except _CoordError:
+        if tag in (_LINESTRING_TAG, _CURVE_TAG):
+            if tag == _LINESTRING_TAG:
+                vals = _flat_poslist(el, d)
+            else:
+                if len(el) != 1:
+                    return None
+                segs = el[0]
+                if segs.tag != _SEGMENTS_TAG:
+                    return None
+                vals = _flat_segments(segs, d, tol)
+            spec = ("LineString", np.array(vals).reshape(-1, d))
+            allv = vals
+            holes = 0
+        elif tag == _POLYGON_TAG:
+            shell = None
+            rings = []
+            for child in el:
+                ctag = child.tag
+                if ctag == _EXTERIOR_TAG and shell is None:
+                    shell = _flat_ring(child, d, tol)
+                elif ctag == _INTERIOR_TAG:
+                    rings.append(_flat_ring(child, d, tol))
+                else:
+                    return None
+            if shell is None:
+                return None
+            holes = len(rings)
+            spec = (
+                "Polygon",
+                np.array(shell).reshape(-1, d),
+                [np.array(h).reshape(-1, d) for h in rings],
+            )
+            allv = shell
+            for h in rings:
+                allv = allv + h
+            vals = shell
+        elif tag == _MULTICURVE_TAG:
+            lines = []
+            allv = []
+            for member in el:
+                if member.tag != _CURVEMEMBER_TAG or len(member) != 1:
+                    return None
+                part = _flat_curve(member[0], d, tol)
+                lines.append(np.array(part).reshape(-1, d))
+                allv.extend(part)
+            if not lines:
+                return None
+            spec = ("MultiLineString", lines)
+            vals = allv
+            holes = 0
+        else:
+            return None
+    except _Slow:
         return None
-    if nums.size < 2 * d or nums.size % d:
-        return None
-    arr = nums.reshape(-1, d)
-    mn = arr.min(axis=0).tolist()
-    mx = arr.max(axis=0).tolist()
-    if not all(map(math.isfinite, mn + mx)):
-        return None
-    ctx = _Ctx(None, d, ZERO_LENGTH)
-    _check_zero_length(arr, ctx)
-    problems = ctx.problems
+    xs = allv[0::d]
+    ys = allv[1::d]
+    problems = []
     if el.get(_GML_ID) is None:
-        problems.append(("no_gml_id", "gml:LineString without gml:id", None, None))
+        problems.append(("no_gml_id", f"gml:{tag[len(_G) :]} without gml:id", None, None))
+    if d == 3:
+        zs = allv[2::d]
+        zrange = (min(zs), max(zs))
+    else:
+        zrange = None
     return Geometry(
-        ("LineString", arr),
-        "LineString",
-        el.get("srsName") or srs,
+        spec,
+        tag[len(_G) :],
+        own_srs,
         el.sourceline or 0,
         {d},
         problems,
-        0,
+        holes,
         False,
-        (mn[0], mn[1], mx[0], mx[1]),
-        (float(arr[0, 0]), float(arr[0, 1])),
-        (mn[2], mx[2]) if d == 3 else None,
+        (min(xs), min(ys), max(xs), max(ys)),
+        (vals[0], vals[1]),
+        zrange,
     )
 
 
@@ -888,10 +1150,15 @@ def read_geometry(el, srs: str | None = None, tolerance: float = ARC_TOLERANCE) 
         fast = _fast_point(el, srs)
         if fast is not None:
             return fast
-    elif tag == _LINESTRING_TAG:
-        fast = _fast_line(el, srs)
+    elif tag in _FAST_TAGS:
+        fast = _fast_geometry(el, srs, tolerance)
         if fast is not None:
             return fast
+    return _read_geometry_general(el, srs, tolerance)
+
+
+def _read_geometry_general(el, srs: str | None, tolerance: float) -> Geometry:
+    """:func:`read_geometry` without the fast paths: every form, every defect reported."""
     ctx = _Ctx(srs, None, ZERO_LENGTH)
     local = _split(el.tag)[1]
     line = el.sourceline or 0
@@ -1151,6 +1418,9 @@ class GmlReader:
                         n += 1
                         if read and (n == 1 or plural):
                             _read_feature(sub, line, out, self.tolerance)
+                # no proxy of a child may outlive the clear() below: lxml would then move
+                # that child's whole subtree into a document of its own (costly)
+                sub = None
                 label = _MEMBER_LABEL.get(tag) or (
                     ("pcrs:" if tag == _MEMBER_TAGS[0] else "gml:") + _split(tag)[1]
                 )
