@@ -146,6 +146,8 @@ def _class_info(name: str) -> _ClassInfo:
 
 
 _DATE_CACHE: dict[str, _dt.date | None] = {}
+#: (namespace, class, property tags) -> the value checks left for a structurally sound feature
+_PLANS: dict[tuple, tuple] = {}
 
 
 def _parse_date(text: str) -> _dt.date | None:
@@ -468,72 +470,45 @@ class Validator:
             self.emit("PCRS-CLASS-003", loc)
             return
 
-        info = _class_info(f.cls)
-        attrs = info.attrs
-        index = info.index
-        seen: dict = {}
-        last_i = -1
-        last_name = None
-        order_reported = False
-        for p in f.props:
-            entry = index.get(p.name)
-            if entry is None or p.ns not in (NS_PCRS, NS_PCRS_INFO):
-                if p.ns == model.GML_NS:
-                    continue
-                hint = hint_fr = ""
-                xsd_name = PDF_NAMES.get((f.cls, p.name))
-                if xsd_name:
-                    hint = f" (the PDF of the standard calls it so; the XSD, normative, says <{xsd_name}>)"
-                    hint_fr = f" (nom du PDF du standard ; le XSD, normatif, dit <{xsd_name}>)"
-                elif p.name in BETA_ELEMENTS:
-                    hint = f" (a 2.0 beta element; v2.0 uses <{BETA_ELEMENTS[p.name]}>)"
-                    hint_fr = (
-                        f" (élément de la 2.0 bêta ; la v2.0 emploie <{BETA_ELEMENTS[p.name]}>)"
-                    )
-                    st.beta.append(f"element <{p.name}>")
-                self.emit(
-                    "PCRS-ATTR-004", _at(loc, p.line), p.name, field=p.name, hint=hint,
-                    hint_fr=hint_fr,
-                )  # fmt: skip
-                continue
-            i, a = entry
-            seen[p.name] = seen.get(p.name, 0) + 1
-            if i < last_i and not order_reported:
-                order = ", ".join(x.name for x in attrs)
-                self.emit(
-                    "PCRS-ATTR-007", _at(loc, p.line), p.name, field=p.name, after=last_name,
-                    order=order,
-                )  # fmt: skip
-                order_reported = True
-            if i >= last_i:
-                last_i, last_name = i, p.name
-            atype = a.type
-            if atype == "geometry":
-                continue  # checked with the geometry below
-            if p.href is None and not p.children:
-                # the common valid values, decided here without a call to _value
-                if atype == "string":
-                    if p.text:
+        info = _INFO.get(f.cls) or _class_info(f.cls)
+        props = f.props
+        plan = None
+        if f.prop_tags is not None:
+            plan_key = (f.ns, f.cls, f.prop_tags)
+            plan = _PLANS.get(plan_key)
+        if plan is not None:
+            # this class with these properties in this order is known to be structurally
+            # sound (known attributes, order, counts): only the values are left to check
+            for i, atype, a in plan:
+                p = props[i]
+                if p.href is None and not p.children:
+                    if atype == "string":
+                        if p.text:
+                            continue
+                    elif atype == "code":
+                        if p.text in _CODES[a.codelist]:
+                            continue
+                    elif atype == "date":
+                        if _parse_date(p.text or "") is not None:
+                            continue
+                    elif atype == "double" and _double_ok(p.text or ""):
                         continue
-                elif atype == "code":
-                    if p.text in _CODES[a.codelist]:
-                        continue
-                elif atype == "date":
-                    if _parse_date(p.text or "") is not None:
-                        continue
-                elif atype == "double" and _double_ok(p.text or ""):
-                    continue
-            self._value(f, fc, a, p, loc)
-
-        for a in info.counted:
-            n = seen.get(a.name, 0)
-            if n < a.min_occurs:
-                if a.type == "geometry":
-                    self.emit("PCRS-GEOM-001", loc, a.name, detail="", detail_fr="")
-                else:
-                    self.emit("PCRS-ATTR-001", loc, a.name, field=a.name, section=fc.section)
-            elif a.max_occurs is not None and n > a.max_occurs:
-                self.emit("PCRS-ATTR-005", loc, a.name, field=a.name, count=n, max=a.max_occurs)
+                self._value(f, fc, a, p, loc)
+        elif self._structure(f, fc, info, loc) and f.prop_tags is not None:
+            plan = []
+            for i, p in enumerate(props):
+                entry = info.index.get(p.name)
+                # (unknown GML properties are skipped, like in _structure)
+                if (
+                    entry is not None
+                    and p.ns in (NS_PCRS, NS_PCRS_INFO)
+                    and entry[1].type != "geometry"
+                ):
+                    plan.append((i, entry[1].type, entry[1]))
+            plan = tuple(plan)
+            if len(_PLANS) >= 4096:
+                _PLANS.clear()
+            _PLANS[plan_key] = plan
 
         # thematique
         theme = texts.get("thematique")
@@ -646,6 +621,84 @@ class Validator:
         if f.parent is None and info.published:
             flags |= 2
         st.f_flags[serial] |= flags
+
+    def _structure(self, f: Feature, fc, info, loc) -> bool:
+        """Attributes of ``f`` one by one: known, in order, counted, values checked.
+
+        Returns True when the structure is sound (no unknown attribute, order and counts
+        right), so that features with the same properties can skip these checks."""
+        st = self.file
+        sound = True
+        attrs = info.attrs
+        index = info.index
+        seen: dict = {}
+        last_i = -1
+        last_name = None
+        order_reported = False
+        for p in f.props:
+            entry = index.get(p.name)
+            if entry is None or p.ns not in (NS_PCRS, NS_PCRS_INFO):
+                if p.ns == model.GML_NS:
+                    continue
+                hint = hint_fr = ""
+                xsd_name = PDF_NAMES.get((f.cls, p.name))
+                if xsd_name:
+                    hint = f" (the PDF of the standard calls it so; the XSD, normative, says <{xsd_name}>)"
+                    hint_fr = f" (nom du PDF du standard ; le XSD, normatif, dit <{xsd_name}>)"
+                elif p.name in BETA_ELEMENTS:
+                    hint = f" (a 2.0 beta element; v2.0 uses <{BETA_ELEMENTS[p.name]}>)"
+                    hint_fr = (
+                        f" (élément de la 2.0 bêta ; la v2.0 emploie <{BETA_ELEMENTS[p.name]}>)"
+                    )
+                    st.beta.append(f"element <{p.name}>")
+                sound = False
+                self.emit(
+                    "PCRS-ATTR-004", _at(loc, p.line), p.name, field=p.name, hint=hint,
+                    hint_fr=hint_fr,
+                )  # fmt: skip
+                continue
+            i, a = entry
+            seen[p.name] = seen.get(p.name, 0) + 1
+            if i < last_i and not order_reported:
+                order = ", ".join(x.name for x in attrs)
+                self.emit(
+                    "PCRS-ATTR-007", _at(loc, p.line), p.name, field=p.name, after=last_name,
+                    order=order,
+                )  # fmt: skip
+                order_reported = True
+                sound = False
+            if i >= last_i:
+                last_i, last_name = i, p.name
+            atype = a.type
+            if atype == "geometry":
+                continue  # checked with the geometry below
+            if p.href is None and not p.children:
+                # the common valid values, decided here without a call to _value
+                if atype == "string":
+                    if p.text:
+                        continue
+                elif atype == "code":
+                    if p.text in _CODES[a.codelist]:
+                        continue
+                elif atype == "date":
+                    if _parse_date(p.text or "") is not None:
+                        continue
+                elif atype == "double" and _double_ok(p.text or ""):
+                    continue
+            self._value(f, fc, a, p, loc)
+
+        for a in info.counted:
+            n = seen.get(a.name, 0)
+            if n < a.min_occurs:
+                sound = False
+                if a.type == "geometry":
+                    self.emit("PCRS-GEOM-001", loc, a.name, detail="", detail_fr="")
+                else:
+                    self.emit("PCRS-ATTR-001", loc, a.name, field=a.name, section=fc.section)
+            elif a.max_occurs is not None and n > a.max_occurs:
+                sound = False
+                self.emit("PCRS-ATTR-005", loc, a.name, field=a.name, count=n, max=a.max_occurs)
+        return sound
 
     def _value(self, f: Feature, fc, a, p, loc) -> None:
         st = self.file

@@ -212,6 +212,10 @@ class Feature:
     parent: Feature | None = None
     parent_prop: str | None = None
     member_line: int = 0
+    #: tags (``{namespace}name``) of :attr:`props`, in order, as the reader met them (None
+    #: when the feature was built otherwise): features of one class with the same tags share
+    #: one structural verdict
+    prop_tags: tuple | None = None
 
     def values(self, name: str) -> list[Property]:
         """The properties called ``name``, in file order."""
@@ -1224,6 +1228,8 @@ def _read_feature(el, member_line: int, out: list, tolerance: float, parent=None
     feat = Feature(local, ns, el.get(_GML_ID), el.sourceline or 0, [], parent, pprop, member_line)
     out.append(feat)
     append = feat.props.append
+    tags: list = []
+    tag_append = tags.append
     prop_tag = _PROP_TAG
     for child in el:
         tag = child.tag
@@ -1232,6 +1238,7 @@ def _read_feature(el, member_line: int, out: list, tolerance: float, parent=None
         hit = prop_tag.get(tag) or _prop_tag(tag)
         if hit[2]:
             continue
+        tag_append(tag)
         href = child.get(_HREF)
         if not len(child):
             # a leaf: a value or a link (the common case, kept short)
@@ -1264,6 +1271,7 @@ def _read_feature(el, member_line: int, out: list, tolerance: float, parent=None
         if n_children == 0 and href is None:
             prop.text = (child.text or "").strip()
         append(prop)
+    feat.prop_tags = tuple(tags)
     return feat
 
 
