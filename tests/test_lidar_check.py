@@ -87,6 +87,16 @@ def test_a_line_raised_by_80_cm_is_found_on_that_line(scene, lidar, tmp_path):
     )  # mm in the GML
 
 
+@pytest.mark.parametrize("method", ["plane", "tin"])
+def test_both_ground_methods_agree_with_the_truth(scene, lidar, tmp_path, method):
+    feats = _features(scene)
+    line = next(f for f in feats if f.cls == "LimiteVoiriePCRS")
+    line.coords[:, 2] += 0.8
+    result = cross_check(_write(tmp_path, feats), lidar, options=LidarOptions(z_method=method))
+    assert [f.gml_id for f in result.findings] == [line.gml_id]
+    assert abs(float(result.findings[0].params["residual"]) - 0.8) < 0.05
+
+
 def test_a_tolerance_above_the_error_silences_it(scene, lidar, tmp_path):
     feats = _features(scene)
     next(f for f in feats if f.cls == "LimiteVoiriePCRS").coords[:, 2] += 0.8

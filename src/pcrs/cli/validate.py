@@ -42,6 +42,11 @@ from .options import overwrite_option, verbosity_options
     help="With --lidar: warn when an object's median Z is farther than this from the ground.",
 )  # fmt: skip
 @click.option(
+    "--z-method", type=click.Choice(["plane", "tin"]), default="plane", show_default=True,
+    help="With --lidar: ground Z under a vertex from a plane through the nearest ground "
+    "points, or from a TIN of the ground points.",
+)  # fmt: skip
+@click.option(
     "--lidar-crs", default=None, metavar="CRS",
     help="With --lidar: CRS of LiDAR files whose headers have none (e.g. EPSG:2154).",
 )  # fmt: skip
@@ -58,6 +63,7 @@ def validate(
     precision_cm: float,
     lidar_dir: str | None,
     z_tolerance: float,
+    z_method: str,
     lidar_crs: str | None,
     overwrite: bool,
 ) -> None:
@@ -87,7 +93,7 @@ def validate(
             raise ParameterError(
                 f"--z-tolerance must be a positive number of metres, got {z_tolerance!r}"
             )
-        lidar_options = LidarOptions(z_tolerance=z_tolerance)
+        lidar_options = LidarOptions(z_tolerance=z_tolerance, z_method=z_method)
         # bad LiDAR input fails now, before the validation of a big delivery
         catalog = open_lidar(lidar_dir, lidar_crs)
     elif lidar_crs is not None:

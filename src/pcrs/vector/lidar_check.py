@@ -4,8 +4,9 @@ Three checks, each a rule of the ``PCRS-LIDAR`` family of :data:`pcrs.vector.rul
 
 - **Z residuals** (PCRS-LIDAR-001/002/009): the vertices of the objects the standard
   says are surveyed *at ground level* are compared with the LiDAR ground (classes 2, 9
-  and 66, as IGN's DTM), interpolated linearly in a Delaunay TIN of the ground points
-  (:func:`pcrs.classify.height.ground_elevation`). A vertex with no ground point within
+  and 66, as IGN's DTM): a least-squares plane through the nearest ground points, or
+  linear in a Delaunay TIN of them (:func:`pcrs.classify.height.ground_elevation`,
+  ``LidarOptions(z_method="tin")``). A vertex with no ground point within
   ``ground_radius`` gets no residual. A per-object warning when the median residual of
   an object exceeds ``z_tolerance``; one delivery-level error when the median of all
   residuals is off by more than ``bias_tolerance`` (wrong vertical datum, ellipsoidal
@@ -57,6 +58,7 @@ __all__ = [
     "BUILDING_CLASSES",
     "GROUND_CLASSES",
     "GROUND_LEVEL_CLASSES",
+    "Z_METHODS",
     "LidarOptions",
     "LidarResult",
     "cross_check",
@@ -70,6 +72,8 @@ log = logging.getLogger(__name__)
 GROUND_CLASSES = (2, 9, 66)
 #: LiDAR classes of buildings
 BUILDING_CLASSES = (6,)
+#: ways of getting the ground Z under a vertex (see :class:`LidarOptions`)
+Z_METHODS = ("plane", "tin")
 
 #: PCRS classes whose vertices are surveyed at ground level, with the standard's words
 #: (CNIG PCRS v2.0 r1, section B.3.x). FacadePCRS is *not* here: B.3.22 surveys it "à la
@@ -134,6 +138,12 @@ class LidarOptions:
         Points per chunk when streaming a LAS/LAZ file.
     window : float
         Side of the windows a COPC file is read by.
+    z_method : {"plane", "tin"}
+        Ground Z under a vertex: a least-squares plane through the ``plane_neighbours``
+        nearest ground points within ``ground_radius`` (default: no triangulation, and it
+        averages the LiDAR's own noise), or linear in a Delaunay TIN of the ground points
+        kept (the DTM's definition, as IGN's MNT; the triangulation dominates the run time).
+    plane_neighbours : int
     """
 
     z_tolerance: float = 0.30
@@ -154,8 +164,12 @@ class LidarOptions:
     ground_level: tuple[str, ...] = tuple(GROUND_LEVEL_CLASSES)
     chunk_size: int = 2_000_000
     window: float = 500.0
+    z_method: str = "plane"
+    plane_neighbours: int = 8
 
     def __post_init__(self) -> None:
+        if self.z_method not in Z_METHODS:
+            raise ParameterError(f"z_method={self.z_method!r}: choose one of {Z_METHODS}")
         for name in ("z_tolerance", "bias_tolerance", "ground_radius", "facade_step", "cell",
                      "window", "building_facade_distance"):  # fmt: skip
             value = getattr(self, name)
@@ -624,10 +638,14 @@ def cross_check(
                 distance_upper_bound=opt.ground_radius,
             )
             has = np.isfinite(dist)
-            if has.any():
+            if has.any() and opt.z_method == "tin":
                 gz = ground_elevation(
                     gp[:, 0], gp[:, 1], gp[:, 2], allv[has, 0], allv[has, 1], method="tin"
                 )
+                res[has] = allv[has, 2] - gz
+            elif has.any():
+                q = np.column_stack([allv[has, 0] - ox, allv[has, 1] - oy])
+                gz = _plane_ground(tree, gp[:, 2], q, opt.plane_neighbours, opt.ground_radius)
                 res[has] = allv[has, 2] - gz
         ok = np.isfinite(res)
         n_ok = int(ok.sum())
@@ -725,6 +743,38 @@ def cross_check(
     stats["seconds"] = round(time.perf_counter() - t0, 3)
     log.info("LiDAR cross-check: %d findings in %.1f s", len(findings), stats["seconds"])
     return LidarResult(findings, stats)
+
+
+def _plane_ground(tree: cKDTree, gz: np.ndarray, q: np.ndarray, k: int, radius: float):
+    """Ground Z at ``q``: least-squares plane through the ``k`` nearest ground points within
+    ``radius`` (coordinates centred on each query, so the intercept is the answer); the
+    inverse-distance mean where fewer than 3 points or a degenerate (collinear) set."""
+    k = max(3, min(int(k), gz.size))
+    d, i = tree.query(q, k=k, distance_upper_bound=radius)
+    d, i = d.reshape(len(q), -1), i.reshape(len(q), -1)
+    valid = np.isfinite(d)
+    ii = np.where(valid, i, 0)
+    w = valid.astype(float)
+    px = tree.data[ii, 0] - q[:, :1]
+    py = tree.data[ii, 1] - q[:, 1:2]
+    pz = gz[ii]
+    a = np.stack(
+        [
+            np.stack([(w * px * px).sum(1), (w * px * py).sum(1), (w * px).sum(1)], -1),
+            np.stack([(w * px * py).sum(1), (w * py * py).sum(1), (w * py).sum(1)], -1),
+            np.stack([(w * px).sum(1), (w * py).sum(1), w.sum(1)], -1),
+        ],
+        1,
+    )
+    b = np.stack([(w * px * pz).sum(1), (w * py * pz).sum(1), (w * pz).sum(1)], -1)
+    inv_d = np.where(valid, 1.0 / np.maximum(d, 1e-3), 0.0)
+    out = (inv_d * pz).sum(1) / np.maximum(inv_d.sum(1), 1e-12)
+    det = np.linalg.det(a)
+    scale = np.maximum(w.sum(1), 1.0) ** 3
+    good = (valid.sum(1) >= 3) & (np.abs(det) > 1e-9 * scale)
+    if good.any():
+        out[good] = np.linalg.solve(a[good], b[good][:, :, None])[:, 2, 0]
+    return out
 
 
 def _stations(parts: list, step: float):
