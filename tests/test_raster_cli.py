@@ -149,8 +149,12 @@ def test_dtm_agrees_with_an_independent_tin_linear(lidar_dir, name):
 
     The Delaunay triangulation is unique except where four or more points lie
     exactly on one circle, which IGN's 1 cm coordinate grid makes common; there
-    any TIN (PDAL's included) picks one of the valid diagonals. So: RMSE at the
-    millimetre level, and almost every pixel within 1 mm.
+    any TIN (PDAL's included) picks one of the valid diagonals, and where the
+    four points are far from coplanar (a bank above water) one pixel can differ
+    by decimetres. So: the median difference is nil and at least 99 % of the
+    pixels agree within 1 mm; that the rest are ties is tested separately
+    (``test_delaunay.py``: pcrs's triangulations have no point strictly inside
+    any circumcircle, checked exactly).
     """
     from scipy.interpolate import LinearNDInterpolator
 
@@ -166,7 +170,7 @@ def test_dtm_agrees_with_an_independent_tin_linear(lidar_dir, name):
     theirs = ref(gx, gy)
     assert (np.isnan(ours) == np.isnan(theirs)).all()
     d = (ours - theirs)[np.isfinite(ours)]
-    assert np.sqrt(np.mean(d**2)) < 0.002
+    assert np.median(np.abs(d)) < 1e-6
     assert np.mean(np.abs(d) < 1e-3) > 0.99
 
 

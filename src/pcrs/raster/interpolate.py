@@ -39,9 +39,10 @@ from collections.abc import Callable
 
 import numpy as np
 from scipy import ndimage
-from scipy.spatial import Delaunay, QhullError, cKDTree
+from scipy.spatial import cKDTree
 
 from ..errors import ParameterError
+from .delaunay import delaunay, have_sweep
 from .grid import RasterGrid
 
 __all__ = [
@@ -105,6 +106,7 @@ def triangulate(
     *,
     duplicates: str = "min",
     origin: tuple[float, float] | None = None,
+    engine: str = "auto",
 ) -> np.ndarray:
     """Delaunay triangles of the points, as an ``(m, 3)`` array of indices into ``x``/``y``.
 
@@ -113,6 +115,8 @@ def triangulate(
     same x and y only one is used: the lowest (``duplicates="min"``, for a
     terrain) or the highest (``"max"``, for a surface) when ``z`` is given.
     Fewer than three distinct points, or all collinear, give no triangle.
+    ``engine`` chooses pcrs's sweep (numba, exact predicates) or qhull: see
+    :mod:`pcrs.raster.delaunay`.
     """
     x = np.asarray(x, np.float64)
     y = np.asarray(y, np.float64)
@@ -136,16 +140,8 @@ def triangulate(
         order, xs, ys = order[~dup], xs[~dup], ys[~dup]
     if len(order) < 3:
         return np.empty((0, 3), np.int64)
-    pts = np.empty((len(order), 2))
-    pts[:, 0] = xs - origin[0]
-    pts[:, 1] = ys - origin[1]
-    try:
-        # "Qc" (report coplanar points) is dropped from scipy's defaults: same triangles, less work
-        tri = Delaunay(pts, qhull_options="Qbb Qz Q12")
-    except QhullError:
-        log.debug("qhull found no triangulation of %d points (collinear?)", len(x))
-        return np.empty((0, 3), np.int64)
-    return order[tri.simplices]
+    tri = delaunay(xs - origin[0], ys - origin[1], engine=engine)
+    return order[tri]
 
 
 def rasterize_triangles(
@@ -187,6 +183,33 @@ def rasterize_triangles(
         out = np.full(shape, np.nan)
     if len(triangles) == 0 or height == 0 or width == 0:
         return out
+    if have_sweep() and out.dtype == np.float64 and out.flags.c_contiguous:
+        return _rasterize_compiled(u, v, z, triangles, shape, max_edge, out, index_out)
+    return _rasterize_numpy(u, v, z, triangles, shape, max_edge, out, index_out)
+
+
+def _rasterize_compiled(u, v, z, triangles, shape, max_edge, out, index_out) -> np.ndarray:
+    """The numba loop over triangles: same arithmetic and overwrite order as the numpy path."""
+    from ._sweep_kernels import fill_triangles
+
+    with_index = index_out is not None
+    idx = index_out if with_index else np.empty((1, 1), np.int64)
+    if with_index and (idx.dtype != np.int64 or not idx.flags.c_contiguous):
+        return _rasterize_numpy(u, v, z, triangles, shape, max_edge, out, index_out)
+    e2 = float(max_edge) ** 2 if (max_edge is not None and max_edge > 0) else 0.0
+    fill_triangles(
+        np.ascontiguousarray(u, np.float64),
+        np.ascontiguousarray(v, np.float64),
+        np.ascontiguousarray(z, np.float64),
+        np.ascontiguousarray(triangles, np.int64),
+        shape[0], shape[1], e2, _BARY_EPS, out, idx, with_index,
+    )  # fmt: skip
+    return out
+
+
+def _rasterize_numpy(u, v, z, triangles, shape, max_edge, out, index_out) -> np.ndarray:
+    """Vectorised numpy rasterisation (candidate pixels of all triangles, in bounded chunks)."""
+    height, width = shape
     tri = np.asarray(triangles)
     U = u[tri]
     V = v[tri]
