@@ -243,6 +243,65 @@ def test_copc_windows_read_each_point_once(shared_data, tmp_path):
     assert result.stats["points_read"] == full.in_box(*box).sum() > 0
 
 
+IGN_TILES = [f"test_data_{x}_{y}_LA93_IGN69.laz" for x in (77050, 77055, 77060)
+             for y in (627755, 627760)]  # fmt: skip
+
+
+def test_real_ign_tiles(lidar_dir, tmp_path):
+    """Six real IGN LiDAR HD extracts (50 m tiles, LAS 1.4): points placed on their ground with
+    the median Z of the ground points within 1.5 m (an estimate independent of the check's
+    plane fit) compare within a few cm, across tile borders; one raised by 1 m is found; the
+    buildings of the LiDAR (no façade in this delivery) are reported on building points; a
+    file elsewhere in the list is not read."""
+    from scipy.spatial import cKDTree
+
+    from pcrs.vector.sample import SceneFeature
+
+    folder = lidar_dir / "ign-pdal-tools"
+    paths = [folder / n for n in IGN_TILES]
+    far = folder / "Semis_2022_0906_6665_LA93_IGN69_ok.laz"
+    if not all(p.exists() for p in [*paths, far]):
+        pytest.skip(f"IGN extracts not found in {folder}")
+    from pcrs.points import PointCloud
+
+    cloud = PointCloud.concatenate([las.read(p) for p in paths])
+    ground = cloud[cloud.classification == 2]
+    gxy = np.column_stack([ground.x, ground.y])
+    tree = cKDTree(gxy)
+    rng = np.random.default_rng(0)
+    picks = []
+    for i in rng.permutation(len(ground)):
+        near = tree.query_ball_point(gxy[i], 1.5)
+        if len(near) >= 12:
+            picks.append((gxy[i, 0], gxy[i, 1], float(np.median(ground.z[near]))))
+        if len(picks) == 40:
+            break
+    feats = [SceneFeature("ArbrePCRS", f"T{k}", np.array([p])) for k, p in enumerate(picks)]
+    gml = _write(tmp_path, feats, "ign.gml")
+    result = cross_check(gml, [*paths, far])
+    z = result.stats["z"]
+    assert z["compared"] == 40 and abs(z["bias"]) < 0.05 and z["p95_abs"] < 0.15
+    assert far.name not in " ".join(result.stats["lidar_files"])
+    assert not [f for f in result.findings if f.rule == "PCRS-LIDAR-001"]
+    seen = [f for f in result.findings if f.rule == "PCRS-LIDAR-007"]
+    assert seen  # buildings in the LiDAR, and no façade in this delivery
+    b = cloud[cloud.classification == 6]
+    btree = cKDTree(np.column_stack([b.x, b.y]))
+    assert all(btree.query([f.x, f.y])[0] < 3.0 for f in seen)
+    feats[7].coords[:, 2] += 1.0
+    raised = cross_check(_write(tmp_path, feats, "ign2.gml"), paths)
+    assert [f.gml_id for f in raised.findings if f.rule == "PCRS-LIDAR-001"] == ["T7"]
+
+
+def test_a_broken_file_in_the_lidar_folder_is_named(lidar_dir, tmp_path, scene):
+    folder = lidar_dir / "ign-pdal-tools"
+    bad = folder / "Semis_2022_0906_6665_LA93_IGN69_nok.laz"
+    if not bad.exists():
+        pytest.skip(f"{bad} not found")
+    with pytest.raises(PcrsIOError, match=bad.name):
+        cross_check(_write(tmp_path, _features(scene)), folder)
+
+
 def test_real_lyon_delivery_and_ign_lidar_do_not_share_a_crs(pcrs_dir, lidar_dir):
     # the shared data holds no overlapping pair: Lyon is in CC46, the IGN extracts in L93
     gml = pcrs_dir / "cnig" / "examples" / "lyon" / "20200716.RIL_L262_C336_P0.gml"

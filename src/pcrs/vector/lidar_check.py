@@ -157,7 +157,7 @@ class LidarOptions:
     building_min_area: float = 20.0
     building_facade_distance: float = 3.0
     cell: float = 0.5
-    max_cells: int = 32_000_000
+    max_cells: int = 100_000_000
     margin: float = 10.0
     ground_classes: tuple[int, ...] = GROUND_CLASSES
     building_classes: tuple[int, ...] = BUILDING_CLASSES
@@ -555,7 +555,7 @@ def cross_check(
     area = (box[2] - box[0]) * (box[3] - box[1])
     cell = max(opt.cell, math.sqrt(area / opt.max_cells))
     fine = _Grid.over(box, cell)
-    buildings = np.zeros(fine.ny * fine.nx, np.uint32)
+    buildings = np.zeros(fine.ny * fine.nx, bool)  # one byte per cell: occupied or not
     class_counts = np.zeros(256, np.int64)
     gparts: list[np.ndarray] = []
     g_classes = np.asarray(opt.ground_classes)
@@ -582,8 +582,7 @@ def cross_check(
         b = np.isin(cls, b_classes)
         if b.any():
             fi, ok = fine.index(x[b], y[b])
-            u, n = np.unique(fi[ok], return_counts=True)
-            buildings[u] += n.astype(np.uint32)
+            buildings[fi[ok]] = True
 
     # COPC files: windows of the extent, half-open so that no point is taken twice
     jobs: list[tuple[Any, tuple | None]] = []
@@ -805,7 +804,7 @@ def _check_facades(d, opt, fine: _Grid, buildings, coarse: _Grid, covered, fstat
     rec_of_part = np.array([p[0] for p in d.facade_parts], np.int64)
     fid = rec_of_part[pid]
     n_rec = len(d.records)
-    occupied = buildings > 0
+    occupied = buildings
 
     def hit(sign: float, offsets) -> np.ndarray:
         out = np.zeros(x.size, bool)
@@ -912,7 +911,7 @@ def _check_facades(d, opt, fine: _Grid, buildings, coarse: _Grid, covered, fstat
 def _check_completeness(d, opt, fine: _Grid, buildings, bstats, first_file) -> list:
     # a 1 m occupancy raster (or the building raster itself when it is coarser)
     f = max(1, round(1.0 / fine.cell))
-    occ = (buildings > 0).reshape(fine.ny, fine.nx)
+    occ = buildings.reshape(fine.ny, fine.nx)
     ny, nx = -(-fine.ny // f), -(-fine.nx // f)
     pad = np.zeros((ny * f, nx * f), bool)
     pad[: fine.ny, : fine.nx] = occ
