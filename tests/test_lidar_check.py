@@ -383,12 +383,18 @@ def test_cli_bad_lidar_input_exit_2_in_one_sentence(scene, tmp_path, capsys):
 def test_cli_subprocess(scene, lidar, tmp_path):
     feats = [f for f in _features(scene) if f.gml_id != "FR_SCENE_fa0"]
     gml = _write(tmp_path, feats)
+    gpkg = tmp_path / "r.gpkg"
     proc = subprocess.run(
-        [sys.executable, "-m", "pcrs", "validate", "--no-schema", str(gml), "--lidar", str(lidar)],
+        [sys.executable, "-m", "pcrs", "validate", "--no-schema", str(gml), "--lidar", str(lidar),
+         "--gpkg", str(gpkg)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr  # a building not surveyed is a warning
     assert "PCRS-LIDAR-007" in proc.stdout
+    import sqlite3
+
+    rows = sqlite3.connect(gpkg).execute("select rule from findings").fetchall()
+    assert ("PCRS-LIDAR-007",) in rows  # located findings go to the GeoPackage layer
 
 
 def test_python_api_in_one_report(scene, lidar, tmp_path):

@@ -163,7 +163,7 @@ class LidarOptions:
     building_classes: tuple[int, ...] = BUILDING_CLASSES
     ground_level: tuple[str, ...] = tuple(GROUND_LEVEL_CLASSES)
     chunk_size: int = 2_000_000
-    window: float = 500.0
+    window: float = 250.0
     z_method: str = "plane"
     plane_neighbours: int = 8
 
