@@ -164,6 +164,39 @@ def test_reversed_facades(scene, lidar, tmp_path):
     assert allr.findings[0].params == {"count": len(facades) - 1, "total": len(facades)}
 
 
+def test_roof_overhangs_do_not_flip_the_side(scene, tmp_path):
+    """Real roofs overhang the façade line by some decimetres: building points on the outer
+    side too. The side is decided beyond them (1.0-1.5 m), so nothing changes."""
+    from pcrs.points import PointCloud
+
+    rng = np.random.default_rng(1)
+    parts = [scene.cloud]
+    for b in scene.buildings:
+        fp = b.footprint()
+        band = fp.buffer(0.6, join_style="mitre").difference(fp)
+        x0, y0, x1, y1 = band.bounds
+        n = int((x1 - x0) * (y1 - y0) * 10)
+        x, y = x0 + rng.random(n) * (x1 - x0), y0 + rng.random(n) * (y1 - y0)
+        keep = shapely.contains_xy(band, x, y)
+        z = scene.ground_z(x[keep], y[keep]) + b.height
+        parts.append(
+            PointCloud(x[keep], y[keep], z, {"classification": np.full(keep.sum(), 6, np.uint8)},
+                       scene.cloud.crs)
+        )  # fmt: skip
+    cloud = PointCloud.concatenate(
+        [PointCloud(p.x, p.y, p.z, {"classification": p.classification}, p.crs) for p in parts]
+    )
+    las.write(cloud, tmp_path / "overhang.laz")
+    feats = _features(scene)
+    result = cross_check(_write(tmp_path, feats), tmp_path / "overhang.laz")
+    assert result.findings == []
+    assert result.stats["facades"]["side_decided"] == len(scene.buildings)
+    facade = next(f for f in feats if f.cls == "FacadePCRS")
+    facade.coords = facade.coords[::-1].copy()
+    flipped = cross_check(_write(tmp_path, feats, "r.gml"), tmp_path / "overhang.laz")
+    assert [(f.rule, f.gml_id) for f in flipped.findings] == [("PCRS-LIDAR-006", facade.gml_id)]
+
+
 def test_affleurants_standing_above_ground_are_not_compared(scene, lidar, tmp_path):
     feats = _features(scene)
     aff = next(f for f in feats if f.cls == "AffleurantPointPCRS")
