@@ -404,13 +404,46 @@ class Validator:
         st = self.file
         opts = self.options
         st.counts[f.cls] += 1
+        props = f.props
+        tags = f.prop_tags
+        if tags is not None and len(tags) != len(props):
+            tags = None  # props changed after reading: no shortcut
+        plan = _PLANS.get((f.ns, f.cls, tags)) if tags is not None else None
         texts: dict = {}
         geom = None
-        for p in f.props:
-            if p.name not in texts:
-                texts[p.name] = p.text
-            if geom is None and p.geometry is not None:
-                geom = p.geometry
+        todo = None
+        if plan is None:
+            for p in props:
+                if p.name not in texts:
+                    texts[p.name] = p.text
+                if geom is None and p.geometry is not None:
+                    geom = p.geometry
+        else:
+            # this class with these properties in this order is known to be structurally
+            # sound (known attributes, order, counts): only the values are left to check;
+            # the common valid ones are decided here, the others (and links) further down
+            for p, (first, atype, a) in zip(props, plan, strict=True):
+                if first:
+                    texts[p.name] = p.text
+                if geom is None and p.geometry is not None:
+                    geom = p.geometry
+                if atype is None:
+                    continue
+                if p.href is None and not p.children:
+                    if atype == "string":
+                        if p.text:
+                            continue
+                    elif atype == "code":
+                        if p.text in _CODES[a.codelist]:
+                            continue
+                    elif atype == "date":
+                        if _parse_date(p.text or "") is not None:
+                            continue
+                    elif atype == "double" and _double_ok(p.text or ""):
+                        continue
+                if todo is None:
+                    todo = []
+                todo.append((a, p))
         ido = texts.get("idObjet") or texts.get("idHabillage")
         if ido is None and f.parent is not None:
             ido = f.parent.first_text("idObjet")
@@ -471,44 +504,29 @@ class Validator:
             return
 
         info = _INFO.get(f.cls) or _class_info(f.cls)
-        props = f.props
-        plan = None
-        if f.prop_tags is not None:
-            plan_key = (f.ns, f.cls, f.prop_tags)
-            plan = _PLANS.get(plan_key)
         if plan is not None:
-            # this class with these properties in this order is known to be structurally
-            # sound (known attributes, order, counts): only the values are left to check
-            for i, atype, a in plan:
-                p = props[i]
-                if p.href is None and not p.children:
-                    if atype == "string":
-                        if p.text:
-                            continue
-                    elif atype == "code":
-                        if p.text in _CODES[a.codelist]:
-                            continue
-                    elif atype == "date":
-                        if _parse_date(p.text or "") is not None:
-                            continue
-                    elif atype == "double" and _double_ok(p.text or ""):
-                        continue
-                self._value(f, fc, a, p, loc)
-        elif self._structure(f, fc, info, loc) and f.prop_tags is not None:
+            if todo is not None:
+                for a, p in todo:
+                    self._value(f, fc, a, p, loc)
+        elif self._structure(f, fc, info, loc) and tags is not None:
             plan = []
-            for i, p in enumerate(props):
+            names = set()
+            for p in props:
                 entry = info.index.get(p.name)
+                first = p.name not in names
+                names.add(p.name)
                 # (unknown GML properties are skipped, like in _structure)
                 if (
                     entry is not None
                     and p.ns in (NS_PCRS, NS_PCRS_INFO)
                     and entry[1].type != "geometry"
                 ):
-                    plan.append((i, entry[1].type, entry[1]))
-            plan = tuple(plan)
+                    plan.append((first, entry[1].type, entry[1]))
+                else:
+                    plan.append((first, None, None))
             if len(_PLANS) >= 4096:
                 _PLANS.clear()
-            _PLANS[plan_key] = plan
+            _PLANS[(f.ns, f.cls, tags)] = tuple(plan)
 
         # thematique
         theme = texts.get("thematique")
