@@ -233,6 +233,27 @@ def test_lidar_without_classes(scene, tmp_path):
     assert "pcrs classify" in result.findings[0].message("en")
 
 
+def test_raw_lidar_classified_with_pcrs_classify_as_advised(tmp_path):
+    """The advice of PCRS-LIDAR-003/008 works: the same points with their classes wiped, then
+    ``pcrs classify --steps noise,ground,buildings``, give a clean cross-check again."""
+    small = synth.make_scene(100_000, seed=2)
+    cloud = small.cloud.copy()
+    cloud["classification"] = np.ones(len(cloud), np.uint8)
+    las.write(cloud, tmp_path / "raw.laz")
+    gml = _write(tmp_path, scene_features(small))
+    assert _rules(cross_check(gml, tmp_path / "raw.laz")) == ["PCRS-LIDAR-003", "PCRS-LIDAR-008"]
+    out = tmp_path / "classified"
+    out.mkdir()
+    res = CliRunner().invoke(
+        cli, ["classify", str(tmp_path / "raw.laz"), "-o", str(out / "c.laz"),
+              "--steps", "noise,ground,buildings"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    result = cross_check(gml, out)
+    assert result.findings == []
+    assert result.stats["facades"]["along_buildings"] == len(small.buildings)
+
+
 def test_crs_mismatch_names_both_codes(scene, tmp_path):
     cloud = scene.cloud.copy()
     cloud.crs = None

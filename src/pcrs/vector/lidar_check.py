@@ -624,7 +624,7 @@ def cross_check(
     # --- Z residuals -----------------------------------------------------------------------
     zstats: dict[str, Any] = {"vertices": len(allv), "compared": 0}
     if len(allv) and not has_ground:
-        findings.append(Finding("PCRS-LIDAR-003", {"points": f"{n_read:,}"}, file=first_file))
+        findings.append(Finding("PCRS-LIDAR-003", {"points": int(n_read)}, file=first_file))
     elif len(allv):
         gp = np.vstack(gparts) if gparts else np.zeros((0, 3))
         res = np.full(len(allv), np.nan)
