@@ -466,3 +466,11 @@ def test_every_lidar_rule_speaks_both_languages_and_has_a_test():
         r = RULES[rid]
         assert r.message_fr != r.message_en and r.title_fr and r.title_en
         assert f'"{rid}"' in source, f"{rid} is asserted by no test of this file"
+
+
+def test_cli_choices_follow_the_registry():
+    from pcrs.cli.validate import validate as command
+    from pcrs.vector.lidar_check import Z_METHODS
+
+    (opt,) = [p for p in command.params if p.name == "z_method"]
+    assert list(opt.type.choices) == list(Z_METHODS) and opt.default == Z_METHODS[0]
