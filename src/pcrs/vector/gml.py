@@ -965,8 +965,8 @@ def _arc_flat(v: list, i: int, d: int, tol: float, out: list) -> None:
             ang = a0 + k * q
             out.append(cos(ang) * r + ox)
             out.append(sin(ang) * r + oy)
-        out.append(v[i + 2])
-        out.append(v[i + 3])
+        out.append(v[i + 4])
+        out.append(v[i + 5])
 
 
 def _flat_curve(el, d: int, tol: float) -> list:
