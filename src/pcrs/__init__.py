@@ -77,11 +77,15 @@ _LAZY: dict[str, str] = {
     "read_raster": "pcrs.io.raster:read_raster",
     "write_vrt": "pcrs.io.raster:write_vrt",
     "COGProfile": "pcrs.io.raster:COGProfile",
+    "delaunay": "pcrs.raster.delaunay:delaunay",
     # PCRS vector
     "validate": "pcrs.vector.validate:validate",
     "Report": "pcrs.vector.report:Report",
     "RULES": "pcrs.vector.rules:RULES",
     "ValidationOptions": "pcrs.vector.engine:Options",
+    "cross_check": "pcrs.vector.lidar_check:cross_check",
+    "validate_with_lidar": "pcrs.vector.lidar_check:validate_with_lidar",
+    "LidarOptions": "pcrs.vector.lidar_check:LidarOptions",
     # outputs
     "write_geopackage": "pcrs.io.vector:write_geopackage",
 }

@@ -43,7 +43,16 @@ from scipy.spatial import Delaunay, QhullError
 
 from ..errors import ParameterError
 
-__all__ = ["ENGINES", "QUANTUM", "delaunay", "have_sweep", "resolve_engine"]
+__all__ = [
+    "ENGINES",
+    "QUANTUM",
+    "delaunay",
+    "have_sweep",
+    "resolve_engine",
+    "snap",
+    "snapped_key",
+    "sweep_distinct",
+]
 
 log = logging.getLogger(__name__)
 
@@ -153,54 +162,75 @@ def _snapping_grid(span: float, quantum: float | None) -> float:
     return q
 
 
-def _sweep(px: np.ndarray, py: np.ndarray, quantum: float | None) -> np.ndarray | None:
-    """Triangles by the sweep engine; None when it had to give up (the caller uses qhull)."""
-    from ._sweep_kernels import sweep_triangulate
+def snap(
+    px: np.ndarray, py: np.ndarray, quantum: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Integer coordinates of the sweep engine: ``px``, ``py`` on its snapping grid, from 0.
 
+    The grid is anchored at 0, not at the points' minimum, so two overlapping sets
+    of points (a tile and the whole catalog) get the same integers, up to a shift,
+    where they overlap. See :func:`delaunay` for ``quantum``.
+    """
     span = max(float(px.max() - px.min()), float(py.max() - py.min()), 1e-9)
     q = _snapping_grid(span, quantum)
-    # snapped on a grid anchored at 0 (not at the minimum): two overlapping sets of points
-    # (a tile and the whole catalog) see the same integers where they overlap
     X = np.rint(px / q).astype(np.int64)
     Y = np.rint(py / q).astype(np.int64)
     X -= X.min()
     Y -= Y.min()
-    key = X * (1 << 25) + Y
-    skey = np.sort(key)
-    keep = None
-    if (
-        skey[1:] == skey[:-1]
-    ).any():  # points closer than the snapping grid: keep the first of each
-        _, first = np.unique(key, return_index=True)
-        keep = np.sort(first)
-    Xk, Yk = (X, Y) if keep is None else (X[keep], Y[keep])
-    n = len(Xk)
+    return X, Y
+
+
+def snapped_key(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """One int64 per snapped point, equal for points that share a cell of the grid."""
+    return (X << 24) | Y
+
+
+def sweep_distinct(X: np.ndarray, Y: np.ndarray) -> np.ndarray | None:
+    """Sweep triangulation of distinct snapped points (from :func:`snap`).
+
+    Returns the ``(m, 3)`` triangles, or None when the sweep gave up (the caller
+    then uses qhull).
+    """
+    from ._sweep_kernels import sweep_triangulate
+
+    n = len(X)
     if n < 3:
         return np.empty((0, 3), np.int64)
-    seed = _seed(Xk, Yk)
+    seed = _seed(X, Y)
     if seed is None:
         return np.empty((0, 3), np.int64)
     i0, i1, i2 = seed
-    ax, ay = float(Xk[i0]), float(Yk[i0])
-    bx, by = float(Xk[i1]) - ax, float(Yk[i1]) - ay
-    cx, cy = float(Xk[i2]) - ax, float(Yk[i2]) - ay
+    ax, ay = float(X[i0]), float(Y[i0])
+    bx, by = float(X[i1]) - ax, float(Y[i1]) - ay
+    cx, cy = float(X[i2]) - ax, float(Y[i2]) - ay
     den = 2.0 * (bx * cy - by * cx)
     ccx = ax + (cy * (bx * bx + by * by) - by * (cx * cx + cy * cy)) / den
     ccy = ay + (bx * (cx * cx + cy * cy) - cx * (bx * bx + by * by)) / den
-    dist = (Xk - ccx) ** 2 + (Yk - ccy) ** 2
-    order = np.argsort(dist).astype(np.int64)
+    order = np.argsort((X - ccx) ** 2 + (Y - ccy) ** 2)
     # renumber the points in sweep order: the kernel then reads memory almost sequentially
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(n)
     flat, hull_count = sweep_triangulate(
-        Xk[order], Yk[order], np.arange(n), rank[i0], rank[i1], rank[i2], ccx, ccy
+        X[order], Y[order], np.arange(n), rank[i0], rank[i1], rank[i2], ccx, ccy
     )
     m = len(flat) // 3
     if m == 0 or m != 2 * n - 2 - hull_count:
         log.debug("sweep Delaunay gave up on %d points; using qhull", n)
         return None
-    tri = order[flat.reshape(-1, 3)]
-    return tri if keep is None else keep[tri]
+    return order[flat.reshape(-1, 3)]
+
+
+def _sweep(px: np.ndarray, py: np.ndarray, quantum: float | None) -> np.ndarray | None:
+    X, Y = snap(px, py, quantum)
+    key = snapped_key(X, Y)
+    skey = np.sort(key)
+    if not (skey[1:] == skey[:-1]).any():
+        return sweep_distinct(X, Y)
+    # points closer than the snapping grid: keep the first of each
+    _, first = np.unique(key, return_index=True)
+    keep = np.sort(first)
+    tri = sweep_distinct(X[keep], Y[keep])
+    return None if tri is None else keep[tri]
 
 
 def delaunay(

@@ -42,7 +42,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from ..errors import ParameterError
-from .delaunay import delaunay, have_sweep
+from .delaunay import delaunay, have_sweep, resolve_engine, snap, snapped_key, sweep_distinct
 from .grid import RasterGrid
 
 __all__ = [
@@ -126,6 +126,11 @@ def triangulate(
         raise ParameterError(f"duplicates must be 'min' or 'max', got {duplicates!r}")
     if origin is None:
         origin = _canonical_origin(x, y)
+    if resolve_engine(engine) == "sweep":
+        tri = _triangulate_sweep(x, y, z, duplicates, origin)
+        if tri is not None:
+            return tri
+        engine = "qhull"
     if z is None:
         order = spatial_order(x, y)
     else:
@@ -142,6 +147,25 @@ def triangulate(
         return np.empty((0, 3), np.int64)
     tri = delaunay(xs - origin[0], ys - origin[1], engine=engine)
     return order[tri]
+
+
+def _triangulate_sweep(x, y, z, duplicates, origin) -> np.ndarray | None:
+    """The sweep engine's path: dedupe on the snapped grid (lowest or highest z kept), triangulate."""
+    X, Y = snap(x - origin[0], y - origin[1])
+    key = snapped_key(X, Y)
+    if z is None:
+        order = np.argsort(key, kind="stable")
+    else:
+        zz = np.asarray(z, np.float64)
+        order = np.lexsort((zz if duplicates == "min" else -zz, key))
+    ks = key[order]
+    first = np.r_[True, ks[1:] != ks[:-1]]
+    if not first.all():
+        order = order[first]
+    if len(order) < 3:
+        return np.empty((0, 3), np.int64)
+    tri = sweep_distinct(X[order], Y[order])
+    return None if tri is None else order[tri]
 
 
 def rasterize_triangles(
