@@ -218,6 +218,7 @@ class _FileState:
             bytearray()
         )  # 1 inside-rule, 2 published (top ObjetVecteur/Habillage), 4 referenced
         self.srs_list: list[str] = []
+        self.srs_index: dict[str, int] = {}  # srsName -> its index in srs_list
         self.srs: dict[str, tuple] = {}  # srsName -> (first location, class)
         self.no_srs: list = []
         self.no_srs_count = 0
@@ -422,7 +423,7 @@ class Validator:
             # this class with these properties in this order is known to be structurally
             # sound (known attributes, order, counts): only the values are left to check;
             # the common valid ones are decided here, the others (and links) further down
-            for p, (first, atype, a) in zip(props, plan, strict=True):
+            for p, (first, atype, a) in zip(props, plan[0], strict=True):
                 if first:
                     texts[p.name] = p.text
                 if geom is None and p.geometry is not None:
@@ -464,9 +465,11 @@ class Validator:
             if srs is None:
                 st.f_srs.append(-1)
             else:
-                if srs not in st.srs_list:
+                k = st.srs_index.get(srs)
+                if k is None:
+                    k = st.srs_index[srs] = len(st.srs_list)
                     st.srs_list.append(srs)
-                st.f_srs.append(st.srs_list.index(srs))
+                st.f_srs.append(k)
         else:
             st.f_box.extend((math.nan, math.nan, math.nan, math.nan))
             st.f_srs.append(-1)
@@ -509,7 +512,7 @@ class Validator:
                 for a, p in todo:
                     self._value(f, fc, a, p, loc)
         elif self._structure(f, fc, info, loc) and tags is not None:
-            plan = []
+            entries = []
             names = set()
             for p in props:
                 entry = info.index.get(p.name)
@@ -521,12 +524,15 @@ class Validator:
                     and p.ns in (NS_PCRS, NS_PCRS_INFO)
                     and entry[1].type != "geometry"
                 ):
-                    plan.append((first, entry[1].type, entry[1]))
+                    entries.append((first, entry[1].type, entry[1]))
                 else:
-                    plan.append((first, None, None))
+                    entries.append((first, None, None))
             if len(_PLANS) >= 4096:
                 _PLANS.clear()
-            _PLANS[(f.ns, f.cls, tags)] = tuple(plan)
+            plan = _PLANS[(f.ns, f.cls, tags)] = (
+                tuple(entries),
+                tuple(n for n in ID_FIELDS if n in names),
+            )
 
         # thematique
         theme = texts.get("thematique")
@@ -538,7 +544,8 @@ class Validator:
             )  # fmt: skip
 
         # identifiers unique across the delivery
-        for name in ID_FIELDS:
+        # (a planned feature has only the identifier fields among its properties' names)
+        for name in ID_FIELDS if plan is None else plan[1]:
             v = texts.get(name)
             if v:
                 first = self.ids[name].get(v)
@@ -812,7 +819,7 @@ class Validator:
 
     def _geometry(self, f: Feature, info, geom, loc, texts) -> None:
         st = self.file
-        gloc = _at(loc, geom.line)
+        gloc = (geom.line or loc[0], loc[1], loc[2], loc[3], loc[4], loc[5])
         allowed = info.geometry
         if allowed and geom.kind not in allowed:
             self.emit(

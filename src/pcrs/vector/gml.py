@@ -1239,7 +1239,8 @@ def _read_feature(el, member_line: int, out: list, tolerance: float, parent=None
         if hit[2]:
             continue
         tag_append(tag)
-        href = child.get(_HREF)
+        # (items() is cheaper than get() on the many elements without attributes)
+        href = child.get(_HREF) if child.items() else None
         if not len(child):
             # a leaf: a value or a link (the common case, kept short)
             append(
