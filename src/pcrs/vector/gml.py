@@ -807,14 +807,14 @@ def _fast_point(el, srs):
     if len(el) != 1:
         return None
     pos = el[0]
-    if pos.tag != _POS_TAG or pos.get("srsDimension") is not None:
+    if pos.tag != _POS_TAG or (pos.items() and pos.get("srsDimension") is not None):
         return None
     try:
         vals = tuple(map(float, (pos.text or "").split()))
     except ValueError:
         return None
     n = len(vals)
-    if n not in (2, 3) or not all(math.isfinite(v) for v in vals):
+    if n not in (2, 3) or not all(map(_ISFINITE, vals)):
         return None
     gid = el.get(_GML_ID)
     problems = [] if gid is not None else [("no_gml_id", "gml:Point without gml:id", None, None)]
@@ -1433,7 +1433,7 @@ class GmlReader:
                 label = _MEMBER_LABEL.get(tag) or (
                     ("pcrs:" if tag == _MEMBER_TAGS[0] else "gml:") + _split(tag)[1]
                 )
-                member = Member(line, label, out, el.get(_HREF), n)
+                member = Member(line, label, out, el.get(_HREF) if el.items() else None, n)
                 if keep_element:
                     member.element = el
                 yield member
