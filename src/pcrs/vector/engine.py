@@ -196,6 +196,19 @@ def _double_ok(text: str) -> bool:
     return ok
 
 
+_INT_OK: dict[str, bool] = {}
+
+
+def _int_ok(text: str) -> bool:
+    ok = _INT_OK.get(text)
+    if ok is None:
+        ok = bool(_INT.match(text.strip()))
+        if len(_INT_OK) >= 4096:
+            _INT_OK.clear()
+        _INT_OK[text] = ok
+    return ok
+
+
 class _FileState:
     """What one file's end-of-file rules need, kept compact (arrays, one entry per feature)."""
 
@@ -440,7 +453,10 @@ class Validator:
                     elif atype == "date":
                         if _parse_date(p.text or "") is not None:
                             continue
-                    elif atype == "double" and _double_ok(p.text or ""):
+                    elif atype == "double":
+                        if _double_ok(p.text or ""):
+                            continue
+                    elif atype == "integer" and a.name != "transparence" and _int_ok(p.text or ""):
                         continue
                 if todo is None:
                     todo = []
