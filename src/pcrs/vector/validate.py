@@ -23,7 +23,7 @@ __all__ = ["SCHEMA_PROCESS_MIN_BYTES", "validate"]
 log = logging.getLogger(__name__)
 
 #: files at least this big (bytes) have their schema step run by a second process, beside
-#: the rules, when the machine has two cores or more and can fork (``schema_process=None``)
+#: the rules, when the machine can fork and has a core idle (``schema_process=None``)
 SCHEMA_PROCESS_MIN_BYTES = 16_000_000
 
 
@@ -77,8 +77,8 @@ def validate(
         Run the schema step in a second process (forked, Linux only) while this one runs
         the rules: on two free cores the wall time is then about that of the rules alone
         (the CPU time is not lower). None: for files of at least
-        :data:`SCHEMA_PROCESS_MIN_BYTES` when two cores are available; the findings are the
-        same either way.
+        :data:`SCHEMA_PROCESS_MIN_BYTES` when a second core is idle (1-minute load average
+        at most the number of cores minus one); the findings are the same either way.
 
     Returns
     -------
@@ -147,15 +147,21 @@ def validate(
 
 
 def _can_fork() -> bool:
-    if not sys.platform.startswith("linux"):
-        return False
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return False
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _idle_core() -> bool:
+    """At least two cores, and one of them idle (1-minute load average): a second process
+    on a busy machine only competes with this one."""
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
-    return cores >= 2
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return False
+    return cores >= 2 and load <= cores - 1
 
 
 def _schema_pass(path: Path, schema) -> tuple[bool, int]:
@@ -251,7 +257,7 @@ def _one_file(
     schema = schema_validator.schema if schema_validator is not None else None
     side = None
     wanted = schema_process or (
-        schema_process is None and info["bytes"] >= SCHEMA_PROCESS_MIN_BYTES
+        schema_process is None and info["bytes"] >= SCHEMA_PROCESS_MIN_BYTES and _idle_core()
     )
     if schema is not None and wanted and _can_fork():
         try:
