@@ -56,3 +56,12 @@ def test_demo_refuses_to_overwrite(demo_dir: Path) -> None:
     res = CliRunner().invoke(cli, ["demo", str(demo_dir), "--points", "60000"])
     assert res.exit_code != 0
     assert "--overwrite" in str(res.exception) or "--overwrite" in res.output
+
+
+def test_demo_lidar_cross_check_finds_the_planted_defects(demo_dir: Path) -> None:
+    # a façade left out and a kerb 0.8 m too high, against pcrs's own classified tiles
+    lidar = json.loads((demo_dir / "demo_summary.json").read_text())["lidar_check"]
+    assert len(lidar["planted"]) == 2
+    assert "PCRS-LIDAR-001" in lidar["findings"]
+    assert "PCRS-LIDAR-007" in lidar["findings"]
+    assert lidar["stats"]["z"]["compared"] > 0

@@ -8,7 +8,10 @@
    ground errors) and the DTM against the true terrain (RMSE);
 4. pictures: a hillshade of the DTM and a classified profile;
 5. a synthetic PCRS delivery with five planted defects is validated, with
-   JSON, HTML and GeoPackage reports.
+   JSON, HTML and GeoPackage reports;
+6. a delivery drawn on the scene (façades, kerbs, trees, manholes), with a
+   façade left out and a kerb 0.8 m too high, is cross-checked against the
+   tiles classified in step 2 (``pcrs validate --lidar``).
 """
 
 from __future__ import annotations
@@ -257,6 +260,46 @@ def run_demo(
     echo(f"   reports: {', '.join(str(p) for p in reports.values())}")
     summary["validation"] = {"planted": planted, "summary": counts}
     summary["outputs"].update({f"validation_{k}": str(v) for k, v in reports.items()})
+
+    # 6. a delivery drawn on the scene, checked against pcrs's own classified tiles --------
+    done = _timer(summary, "lidar_check")
+    from .vector.lidar_check import cross_check
+    from .vector.sample import scene_features, write_scene_delivery
+
+    features = scene_features(scene)
+    facades = [f for f in features if f.cls == "FacadePCRS"]
+    kerbs = [f for f in features if f.cls == "LimiteVoiriePCRS"]
+    planted_lidar = []
+    if facades:
+        features = [f for f in features if f is not facades[0]]
+        planted_lidar.append(f"{facades[0].gml_id}: façade left out (a building not surveyed)")
+    if kerbs:
+        kerbs[0].coords = kerbs[0].coords + np.array([0.0, 0.0, 0.8])
+        planted_lidar.append(f"{kerbs[0].gml_id}: surveyed 0.80 m above the ground")
+    scene_gml = write_scene_delivery(out / "delivery_on_scene.gml", features, overwrite=overwrite)
+    checked = cross_check(scene_gml, proc_dir / "tiles", lang="en")
+    done()
+    echo(
+        f"6. pcrs validate --lidar: a delivery drawn on the scene ({len(features)} objects, "
+        f"{len(planted_lidar)} planted defects) against the tiles classified in step 2"
+    )
+    zs = checked.stats.get("z") or {}
+    if zs:
+        echo(
+            f"   Z of ground-level objects vs LiDAR ground: {zs.get('compared', 0)} vertices, "
+            f"bias {zs.get('bias', 0):+.3f} m, RMSE {zs.get('rmse', 0):.3f} m"
+        )
+    for finding in checked.findings:
+        where = finding.gml_id or (
+            f"x={finding.x:.1f} y={finding.y:.1f}" if finding.x is not None else ""
+        )
+        echo(f"   {finding.rule} {where}: {finding.message('en')}")
+    summary["lidar_check"] = {
+        "planted": planted_lidar,
+        "findings": [f.rule for f in checked.findings],
+        "stats": checked.stats,
+    }
+    summary["outputs"]["delivery_on_scene"] = str(scene_gml)
 
     summary_path = out / "demo_summary.json"
     with atomic_path(summary_path, overwrite=True) as tmp:
