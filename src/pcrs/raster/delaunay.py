@@ -104,10 +104,9 @@ def _qhull(px: np.ndarray, py: np.ndarray) -> np.ndarray:
 
 def _seed(X: np.ndarray, Y: np.ndarray) -> tuple[int, int, int] | None:
     """A small counter-clockwise seed triangle near the middle, or None if all points are collinear."""
-    mx = (float(X.min()) + float(X.max())) / 2
-    my = (float(Y.min()) + float(Y.max())) / 2
-    fx, fy = X.astype(np.float64), Y.astype(np.float64)
-    i0 = int(np.argmin((fx - mx) ** 2 + (fy - my) ** 2))
+    mx = (int(X.min()) + int(X.max())) // 2
+    my = (int(Y.min()) + int(Y.max())) // 2
+    i0 = int(np.argmin((X - mx) ** 2 + (Y - my) ** 2))
     d = (X - X[i0]) ** 2 + (Y - Y[i0]) ** 2
     d[i0] = np.iinfo(np.int64).max
     i1 = int(np.argmin(d))
@@ -185,11 +184,14 @@ def snapped_key(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     return (X << 24) | Y
 
 
-def sweep_distinct(X: np.ndarray, Y: np.ndarray) -> np.ndarray | None:
+def sweep_distinct(
+    X: np.ndarray, Y: np.ndarray, index: np.ndarray | None = None
+) -> np.ndarray | None:
     """Sweep triangulation of distinct snapped points (from :func:`snap`).
 
-    Returns the ``(m, 3)`` triangles, or None when the sweep gave up (the caller
-    then uses qhull).
+    Returns the ``(m, 3)`` triangles as indices into ``X``/``Y`` (or, when given, as
+    ``index[...]`` of those: one gather instead of two), or None when the sweep
+    gave up (the caller then uses qhull).
     """
     from ._sweep_kernels import sweep_triangulate
 
@@ -217,7 +219,8 @@ def sweep_distinct(X: np.ndarray, Y: np.ndarray) -> np.ndarray | None:
     if m == 0 or m != 2 * n - 2 - hull_count:
         log.debug("sweep Delaunay gave up on %d points; using qhull", n)
         return None
-    return order[flat.reshape(-1, 3)]
+    perm = order if index is None else np.asarray(index)[order]
+    return perm[flat.reshape(-1, 3)]
 
 
 def _sweep(px: np.ndarray, py: np.ndarray, quantum: float | None) -> np.ndarray | None:
@@ -229,8 +232,7 @@ def _sweep(px: np.ndarray, py: np.ndarray, quantum: float | None) -> np.ndarray 
     # points closer than the snapping grid: keep the first of each
     _, first = np.unique(key, return_index=True)
     keep = np.sort(first)
-    tri = sweep_distinct(X[keep], Y[keep])
-    return None if tri is None else keep[tri]
+    return sweep_distinct(X[keep], Y[keep], keep)
 
 
 def delaunay(

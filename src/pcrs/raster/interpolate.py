@@ -153,19 +153,20 @@ def _triangulate_sweep(x, y, z, duplicates, origin) -> np.ndarray | None:
     """The sweep engine's path: dedupe on the snapped grid (lowest or highest z kept), triangulate."""
     X, Y = snap(x - origin[0], y - origin[1])
     key = snapped_key(X, Y)
-    if z is None:
-        order = np.argsort(key, kind="stable")
-    else:
-        zz = np.asarray(z, np.float64)
-        order = np.lexsort((zz if duplicates == "min" else -zz, key))
+    order = np.argsort(key, kind="stable")
     ks = key[order]
-    first = np.r_[True, ks[1:] != ks[:-1]]
-    if not first.all():
-        order = order[first]
+    same = ks[1:] == ks[:-1]
+    if same.any():
+        if z is not None:
+            # points sharing a cell: the lowest (or highest) first, by sorting those alone
+            pos = np.flatnonzero(np.r_[same, False] | np.r_[False, same])
+            zz = np.asarray(z, np.float64)[order[pos]]
+            sub = np.lexsort((zz if duplicates == "min" else -zz, ks[pos]))
+            order[pos] = order[pos][sub]
+        order = order[np.r_[True, ~same]]
     if len(order) < 3:
         return np.empty((0, 3), np.int64)
-    tri = sweep_distinct(X[order], Y[order])
-    return None if tri is None else order[tri]
+    return sweep_distinct(X[order], Y[order], order)
 
 
 def rasterize_triangles(
