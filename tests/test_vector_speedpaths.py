@@ -318,3 +318,26 @@ def test_schema_in_a_second_process_gives_the_same_findings(tmp_path, schemas_di
         assert "PCRS-XML-002" in rules
     else:
         assert not one.has_errors
+
+
+def _in_daemon(path, schemas, queue) -> None:
+    report = validate(path, schemas=schemas, schema_process=True)
+    queue.put(_findings(report))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the second process needs fork")
+def test_schema_process_falls_back_inside_a_daemonic_process(tmp_path, schemas_dir):
+    """A daemonic process (a worker of a pool) may not have children: the schema step then
+    stays in that process, with the same findings."""
+    import multiprocessing
+
+    text = delivery_text(2, seed=3).replace("<typeMur>01</typeMur>", "<typeMur>9</typeMur>", 1)
+    path = _write(tmp_path, text)
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_in_daemon, args=(path, schemas_dir, queue), daemon=True)
+    proc.start()
+    got = queue.get(timeout=60)
+    proc.join(timeout=60)
+    assert got == _findings(validate(path, schemas=schemas_dir, schema_process=False))
+    assert any(f["rule"] == "PCRS-CODE-001" for f in got)

@@ -262,7 +262,8 @@ def _one_file(
     if schema is not None and wanted and _can_fork():
         try:
             side = _SchemaProcess(path, schema)
-        except OSError as exc:
+        except (OSError, AssertionError, ValueError) as exc:
+            # (no fork here, or a daemonic process, which may not have children)
             log.debug("schema step stays in this process: %s", exc)
     if side is None:
         for member in reader.members(schema=schema):
