@@ -52,6 +52,7 @@ from .._progress import progress
 from ..errors import CRSError, MissingCRSError, ParameterError, PcrsIOError
 from .gml import ARC_TOLERANCE, GmlReader, Member
 from .rules import Finding
+from .validate import _expand
 
 __all__ = [
     "ABOVE_GROUND_NATURES",
@@ -254,21 +255,15 @@ def open_lidar(lidar, crs: Any = None):
 # --- the delivery side ------------------------------------------------------------------------
 
 
-def _expand(paths) -> list[Path]:
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    out: list[Path] = []
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            out.extend(sorted(p.glob("*.gml")))
-        elif p.exists():
-            out.append(p)
-        else:
-            raise PcrsIOError(f"{p}: no such file; check the path")
-    if not out:
-        raise PcrsIOError("no GML file to cross-check")
-    return out
+def _on_record(
+    rule: str, params: dict, record: tuple, x: float, y: float, field: str | None = "geometrie"
+) -> Finding:
+    """A finding placed on one object of the delivery (``record``: file, line, class, ids)."""
+    file, line, cls, gid, ido = record
+    return Finding(
+        rule, params, file=file, line=line, feature_class=cls, gml_id=gid, id_objet=ido,
+        x=float(x), y=float(y), field=field,
+    )  # fmt: skip
 
 
 def _target(prop) -> str | None:
@@ -494,7 +489,7 @@ def cross_check(
     if lang not in ("en", "fr"):
         raise ParameterError(f"lang={lang!r}: choose 'en' or 'fr'")
     catalog = open_lidar(lidar, lidar_crs)
-    files = _expand(paths)
+    files = _expand(paths)  # the validator's: same files, same messages
     ground_level = set(opt.ground_level)
     d = _read_delivery(files, ground_level, arc_tolerance)
     _affleurant_filter(d)
@@ -705,26 +700,15 @@ def cross_check(
             else:
                 vok = allv[ok]
                 for i in bad:
-                    file, line, cls, gid, ido = d.records[i]
                     w = worst[i]
+                    params = {
+                        "residual": _fmt(med[i]),
+                        "count": int(counts[i]),
+                        "worst": _fmt(r[w]),
+                        "tolerance": _fmt(opt.z_tolerance, False),
+                    }
                     findings.append(
-                        Finding(
-                            "PCRS-LIDAR-001",
-                            {
-                                "residual": _fmt(med[i]),
-                                "count": int(counts[i]),
-                                "worst": _fmt(r[w]),
-                                "tolerance": _fmt(opt.z_tolerance, False),
-                            },
-                            file=file,
-                            line=line,
-                            feature_class=cls,
-                            gml_id=gid,
-                            id_objet=ido,
-                            x=float(vok[w, 0]),
-                            y=float(vok[w, 1]),
-                            field="geometrie",
-                        )
+                        _on_record("PCRS-LIDAR-001", params, d.records[i], vok[w, 0], vok[w, 1])
                     )
     stats["z"] = zstats
 
@@ -840,26 +824,13 @@ def _check_facades(d, opt, fine: _Grid, buildings, coarse: _Grid, covered, fstat
     findings = []
     weak = np.flatnonzero(judged & (share < opt.facade_min_share))
     for i in weak:
-        file, line, cls, gid, ido = d.records[i]
         at = first_miss[i] if first_miss[i] >= 0 else first_st[i]
-        findings.append(
-            Finding(
-                "PCRS-LIDAR-004",
-                {
-                    "share": f"{100 * share[i]:.0f}",
-                    "length": _fmt(length[i], False),
-                    "distance": _fmt(max(opt.facade_offsets), False),
-                },
-                file=file,
-                line=line,
-                feature_class=cls,
-                gml_id=gid,
-                id_objet=ido,
-                x=float(x[at]),
-                y=float(y[at]),
-                field="geometrie",
-            )
-        )
+        params = {
+            "share": f"{100 * share[i]:.0f}",
+            "length": _fmt(length[i], False),
+            "distance": _fmt(max(opt.facade_offsets), False),
+        }
+        findings.append(_on_record("PCRS-LIDAR-004", params, d.records[i], x[at], y[at]))
     strong = judged & (share >= opt.facade_min_share)
     decided = strong & (np.abs(lshare - rshare) >= 0.3)
     right = np.flatnonzero(decided & (rshare > lshare))
@@ -872,39 +843,15 @@ def _check_facades(d, opt, fine: _Grid, buildings, coarse: _Grid, covered, fstat
         building_on_right=int(right.size),
     )
     if right.size and right.size >= 0.5 * n_dec:
-        file, line, cls, gid, ido = d.records[right[0]]
         at = first_st[right[0]]
+        params = {"count": int(right.size), "total": n_dec}
         findings.append(
-            Finding(
-                "PCRS-LIDAR-005",
-                {"count": int(right.size), "total": n_dec},
-                file=file,
-                line=line,
-                feature_class=cls,
-                gml_id=gid,
-                id_objet=ido,
-                x=float(x[at]),
-                y=float(y[at]),
-            )
+            _on_record("PCRS-LIDAR-005", params, d.records[right[0]], x[at], y[at], field=None)
         )
     else:
         for i in right:
-            file, line, cls, gid, ido = d.records[i]
             at = first_st[i]
-            findings.append(
-                Finding(
-                    "PCRS-LIDAR-006",
-                    {},
-                    file=file,
-                    line=line,
-                    feature_class=cls,
-                    gml_id=gid,
-                    id_objet=ido,
-                    x=float(x[at]),
-                    y=float(y[at]),
-                    field="geometrie",
-                )
-            )
+            findings.append(_on_record("PCRS-LIDAR-006", {}, d.records[i], x[at], y[at]))
     return findings
 
 
