@@ -105,12 +105,13 @@ def _legalize(X, Y, tri, half, hull_tri, stack, start):
         b = half[a]
         if b < 0:
             continue
-        a0 = a - a % 3
-        b0 = b - b % 3
-        an = a0 + (a + 1) % 3
-        ap = a0 + (a + 2) % 3
-        bn = b0 + (b + 1) % 3
-        bp = b0 + (b + 2) % 3
+        # next and previous halfedges of a and b in their triangles, without modulo
+        a0 = (a // 3) * 3
+        b0 = (b // 3) * 3
+        an = a + 1 if a - a0 < 2 else a0
+        ap = a - 1 if a > a0 else a0 + 2
+        bn = b + 1 if b - b0 < 2 else b0
+        bp = b - 1 if b > b0 else b0 + 2
         p0 = tri[a]
         p1 = tri[an]
         pa = tri[ap]
