@@ -7,6 +7,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -78,7 +79,9 @@ def validate(
         the rules: on two free cores the wall time is then about that of the rules alone
         (the CPU time is not lower). None: for files of at least
         :data:`SCHEMA_PROCESS_MIN_BYTES` when a second core is idle (1-minute load average
-        at most the number of cores minus one); the findings are the same either way.
+        at most the number of cores minus one) and no other thread runs in this process
+        (forking beside a live thread can deadlock the child); the findings are the same
+        either way.
 
     Returns
     -------
@@ -257,7 +260,12 @@ def _one_file(
     schema = schema_validator.schema if schema_validator is not None else None
     side = None
     wanted = schema_process or (
-        schema_process is None and info["bytes"] >= SCHEMA_PROCESS_MIN_BYTES and _idle_core()
+        schema_process is None
+        and info["bytes"] >= SCHEMA_PROCESS_MIN_BYTES
+        and _idle_core()
+        # never fork by itself while another thread runs (a progress bar's refresh thread
+        # may hold a lock the child would then wait for forever)
+        and threading.active_count() == 1
     )
     if schema is not None and wanted and _can_fork():
         try:
