@@ -183,3 +183,62 @@ def test_compiled_rasteriser_equals_numpy():
         _rasterize_numpy(u, v, z, tri, (80, 100), max_edge, b, ib)
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(ia, ib)
+
+
+@needs_numba
+@pytest.mark.parametrize("seed", [0, 1])
+def test_sweep_on_many_small_degenerate_sets(seed):
+    # small integer ranges: collinear rows, co-circular quads and points on hull edges
+    # everywhere; every result must be an exact Delaunay triangulation of all the points
+    import pcrs.raster.delaunay as D
+
+    rng = np.random.default_rng(seed)
+    for _ in range(150):
+        span = int(rng.choice([3, 5, 10, 40]))
+        n = int(rng.integers(3, 120))
+        X = rng.integers(0, span, n)
+        Y = rng.integers(0, span, n)
+        if rng.random() < 0.3:  # rows wrapping around: long collinear runs
+            Y = (X * int(rng.integers(0, 3))) % span
+            X = np.r_[X, rng.integers(0, span, 3)]
+            Y = np.r_[Y, rng.integers(0, span, 3)]
+        XY = np.unique(np.column_stack([X, Y]), axis=0)
+        X, Y = XY[:, 0], XY[:, 1]
+        Xs, Ys = D.snap(X * 0.01, Y * 0.01)
+        tri = D.sweep_distinct(Xs, Ys)
+        if np.linalg.matrix_rank(np.column_stack([X - X[0], Y - Y[0]])) < 2:
+            assert tri is not None and len(tri) == 0  # collinear: no triangle
+            continue
+        assert tri is not None  # the sweep handled it (no fallback to qhull)
+        _check_triangulation(X * 0.01, Y * 0.01, tri)
+        assert _exact_delaunay_violations(X, Y, tri)[0] == 0
+
+
+@needs_numba
+def test_sweep_kernel_in_random_order_with_points_on_edges():
+    # any insertion order: points land strictly inside triangles, on inner edges and on
+    # hull edges (the legs of the seed triangle), each case splitting its triangles
+    from pcrs.raster._sweep_kernels import sweep_triangulate
+
+    rng = np.random.default_rng(11)
+    for _ in range(150):
+        span = int(rng.choice([4, 8, 16]))
+        n = int(rng.integers(5, 150))
+        k = rng.integers(1, 2 * span, 10)
+        pts = np.column_stack(
+            [
+                np.r_[rng.integers(0, span + 1, n), k, np.zeros(10, int)],
+                np.r_[rng.integers(0, span + 1, n), np.zeros(10, int), k],
+            ]
+        )
+        seeds = np.array([[0, 0], [2 * span, 0], [0, 2 * span]])
+        rest = np.unique(pts, axis=0)
+        rest = rest[~((rest[:, None, :] == seeds[None]).all(axis=2)).any(axis=1)]
+        P = np.vstack([seeds, rest]).astype(np.int64)
+        X, Y = P[:, 0].copy(), P[:, 1].copy()
+        order = np.r_[0, 1, 2, 3 + rng.permutation(len(P) - 3)].astype(np.int64)
+        flat, hull = sweep_triangulate(X, Y, order, 0, 1, 2, float(span), float(span))
+        tri = flat.reshape(-1, 3).astype(np.int64)
+        assert len(tri) == 2 * len(X) - 2 - hull
+        _check_triangulation(X.astype(float), Y.astype(float), tri)
+        assert _exact_delaunay_violations(X, Y, tri)[0] == 0

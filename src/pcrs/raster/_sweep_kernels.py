@@ -165,8 +165,77 @@ def _hash_key(x, y, cx, cy, size):
 
 
 @njit(cache=True)
-def _insert_inside(X, Y, tri, half, hull_tri, stack, i, t_start, nt):
-    """Insert point ``i`` lying strictly inside a triangle (located by walking); returns nt or -1."""
+def _split_edge(X, Y, tri, half, hull_tri, hull_next, hull_prev, on_hull, stack, i, h, nt):
+    """Insert point ``i`` lying strictly inside edge ``h`` (a -> b) of its triangle; returns nt."""
+    t0 = (h // 3) * 3
+    hn = h + 1 if h - t0 < 2 else t0
+    hp = h - 1 if h > t0 else t0 + 2
+    a, b, c = tri[h], tri[hn], tri[hp]
+    g = half[h]
+    out_bc, out_ca = half[hn], half[hp]
+    # (p, b, c) reuses h's triangle, laid out [b, c, p]; (a, p, c) is new, laid out [c, a, p]
+    t1 = t0
+    t2 = nt
+    nt += 3
+    tri[t1] = b
+    tri[t1 + 1] = c
+    tri[t1 + 2] = i
+    tri[t2] = c
+    tri[t2 + 1] = a
+    tri[t2 + 2] = i
+    _link(half, hull_tri, tri, t1, out_bc)
+    _link(half, hull_tri, tri, t2, out_ca)
+    half[t1 + 1] = t2 + 2
+    half[t2 + 2] = t1 + 1
+    if g < 0:
+        # a -> b was a hull edge: i joins the hull between a and b
+        half[t1 + 2] = -1
+        half[t2 + 1] = -1
+        hull_next[a] = i
+        hull_prev[i] = a
+        hull_next[i] = b
+        hull_prev[b] = i
+        on_hull[i] = True
+        hull_tri[a] = t2 + 1
+        hull_tri[i] = t1 + 2
+    else:
+        u0 = (g // 3) * 3
+        gn = g + 1 if g - u0 < 2 else u0
+        gp = g - 1 if g > u0 else u0 + 2
+        d = tri[gp]
+        out_ad, out_db = half[gn], half[gp]
+        # (p, a, d) reuses g's triangle, laid out [a, d, p]; (b, p, d) is new, laid out [d, b, p]
+        u1 = u0
+        u2 = nt
+        nt += 3
+        tri[u1] = a
+        tri[u1 + 1] = d
+        tri[u1 + 2] = i
+        tri[u2] = d
+        tri[u2 + 1] = b
+        tri[u2 + 2] = i
+        _link(half, hull_tri, tri, u1, out_ad)
+        _link(half, hull_tri, tri, u2, out_db)
+        half[u1 + 1] = u2 + 2
+        half[u2 + 2] = u1 + 1
+        half[t1 + 2] = u2 + 1
+        half[u2 + 1] = t1 + 2
+        half[t2 + 1] = u1 + 2
+        half[u1 + 2] = t2 + 1
+        stack = _legalize(X, Y, tri, half, hull_tri, stack, u1)
+        stack = _legalize(X, Y, tri, half, hull_tri, stack, u2)
+    stack = _legalize(X, Y, tri, half, hull_tri, stack, t1)
+    stack = _legalize(X, Y, tri, half, hull_tri, stack, t2)
+    return nt, stack
+
+
+@njit(cache=True)
+def _insert_inside(X, Y, tri, half, hull_tri, hull_next, hull_prev, on_hull, stack, i, t_start, nt):
+    """Insert point ``i`` lying inside the hull: locate its triangle by walking, split it.
+
+    A point strictly inside a triangle splits it in three; a point on an edge splits the
+    one or two triangles of that edge. Returns the new nt, or -1 if the walk failed.
+    """
     t = t_start
     ntri = nt // 3
     located = False
@@ -188,8 +257,18 @@ def _insert_inside(X, Y, tri, half, hull_tri, stack, i, t_start, nt):
         return -1, stack
     h0 = 3 * t
     a, b, c = tri[h0], tri[h0 + 1], tri[h0 + 2]
-    if _orient(X, Y, a, b, i) <= 0 or _orient(X, Y, b, c, i) <= 0 or _orient(X, Y, c, a, i) <= 0:
-        return -1, stack  # on an edge: left to the caller's fallback
+    if _orient(X, Y, a, b, i) == 0:
+        return _split_edge(
+            X, Y, tri, half, hull_tri, hull_next, hull_prev, on_hull, stack, i, h0, nt
+        )
+    if _orient(X, Y, b, c, i) == 0:
+        return _split_edge(
+            X, Y, tri, half, hull_tri, hull_next, hull_prev, on_hull, stack, i, h0 + 1, nt
+        )
+    if _orient(X, Y, c, a, i) == 0:
+        return _split_edge(
+            X, Y, tri, half, hull_tri, hull_next, hull_prev, on_hull, stack, i, h0 + 2, nt
+        )
     ha, hb, hc = half[h0], half[h0 + 1], half[h0 + 2]
     t1 = nt
     t2 = nt + 3
@@ -286,8 +365,11 @@ def sweep_triangulate(X, Y, order, i0, i1, i2, cx, cy):
             if e == start:
                 break
         if not visible:
-            # inside the current hull (possible only near the seed): point location + split
-            nt, stack = _insert_inside(X, Y, tri, half, hull_tri, stack, i, nt // 3 - 1, nt)
+            # inside the current hull or on its boundary (possible near the seed, or on
+            # collinear rows): point location, then the triangle or edge is split
+            nt, stack = _insert_inside(
+                X, Y, tri, half, hull_tri, hull_next, hull_prev, on_hull, stack, i, nt // 3 - 1, nt
+            )
             if nt < 0:
                 return np.empty(0, np.int32), 0
             continue

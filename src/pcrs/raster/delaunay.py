@@ -17,8 +17,10 @@ co-circular points):
     qhull on millions of points, with half of its memory.
 ``"qhull"``
     ``scipy.spatial.Delaunay`` (qhull): used when numba is not installed, and
-    as the fallback if the sweep meets a case it does not handle (a point
-    exactly on an edge inside the hull during the first insertions).
+    as a safety net if the sweep's final count of triangles is not Euler's
+    (never seen: points inside the hull or on an edge are located by a walk
+    and their triangle or edge split, which is tested on thousands of
+    degenerate sets).
 
 ``"auto"`` (default) picks the sweep when numba can be imported.
 
