@@ -34,7 +34,6 @@ True
 from __future__ import annotations
 
 import itertools
-import logging
 from collections.abc import Callable
 
 import numpy as np
@@ -57,7 +56,6 @@ __all__ = [
     "triangulate",
 ]
 
-log = logging.getLogger(__name__)
 
 #: candidate (triangle, pixel) pairs evaluated per vectorised step: bounds memory (~60 B each)
 _CHUNK_CANDIDATES = 4_000_000
