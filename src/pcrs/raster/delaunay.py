@@ -36,6 +36,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import os
@@ -70,9 +71,21 @@ _MAX_UNITS = (1 << 24) - 2
 _SEED_CANDIDATES = 64
 
 
+@functools.lru_cache(maxsize=1)
 def have_sweep() -> bool:
-    """Whether the compiled sweep engine can run (numba is installed)."""
-    return importlib.util.find_spec("numba") is not None
+    """Whether the compiled sweep engine can run: numba is installed and imports.
+
+    A numba that is present but fails to import (say, built for another numpy)
+    makes pcrs use qhull and numpy, with a debug message, rather than fail.
+    """
+    if importlib.util.find_spec("numba") is None:
+        return False
+    try:
+        from . import _sweep_kernels  # noqa: F401
+    except Exception as exc:  # numba's import errors are not all ImportError
+        log.debug("numba is installed but does not import (%s): using qhull", exc)
+        return False
+    return True
 
 
 def resolve_engine(engine: str | None = "auto") -> str:
