@@ -287,7 +287,8 @@ def run_demo(
     if zs:
         echo(
             f"   Z of ground-level objects vs LiDAR ground: {zs.get('compared', 0)} vertices, "
-            f"bias {zs.get('bias', 0):+.3f} m, RMSE {zs.get('rmse', 0):.3f} m"
+            f"bias (median) {zs.get('bias', 0):+.3f} m, RMSE {zs.get('rmse', 0):.3f} m "
+            "(the planted kerb included)"
         )
     for finding in checked.findings:
         where = finding.gml_id or (
