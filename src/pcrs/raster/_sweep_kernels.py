@@ -105,13 +105,8 @@ def _legalize(X, Y, tri, half, hull_tri, stack, start):
         b = half[a]
         if b < 0:
             continue
-        # next and previous halfedges of a and b in their triangles, without modulo
-        a0 = (a // 3) * 3
-        b0 = (b // 3) * 3
-        an = a + 1 if a - a0 < 2 else a0
-        ap = a - 1 if a > a0 else a0 + 2
-        bn = b + 1 if b - b0 < 2 else b0
-        bp = b - 1 if b > b0 else b0 + 2
+        _, an, ap = _around(a)
+        _, bn, bp = _around(b)
         p0 = tri[a]
         p1 = tri[an]
         pa = tri[ap]
@@ -153,6 +148,21 @@ def _link(half, hull_tri, tri, h, twin):
         hull_tri[tri[h]] = h
 
 
+@njit(cache=True, inline="always")
+def _put(tri, t, a, b, c):
+    """Write triangle ``t`` (its first halfedge index) as vertices a, b, c."""
+    tri[t] = a
+    tri[t + 1] = b
+    tri[t + 2] = c
+
+
+@njit(cache=True, inline="always")
+def _around(h):
+    """First halfedge of h's triangle, then h's next and previous halfedges (no modulo)."""
+    t0 = (h // 3) * 3
+    return t0, (h + 1 if h - t0 < 2 else t0), (h - 1 if h > t0 else t0 + 2)
+
+
 @njit(cache=True)
 def _hash_key(x, y, cx, cy, size):
     dx = x - cx
@@ -167,9 +177,7 @@ def _hash_key(x, y, cx, cy, size):
 @njit(cache=True)
 def _split_edge(X, Y, tri, half, hull_tri, hull_next, hull_prev, on_hull, stack, i, h, nt):
     """Insert point ``i`` lying strictly inside edge ``h`` (a -> b) of its triangle; returns nt."""
-    t0 = (h // 3) * 3
-    hn = h + 1 if h - t0 < 2 else t0
-    hp = h - 1 if h > t0 else t0 + 2
+    t0, hn, hp = _around(h)
     a, b, c = tri[h], tri[hn], tri[hp]
     g = half[h]
     out_bc, out_ca = half[hn], half[hp]
@@ -177,12 +185,8 @@ def _split_edge(X, Y, tri, half, hull_tri, hull_next, hull_prev, on_hull, stack,
     t1 = t0
     t2 = nt
     nt += 3
-    tri[t1] = b
-    tri[t1 + 1] = c
-    tri[t1 + 2] = i
-    tri[t2] = c
-    tri[t2 + 1] = a
-    tri[t2 + 2] = i
+    _put(tri, t1, b, c, i)
+    _put(tri, t2, c, a, i)
     _link(half, hull_tri, tri, t1, out_bc)
     _link(half, hull_tri, tri, t2, out_ca)
     half[t1 + 1] = t2 + 2
@@ -199,21 +203,15 @@ def _split_edge(X, Y, tri, half, hull_tri, hull_next, hull_prev, on_hull, stack,
         hull_tri[a] = t2 + 1
         hull_tri[i] = t1 + 2
     else:
-        u0 = (g // 3) * 3
-        gn = g + 1 if g - u0 < 2 else u0
-        gp = g - 1 if g > u0 else u0 + 2
+        u0, gn, gp = _around(g)
         d = tri[gp]
         out_ad, out_db = half[gn], half[gp]
         # (p, a, d) reuses g's triangle, laid out [a, d, p]; (b, p, d) is new, laid out [d, b, p]
         u1 = u0
         u2 = nt
         nt += 3
-        tri[u1] = a
-        tri[u1 + 1] = d
-        tri[u1 + 2] = i
-        tri[u2] = d
-        tri[u2 + 1] = b
-        tri[u2 + 2] = i
+        _put(tri, u1, a, d, i)
+        _put(tri, u2, d, b, i)
         _link(half, hull_tri, tri, u1, out_ad)
         _link(half, hull_tri, tri, u2, out_db)
         half[u1 + 1] = u2 + 2
@@ -273,12 +271,8 @@ def _insert_inside(X, Y, tri, half, hull_tri, hull_next, hull_prev, on_hull, sta
     t1 = nt
     t2 = nt + 3
     tri[h0 + 2] = i
-    tri[t1] = b
-    tri[t1 + 1] = c
-    tri[t1 + 2] = i
-    tri[t2] = c
-    tri[t2 + 1] = a
-    tri[t2 + 2] = i
+    _put(tri, t1, b, c, i)
+    _put(tri, t2, c, a, i)
     _link(half, hull_tri, tri, h0, ha)
     _link(half, hull_tri, tri, t1, hb)
     _link(half, hull_tri, tri, t2, hc)
@@ -323,9 +317,7 @@ def sweep_triangulate(X, Y, order, i0, i1, i2, cx, cy):
     hull_hash = np.full(size, -1, np.int32)
     stack = np.empty(1024, np.int32)
 
-    tri[0] = i0
-    tri[1] = i1
-    tri[2] = i2
+    _put(tri, 0, i0, i1, i2)
     nt = 3
     hull_next[i0] = i1
     hull_next[i1] = i2
@@ -376,9 +368,7 @@ def sweep_triangulate(X, Y, order, i0, i1, i2, cx, cy):
 
         q = hull_next[e]
         t = nt
-        tri[t] = e
-        tri[t + 1] = i
-        tri[t + 2] = q
+        _put(tri, t, e, i, q)
         half[t] = -1
         half[t + 1] = -1
         _link(half, hull_tri, tri, t + 2, hull_tri[e])
@@ -399,9 +389,7 @@ def sweep_triangulate(X, Y, order, i0, i1, i2, cx, cy):
             if _orient(X, Y, nv, nn, i) >= 0:
                 break
             t = nt
-            tri[t] = nv
-            tri[t + 1] = i
-            tri[t + 2] = nn
+            _put(tri, t, nv, i, nn)
             half[t + 1] = -1
             _link(half, hull_tri, tri, t, hull_tri[i])
             _link(half, hull_tri, tri, t + 2, hull_tri[nv])
@@ -419,9 +407,7 @@ def sweep_triangulate(X, Y, order, i0, i1, i2, cx, cy):
             if _orient(X, Y, pr, e, i) >= 0:
                 break
             t = nt
-            tri[t] = pr
-            tri[t + 1] = i
-            tri[t + 2] = e
+            _put(tri, t, pr, i, e)
             half[t] = -1
             _link(half, hull_tri, tri, t + 1, hull_tri[e])
             _link(half, hull_tri, tri, t + 2, hull_tri[pr])
