@@ -91,6 +91,16 @@ def _incircle(X, Y, a, b, c, d):
     return 1 if lo > 0 else 0
 
 
+@njit(cache=True, inline="always")
+def _link(half, hull_tri, tri, h, twin):
+    """Make ``h`` and ``twin`` twins; ``twin < 0`` makes ``h`` the hull edge of its start vertex."""
+    half[h] = twin
+    if twin >= 0:
+        half[twin] = h
+    else:
+        hull_tri[tri[h]] = h
+
+
 @njit(cache=True)
 def _legalize(X, Y, tri, half, hull_tri, stack, start):
     """Lawson flips from halfedge ``start``, whose opposite vertex is the point just inserted.
@@ -117,6 +127,10 @@ def _legalize(X, Y, tri, half, hull_tri, stack, start):
         har = half[ap]
         tri[a] = pb
         tri[b] = pa
+        # a (now pb -> p1) takes bp's outer neighbour, b (now pa -> p0) takes ap's; a hull
+        # edge keeps its vertex's hull_tri pointing at the halfedge that now holds it.
+        # (What _link does, written out: this is the hot loop, and the calls measured
+        # about 25 % slower here.)
         half[a] = hbr
         if hbr >= 0:
             half[hbr] = a
@@ -137,15 +151,6 @@ def _legalize(X, Y, tri, half, hull_tri, stack, start):
         stack[sp + 1] = bn
         sp += 2
     return stack
-
-
-@njit(cache=True, inline="always")
-def _link(half, hull_tri, tri, h, twin):
-    half[h] = twin
-    if twin >= 0:
-        half[twin] = h
-    else:
-        hull_tri[tri[h]] = h
 
 
 @njit(cache=True, inline="always")
@@ -189,8 +194,7 @@ def _split_edge(X, Y, tri, half, hull_tri, hull_next, hull_prev, on_hull, stack,
     _put(tri, t2, c, a, i)
     _link(half, hull_tri, tri, t1, out_bc)
     _link(half, hull_tri, tri, t2, out_ca)
-    half[t1 + 1] = t2 + 2
-    half[t2 + 2] = t1 + 1
+    _link(half, hull_tri, tri, t1 + 1, t2 + 2)
     if g < 0:
         # a -> b was a hull edge: i joins the hull between a and b
         half[t1 + 2] = -1
@@ -214,12 +218,9 @@ def _split_edge(X, Y, tri, half, hull_tri, hull_next, hull_prev, on_hull, stack,
         _put(tri, u2, d, b, i)
         _link(half, hull_tri, tri, u1, out_ad)
         _link(half, hull_tri, tri, u2, out_db)
-        half[u1 + 1] = u2 + 2
-        half[u2 + 2] = u1 + 1
-        half[t1 + 2] = u2 + 1
-        half[u2 + 1] = t1 + 2
-        half[t2 + 1] = u1 + 2
-        half[u1 + 2] = t2 + 1
+        _link(half, hull_tri, tri, u1 + 1, u2 + 2)
+        _link(half, hull_tri, tri, t1 + 2, u2 + 1)
+        _link(half, hull_tri, tri, t2 + 1, u1 + 2)
         stack = _legalize(X, Y, tri, half, hull_tri, stack, u1)
         stack = _legalize(X, Y, tri, half, hull_tri, stack, u2)
     stack = _legalize(X, Y, tri, half, hull_tri, stack, t1)
