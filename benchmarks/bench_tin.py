@@ -39,6 +39,30 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _one_piece(x, y, z, grid, engine: str = "auto"):
+    """pcrs's TIN in one triangulation, timed: (values, triangles, triangulate s, fill s)."""
+    t0 = time.perf_counter()
+    tri = triangulate(x, y, z, engine=engine)
+    t1 = time.perf_counter()
+    u, v = grid.to_pixel(x, y)
+    values = rasterize_triangles(u, v, z, tri, grid.shape)
+    return values, tri, t1 - t0, time.perf_counter() - t1
+
+
+def _scipy_tin(x, y, z, grid, ox: float, oy: float):
+    """scipy's LinearNDInterpolator on local coordinates at the pixel centres, rows in blocks
+    (bounded memory), timed: (values, Delaunay s, interpolation s)."""
+    t0 = time.perf_counter()
+    interp = LinearNDInterpolator(np.column_stack([x - ox, y - oy]), z)
+    t1 = time.perf_counter()
+    gx = grid.column_centers() - ox
+    values = np.empty(grid.shape)
+    for r0 in range(0, grid.height, 256):
+        X, Y = np.meshgrid(gx, grid.row_centers()[r0 : r0 + 256] - oy)
+        values[r0 : r0 + 256] = interp(X, Y)
+    return values, t1 - t0, time.perf_counter() - t1
+
+
 def bench(
     points: int,
     density: float,
@@ -91,26 +115,18 @@ def bench(
             f"run); {int(np.nansum(dp > 1e-3))} px differ by > 1 mm (co-circular points), "
             f"same empty pixels {bool(np.array_equal(np.isnan(par), np.isnan(ours)))}"
         )
-    t0 = time.perf_counter()
-    tri = triangulate(x, y, z)
-    t1 = time.perf_counter()
-    u, v = grid.to_pixel(x, y)
-    single = rasterize_triangles(u, v, z, tri, grid.shape)
-    t2 = time.perf_counter()
+    single, tri, t_tri, t_fill = _one_piece(x, y, z, grid)
     print(
-        f"pcrs   : in one piece: triangulate {t1 - t0:6.1f} s ({len(tri):,} triangles; "
-        f"dedupe, {engine})  rasterise {t2 - t1:5.1f} s  peak RSS {_rss_mb():,.0f} MB"
+        f"pcrs   : in one piece: triangulate {t_tri:6.1f} s ({len(tri):,} triangles; "
+        f"dedupe, {engine})  rasterise {t_fill:5.1f} s  peak RSS {_rss_mb():,.0f} MB"
     )
     if engine == "sweep" and qhull_too:
         # the previous engine, same points, same code path otherwise
-        tq = time.perf_counter()
-        tri_q = triangulate(x, y, z, engine="qhull")
-        tq1 = time.perf_counter()
-        single_q = rasterize_triangles(u, v, z, tri_q, grid.shape)
+        single_q, _, t_tri_q, _ = _one_piece(x, y, z, grid, engine="qhull")
         dq = np.abs(single_q - single)
         print(
-            f"pcrs-q : with qhull instead: triangulate {tq1 - tq:6.1f} s -> the sweep is "
-            f"{(tq1 - tq) / (t1 - t0):.1f}x faster; {int(np.nansum(dq > 1e-3))} px differ by > 1 mm "
+            f"pcrs-q : with qhull instead: triangulate {t_tri_q:6.1f} s -> the sweep is "
+            f"{t_tri_q / t_tri:.1f}x faster; {int(np.nansum(dq > 1e-3))} px differ by > 1 mm "
             "(co-circular points)"
         )
     d1 = np.abs(single - ours)
@@ -122,19 +138,10 @@ def bench(
 
     # --- scipy LinearNDInterpolator, local coordinates --------------------------------------
     if scipy_too:
-        t4 = time.perf_counter()
-        interp = LinearNDInterpolator(np.column_stack([x - minx, y - miny]), z)
-        t5 = time.perf_counter()
-        gx = grid.column_centers() - minx
-        ref = np.empty(grid.shape)
-        for r0 in range(0, grid.height, 256):  # rows in blocks: bounded memory
-            rows = grid.row_centers()[r0 : r0 + 256] - miny
-            X, Y = np.meshgrid(gx, rows)
-            ref[r0 : r0 + 256] = interp(X, Y)
-        t6 = time.perf_counter()
-        t_scipy = t6 - t4
+        ref, t_build, t_eval = _scipy_tin(x, y, z, grid, minx, miny)
+        t_scipy = t_build + t_eval
         print(
-            f"scipy  : Delaunay {t5 - t4:6.1f} s  interpolation at pixel centres {t6 - t5:6.1f} s"
+            f"scipy  : Delaunay {t_build:6.1f} s  interpolation at pixel centres {t_eval:6.1f} s"
             f"  total {t_scipy:6.1f} s"
         )
     if scipy_too and find_simplex:
@@ -212,37 +219,25 @@ def ign_mosaic(nx: int, ny: int, scipy_too: bool) -> None:
     from pcrs.raster.interpolate import tin
 
     tin(xs[:2000], ys[:2000], zs[:2000], RasterGrid.from_bounds(x0, y0, x0 + 50, y0 + 50, 0.5))
-    for engine in ("sweep", "qhull"):
-        if engine == "sweep" and resolve_engine("auto") != "sweep":
-            continue
-        t = time.perf_counter()
-        tri = triangulate(xs, ys, zs, engine=engine)
-        t1 = time.perf_counter()
-        u, v = grid.to_pixel(xs, ys)
-        out = rasterize_triangles(u, v, zs, tri, grid.shape)
-        t2 = time.perf_counter()
+    engines = ("sweep", "qhull") if resolve_engine("auto") == "sweep" else ("qhull",)
+    for engine in engines:
+        out, _, t_tri, t_fill = _one_piece(xs, ys, zs, grid, engine=engine)
+        total = t_tri + t_fill
         print(
-            f"pcrs ({engine:5s}): triangulate {t1 - t:6.1f} s  rasterise {t2 - t1:5.1f} s  "
-            f"total {t2 - t:6.1f} s  ({(t2 - t) / len(xs) * 1e6:.2f} us per point)  "
+            f"pcrs ({engine:5s}): triangulate {t_tri:6.1f} s  rasterise {t_fill:5.1f} s  "
+            f"total {total:6.1f} s  ({total / len(xs) * 1e6:.2f} us per point)  "
             f"peak RSS {_rss_mb():,.0f} MB"
         )
-        if engine == "sweep":
-            t_sweep, ours = t2 - t, out
+        if engine == engines[0]:
+            t_first, ours = total, out
     if scipy_too:
-        ox, oy = x0, y0
-        t4 = time.perf_counter()
-        interp = LinearNDInterpolator(np.column_stack([xs - ox, ys - oy]), zs)
-        gx = grid.column_centers() - ox
-        ref = np.empty(grid.shape)
-        for r0 in range(0, grid.height, 256):
-            X, Y = np.meshgrid(gx, grid.row_centers()[r0 : r0 + 256] - oy)
-            ref[r0 : r0 + 256] = interp(X, Y)
-        t_scipy = time.perf_counter() - t4
+        ref, t_build, t_eval = _scipy_tin(xs, ys, zs, grid, x0, y0)
+        t_scipy = t_build + t_eval
         both = np.isfinite(ref) & np.isfinite(ours)
         d = ours[both] - ref[both]
         print(
-            f"scipy LinearNDInterpolator: {t_scipy:6.1f} s -> pcrs (sweep) is "
-            f"{t_scipy / t_sweep:.1f}x faster; {np.mean(np.abs(d) > 1e-3) * 100:.3f} % of pixels "
+            f"scipy LinearNDInterpolator: {t_scipy:6.1f} s -> pcrs ({engines[0]}) is "
+            f"{t_scipy / t_first:.1f}x faster; {np.mean(np.abs(d) > 1e-3) * 100:.3f} % of pixels "
             "differ by > 1 mm (co-circular points)"
         )
     print(
@@ -299,9 +294,7 @@ def agreement() -> None:
         minx, miny, _, maxx, maxy, _ = g.bounds
         grid = RasterGrid.from_bounds(minx, miny, maxx, maxy, 0.5)
         ours = dtm(g, grid)
-        ref = LinearNDInterpolator(np.column_stack([g.x - minx, g.y - miny]), g.z)
-        X, Y = np.meshgrid(grid.column_centers() - minx, grid.row_centers() - miny)
-        theirs = ref(X, Y)
+        theirs, _, _ = _scipy_tin(g.x, g.y, g.z, grid, minx, miny)
         both = np.isfinite(ours) & np.isfinite(theirs)
         d = ours[both] - theirs[both]
         if "68" not in f.stem:  # mnx_input_68: 340 synthetic points over 2 km, not IGN data
