@@ -55,6 +55,7 @@ __all__ = [
     "snap",
     "snapped_key",
     "sweep_distinct",
+    "sweep_points",
 ]
 
 log = logging.getLogger(__name__)
@@ -238,16 +239,36 @@ def sweep_distinct(
     return perm[flat.reshape(-1, 3)]
 
 
-def _sweep(px: np.ndarray, py: np.ndarray, quantum: float | None) -> np.ndarray | None:
+def sweep_points(
+    px: np.ndarray,
+    py: np.ndarray,
+    z: np.ndarray | None = None,
+    *,
+    duplicates: str = "min",
+    quantum: float | None = None,
+) -> np.ndarray | None:
+    """Sweep triangulation of any points: snapped, one vertex per cell of the grid, triangulated.
+
+    Of points sharing a cell of the snapping grid the first given is the vertex, or,
+    when ``z`` is given, the lowest (``duplicates="min"``) or highest (``"max"``).
+    Returns triangles indexing ``px``, or None when the sweep gave up.
+    """
     X, Y = snap(px, py, quantum)
     key = snapped_key(X, Y)
-    skey = np.sort(key)
-    if not (skey[1:] == skey[:-1]).any():
-        return sweep_distinct(X, Y)
-    # points closer than the snapping grid: keep the first of each
-    _, first = np.unique(key, return_index=True)
-    keep = np.sort(first)
-    return sweep_distinct(X[keep], Y[keep], keep)
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    same = ks[1:] == ks[:-1]
+    if same.any():
+        if z is not None:
+            # points sharing a cell: the lowest (or highest) first, by sorting those alone
+            pos = np.flatnonzero(np.r_[same, False] | np.r_[False, same])
+            zz = np.asarray(z, np.float64)[order[pos]]
+            sub = np.lexsort((zz if duplicates == "min" else -zz, ks[pos]))
+            order[pos] = order[pos][sub]
+        order = order[np.r_[True, ~same]]
+    if len(order) < 3:
+        return np.empty((0, 3), np.int64)
+    return sweep_distinct(X[order], Y[order], order)
 
 
 def delaunay(
@@ -286,7 +307,7 @@ def delaunay(
     if quantum is not None and not quantum > 0:
         raise ParameterError(f"quantum must be positive, got {quantum!r}")
     if resolve_engine(engine) == "sweep":
-        tri = _sweep(px, py, quantum)
+        tri = sweep_points(px, py, quantum=quantum)
         if tri is not None:
             return tri
     return _qhull(px, py)

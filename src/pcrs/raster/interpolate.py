@@ -41,7 +41,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from ..errors import ParameterError
-from .delaunay import delaunay, have_sweep, resolve_engine, snap, snapped_key, sweep_distinct
+from .delaunay import delaunay, have_sweep, resolve_engine, sweep_points
 from .grid import RasterGrid
 
 __all__ = [
@@ -125,7 +125,7 @@ def triangulate(
     if origin is None:
         origin = _canonical_origin(x, y)
     if resolve_engine(engine) == "sweep":
-        tri = _triangulate_sweep(x, y, z, duplicates, origin)
+        tri = sweep_points(x - origin[0], y - origin[1], z, duplicates=duplicates)
         if tri is not None:
             return tri
         engine = "qhull"
@@ -145,26 +145,6 @@ def triangulate(
         return np.empty((0, 3), np.int64)
     tri = delaunay(xs - origin[0], ys - origin[1], engine=engine)
     return order[tri]
-
-
-def _triangulate_sweep(x, y, z, duplicates, origin) -> np.ndarray | None:
-    """The sweep engine's path: dedupe on the snapped grid (lowest or highest z kept), triangulate."""
-    X, Y = snap(x - origin[0], y - origin[1])
-    key = snapped_key(X, Y)
-    order = np.argsort(key, kind="stable")
-    ks = key[order]
-    same = ks[1:] == ks[:-1]
-    if same.any():
-        if z is not None:
-            # points sharing a cell: the lowest (or highest) first, by sorting those alone
-            pos = np.flatnonzero(np.r_[same, False] | np.r_[False, same])
-            zz = np.asarray(z, np.float64)[order[pos]]
-            sub = np.lexsort((zz if duplicates == "min" else -zz, ks[pos]))
-            order[pos] = order[pos][sub]
-        order = order[np.r_[True, ~same]]
-    if len(order) < 3:
-        return np.empty((0, 3), np.int64)
-    return sweep_distinct(X[order], Y[order], order)
 
 
 def rasterize_triangles(
