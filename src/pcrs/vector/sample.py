@@ -232,6 +232,22 @@ class _Block:
         )
 
 
+def _emprise_head(prefix: str, srs: str, box) -> str:
+    """The EmpriseEchangePCRS up to its idEmprise, its rectangle ``box`` (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = box
+    ring = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]])
+    return (
+        f'<featureMember><EmpriseEchangePCRS gml:id="{prefix}_emprise">'
+        "<fournisseur>Syndicat Exemple - SIREN 000000000</fournisseur>"
+        "<datePublication>2024-06-01</datePublication><type>Carreau</type><geometrie>"
+        f'<gml:MultiSurface gml:id="{prefix}_emprise-g" srsName="{srs}" srsDimension="2">'
+        f'<gml:surfaceMember><gml:Polygon gml:id="{prefix}_emprise-p"><gml:exterior>'
+        f"<gml:LinearRing><gml:posList>{_fmt(ring)}</gml:posList></gml:LinearRing>"
+        "</gml:exterior></gml:Polygon></gml:surfaceMember></gml:MultiSurface></geometrie>"
+        f"<idEmprise>{prefix}_emprise</idEmprise>\n"
+    )
+
+
 def delivery_chunks(
     n_blocks: int,
     seed: int = 0,
@@ -257,18 +273,7 @@ def delivery_chunks(
     x0, y0 = origin
     x1 = x0 + per_row * BLOCK_SIZE
     y1 = y0 + rows * BLOCK_SIZE
-    ring = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]])
-    head = (
-        f'<featureMember><EmpriseEchangePCRS gml:id="{prefix}_emprise">'
-        "<fournisseur>Syndicat Exemple - SIREN 000000000</fournisseur>"
-        "<datePublication>2024-06-01</datePublication><type>Carreau</type><geometrie>"
-        f'<gml:MultiSurface gml:id="{prefix}_emprise-g" srsName="{srs}" srsDimension="2">'
-        f'<gml:surfaceMember><gml:Polygon gml:id="{prefix}_emprise-p"><gml:exterior>'
-        f"<gml:LinearRing><gml:posList>{_fmt(ring)}</gml:posList></gml:LinearRing>"
-        "</gml:exterior></gml:Polygon></gml:surfaceMember></gml:MultiSurface></geometrie>"
-        f"<idEmprise>{prefix}_emprise</idEmprise>\n"
-    )
-    yield head
+    yield _emprise_head(prefix, srs, (x0, y0, x1, y1))
     for i in range(0, len(block.objets), 10000):
         yield "".join(f'<objet xlink:href="#{g}"/>\n' for g in block.objets[i : i + 10000])
     for i in range(0, len(block.habillages), 10000):
@@ -468,17 +473,8 @@ def scene_delivery_text(
     if emprise is None:
         allc = np.vstack([np.asarray(f.coords, float)[:, :2] for f in features])
         emprise = (*(allc.min(axis=0) - 1.0), *(allc.max(axis=0) + 1.0))
-    ex0, ey0, ex1, ey1 = emprise
-    ring = np.array([[ex0, ey0], [ex1, ey0], [ex1, ey1], [ex0, ey1], [ex0, ey0]])
     out.append(
-        f'<featureMember><EmpriseEchangePCRS gml:id="{prefix}_emprise">'
-        "<fournisseur>Syndicat Exemple - SIREN 000000000</fournisseur>"
-        "<datePublication>2024-06-01</datePublication><type>Carreau</type><geometrie>"
-        f'<gml:MultiSurface gml:id="{prefix}_emprise-g" srsName="{srs}" srsDimension="2">'
-        f'<gml:surfaceMember><gml:Polygon gml:id="{prefix}_emprise-p"><gml:exterior>'
-        f"<gml:LinearRing><gml:posList>{_fmt(ring)}</gml:posList></gml:LinearRing>"
-        "</gml:exterior></gml:Polygon></gml:surfaceMember></gml:MultiSurface></geometrie>"
-        f"<idEmprise>{prefix}_emprise</idEmprise>\n"
+        _emprise_head(prefix, srs, emprise)
         + "".join(f'<objet xlink:href="#{g}"/>\n' for g in objets)
         + "</EmpriseEchangePCRS></featureMember>\n</PlanCorpsRueSimplifie>\n"
     )
