@@ -285,6 +285,26 @@ class Validator:
         self.file: _FileState | None = None
         self._crs_cache: dict[str, object] = {}
 
+    # --- reading a file again ---------------------------------------------------------
+
+    def mark(self) -> tuple:
+        """A point to come back to with :meth:`rollback` (taken before :meth:`start_file`)."""
+        return (len(self.findings), Counter(self.suppressed), len(self.files))
+
+    def rollback(self, mark: tuple) -> None:
+        """Forget the files started since ``mark`` (their findings, identifiers and links),
+        so that one can be read again another way."""
+        n_findings, suppressed, n_files = mark
+        dropped = {st.index for st in self.files[n_files:]}
+        del self.findings[n_findings:]
+        self.suppressed = suppressed
+        del self.files[n_files:]
+        for table in self.ids.values():
+            for key in [k for k, v in table.items() if v >> 32 in dropped]:
+                del table[key]
+        self.links = [link for link in self.links if link[0] not in dropped]
+        self.file = None
+
     # --- emitting --------------------------------------------------------------------
 
     def emit(self, rule: str, loc: tuple | None = None, field_: str | None = None, **params):

@@ -22,6 +22,7 @@ huge_tree=False``: no external entity, DTD or network resource is ever read.
 
 from __future__ import annotations
 
+import io
 import itertools
 import math
 import re
@@ -1326,9 +1327,13 @@ class GmlReader:
     ...         print(feature.cls, feature.gml_id)
     """
 
-    def __init__(self, path: str | Path, tolerance: float = ARC_TOLERANCE):
+    def __init__(
+        self, path: str | Path, tolerance: float = ARC_TOLERANCE, source: bytes | None = None
+    ):
         self.path = Path(path)
         self.tolerance = tolerance
+        #: the document itself, when it is not read from ``path`` (which then only names it)
+        self.source = source
         self.root = None
         self.error: str | None = None
         self.error_line: int | None = None
@@ -1336,6 +1341,9 @@ class GmlReader:
         self.malformed = False
         #: with a schema: number of schema violations libxml2 found while streaming
         self.schema_errors = 0
+
+    def _input(self):
+        return io.BytesIO(self.source) if self.source is not None else str(self.path)
 
     def members(
         self, keep_element: bool = False, schema=None, read: bool = True, split_links: bool = True
@@ -1370,7 +1378,7 @@ class GmlReader:
         opts = parser_options()
         if schema is not None:
             opts["schema"] = schema
-        it = etree.iterparse(str(self.path), events=("end",), tag=tags, **opts)
+        it = etree.iterparse(self._input(), events=("end",), tag=tags, **opts)
         closed = False
         # the emprise whose links are being handed out: (element, gml:id, idEmprise)
         # (the element is held so that lxml hands back the same proxy for it)
@@ -1457,7 +1465,7 @@ class GmlReader:
 
     def locate_error(self) -> tuple[int | None, str | None]:
         """Parse the file without schema to find where it stops being well-formed."""
-        it = etree.iterparse(str(self.path), events=("end",), tag=_MEMBER_TAGS, **parser_options())
+        it = etree.iterparse(self._input(), events=("end",), tag=_MEMBER_TAGS, **parser_options())
         try:
             for _ev, el in it:
                 parent = el.getparent()

@@ -19,13 +19,16 @@ from .gml import ARC_TOLERANCE, EntityError, GmlReader, SniffError, sniff
 from .model import NS_PCRS
 from .report import Report
 
-__all__ = ["SCHEMA_PROCESS_MIN_BYTES", "validate"]
+__all__ = ["FAST_READER_MIN_BYTES", "SCHEMA_PROCESS_MIN_BYTES", "validate"]
 
 log = logging.getLogger(__name__)
 
 #: files at least this big (bytes) have their schema step run by a second process, beside
 #: the rules, when the machine can fork and has a core idle (``schema_process=None``)
 SCHEMA_PROCESS_MIN_BYTES = 16_000_000
+#: files at least this big are read by the compiled reader (:mod:`pcrs.vector.fastread`)
+#: when ``reader="auto"``: below, loading its kernel costs more than it saves
+FAST_READER_MIN_BYTES = 2_000_000
 
 
 def _expand(paths) -> list[Path]:
@@ -56,6 +59,7 @@ def validate(
     options: Options | None = None,
     arc_tolerance: float = ARC_TOLERANCE,
     schema_process: bool | None = None,
+    reader: str = "auto",
 ) -> Report:
     """Validate PCRS v2.0 GML files (a delivery) against the schema and the standard's rules.
 
@@ -82,6 +86,14 @@ def validate(
         at most the number of cores minus one) and no other thread runs in this process
         (forking beside a live thread can deadlock the child); the findings are the same
         either way.
+    reader : {"auto", "fast", "lxml"}
+        How the rules read the GML. ``"fast"``: a compiled scanner
+        (:mod:`pcrs.vector.fastread`) once libxml2 has parsed the file without error (the
+        schema step, or a plain parse without schema); ``"lxml"``: lxml alone, in the same
+        pass as the schema step; ``"auto"``: ``"fast"`` for files of at least
+        :data:`FAST_READER_MIN_BYTES` (the ``PCRS_GML_READER`` environment variable
+        overrides it). The findings are the same (on lines from 65,535 on, the fast reader
+        gives the true line where libxml2 gives one more).
 
     Returns
     -------
@@ -104,6 +116,10 @@ def validate(
         from ..errors import ParameterError
 
         raise ParameterError(f"lang={lang!r}: choose 'en' or 'fr'")
+    if reader not in ("auto", "fast", "lxml"):
+        from ..errors import ParameterError
+
+        raise ParameterError(f"reader={reader!r}: choose 'auto', 'fast' or 'lxml'")
     files = _expand(paths)
     schema_validator = None
     schema_note = None
@@ -132,7 +148,7 @@ def validate(
     try:
         for path in progress(files, len(files), "validating"):
             report.files.append(
-                _one_file(path, validator, schema_validator, arc_tolerance, schema_process)
+                _one_file(path, validator, schema_validator, arc_tolerance, schema_process, reader)
             )
     finally:
         if gc_was_on:
@@ -168,11 +184,61 @@ def _idle_core() -> bool:
 
 
 def _schema_pass(path: Path, schema) -> tuple[bool, int]:
-    """The schema step alone: (malformed, number of violations), as the rules pass counts them."""
+    """The schema step alone: (malformed, number of violations), as the rules pass counts them.
+
+    Without a schema (None): whether libxml2 finds the file well-formed, ``(malformed, 0)``."""
     reader = GmlReader(path)
-    for _member in reader.members(schema=schema, read=False):
+    for _member in reader.members(schema=schema, read=False, split_links=False):
         pass
+    if schema is None:
+        return reader.error is not None, 0
     return reader.malformed, reader.schema_errors
+
+
+def _use_fast_reader(reader: str, size: int, root) -> bool:
+    """Whether to read this file with :mod:`pcrs.vector.fastread` (see ``validate``)."""
+    from .fastread import have_fast_reader
+
+    choice = reader if reader != "auto" else (os.environ.get("PCRS_GML_READER") or "auto")
+    if choice == "lxml" or root.has_dtd or not have_fast_reader():
+        return False
+    return choice == "fast" or size >= FAST_READER_MIN_BYTES
+
+
+def _fast_pass(path: Path, validator: Validator, schema, tolerance: float, fork: bool):
+    """libxml2's pass (schema step, or a plain parse) and the rules over the fast reader.
+
+    Returns ``(done, verdict)``: ``done`` False when the file must be read again with
+    lxml (the caller rolls the validator back), ``verdict`` libxml2's
+    ``(malformed, schema violations)``. With ``fork``, libxml2's pass runs in a second
+    process while this one runs the rules; otherwise it runs first."""
+    from .fastread import FastReadUnavailable, read_members
+
+    side = None
+    if fork and _can_fork():
+        try:
+            side = _SchemaProcess(path, schema)
+        except (OSError, AssertionError, ValueError) as exc:
+            log.debug("libxml2's pass stays in this process: %s", exc)
+    verdict = None
+    if side is None:
+        verdict = _schema_pass(path, schema)
+        if verdict != (False, 0):
+            return False, verdict
+    done = True
+    try:
+        for member in read_members(path, tolerance):
+            validator.member(member)
+    except FastReadUnavailable as exc:
+        log.debug("%s: read with lxml (%s)", path, exc)
+        done = False
+    except UnicodeDecodeError:  # (not UTF-8 after all: libxml2 says where)
+        done = False
+    if side is not None:
+        verdict = side.result()
+        if verdict is None:  # the second process failed: the same step here
+            verdict = _schema_pass(path, schema)
+    return done and verdict == (False, 0), verdict
 
 
 def _schema_child(conn, path: Path, schema) -> None:
@@ -206,7 +272,12 @@ class _SchemaProcess:
 
 
 def _one_file(
-    path: Path, validator: Validator, schema_validator, tolerance: float, schema_process=None
+    path: Path,
+    validator: Validator,
+    schema_validator,
+    tolerance: float,
+    schema_process=None,
+    read_with: str = "auto",
 ) -> dict:
     t0 = time.perf_counter()
     info = {
@@ -254,11 +325,9 @@ def _one_file(
         info["usable"] = False
         info["reason"] = f"root element {shown}"
         return info
+    mark = validator.mark()
     validator.start_file(str(path), root)
-    state = validator.file
-    reader = GmlReader(path, tolerance)
     schema = schema_validator.schema if schema_validator is not None else None
-    side = None
     wanted = schema_process or (
         schema_process is None
         and info["bytes"] >= SCHEMA_PROCESS_MIN_BYTES
@@ -267,24 +336,50 @@ def _one_file(
         # may hold a lock the child would then wait for forever)
         and threading.active_count() == 1
     )
-    if schema is not None and wanted and _can_fork():
-        try:
-            side = _SchemaProcess(path, schema)
-        except (OSError, AssertionError, ValueError) as exc:
-            # (no fork here, or a daemonic process, which may not have children)
-            log.debug("schema step stays in this process: %s", exc)
-    if side is None:
-        for member in reader.members(schema=schema):
-            validator.member(member)
-        malformed = schema is not None and reader.malformed
-        schema_errors = reader.schema_errors if schema is not None else 0
+    verdict = None  # libxml2's (malformed, schema violations), once known
+    if _use_fast_reader(read_with, info["bytes"], root):
+        done, verdict = _fast_pass(path, validator, schema, tolerance, wanted)
+        if not done:
+            validator.rollback(mark)
+            validator.start_file(str(path), root)
+            info["reader"] = "lxml"
+        else:
+            info["reader"] = "fast"
     else:
+        done = False
+        info["reader"] = "lxml"
+    reader = GmlReader(path, tolerance)
+    malformed = False
+    schema_errors = 0
+    if done:
+        pass
+    elif verdict is not None:
+        # libxml2 has already parsed the file: the rules' pass needs no schema
         for member in reader.members():
             validator.member(member)
-        verdict = side.result()
-        if verdict is None:  # the second process failed: the same step here
-            verdict = _schema_pass(path, schema)
-        malformed, schema_errors = verdict
+        if schema is not None:
+            malformed, schema_errors = verdict
+    else:
+        side = None
+        if schema is not None and wanted and _can_fork():
+            try:
+                side = _SchemaProcess(path, schema)
+            except (OSError, AssertionError, ValueError) as exc:
+                # (no fork here, or a daemonic process, which may not have children)
+                log.debug("schema step stays in this process: %s", exc)
+        if side is None:
+            for member in reader.members(schema=schema):
+                validator.member(member)
+            malformed = schema is not None and reader.malformed
+            schema_errors = reader.schema_errors if schema is not None else 0
+        else:
+            for member in reader.members():
+                validator.member(member)
+            verdict = side.result()
+            if verdict is None:  # the second process failed: the same step here
+                verdict = _schema_pass(path, schema)
+            malformed, schema_errors = verdict
+    state = validator.file
     if malformed:
         line, msg = reader.locate_error()
         validator.xml_error(line, msg or "malformed XML")

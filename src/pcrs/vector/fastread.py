@@ -1,0 +1,516 @@
+"""A faster reader of well-formed PCRS GML: compiled scanning instead of lxml proxies.
+
+:class:`~pcrs.vector.gml.GmlReader` builds every element of a file as an lxml proxy, and
+visiting them costs more than libxml2's whole streaming schema validation. This reader
+hands out the same :class:`~pcrs.vector.gml.Member` and
+:class:`~pcrs.vector.gml.EmpriseLink` objects, built another way:
+
+1. a numba kernel (:mod:`pcrs.vector._scan_kernels`) cuts the bytes of a window of the
+   file into one record per element (name, attributes, first text, line, parent);
+2. each member's records become small :class:`_Node` objects that answer the part of the
+   lxml element interface the feature and geometry readers use (``tag``, ``get``,
+   ``items``, ``text``, ``sourceline``, ``len``, indexing, iteration);
+3. :func:`~pcrs.vector.gml._read_feature` and the geometry readers read them, with the
+   same code as for lxml elements.
+
+Whatever this reader does not interpret exactly as libxml2 would (comments, CDATA,
+entity or character references, namespace declarations below the root, a member that is
+not one ``pcrs:featureMember`` holding one feature, an ``idEmprise`` after the first
+link...) sends that one member to lxml: its bytes are
+parsed with the root's namespace declarations around them and read by
+:class:`~pcrs.vector.gml.GmlReader`, lines shifted to the file's.
+
+It is only correct on a **well-formed** document: :func:`pcrs.vector.validate` uses it
+once libxml2 has parsed the file (that is the schema step, or a plain parse without
+schema) and found no error; otherwise, and whenever this reader raises
+:class:`FastReadUnavailable`, the file is read by :class:`~pcrs.vector.gml.GmlReader`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .gml import (
+    _EMPRISE_TAG,
+    _G,
+    _GML_ID,
+    _HREF,
+    _LINK_TAGS,
+    _MEMBER_TAGS,
+    ARC_TOLERANCE,
+    EmpriseLink,
+    Feature,
+    GmlReader,
+    Member,
+    Property,
+    _prop_tag,
+    _split,
+    read_geometry,
+)
+from .model import NS_PCRS
+
+__all__ = ["FastReadUnavailable", "have_fast_reader", "read_members"]
+
+log = logging.getLogger(__name__)
+
+#: bytes read from the file at a time (a window grows when one member is bigger)
+BLOCK_BYTES = 4 << 20
+#: element records converted to Python objects at a time
+_BATCH_ROWS = 4096
+_XML_NS = "http://www.w3.org/XML/1998/namespace"
+_ATTR = re.compile(rb"""([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_NS_DECL = re.compile(rb"""xmlns(?::([^\s=]+))?\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_MEMBER = _MEMBER_TAGS[0]
+_ID_EMPRISE = "{" + NS_PCRS + "}idEmprise"
+
+
+class FastReadUnavailable(Exception):
+    """This file (or a part of it) must be read by :class:`~pcrs.vector.gml.GmlReader`."""
+
+
+class _Lxml(Exception):
+    """This member must be read by lxml."""
+
+
+@lru_cache(maxsize=1)
+def have_fast_reader() -> bool:
+    """Whether the compiled scanner can run (numba installed and importing)."""
+    if importlib.util.find_spec("numba") is None:
+        return False
+    try:
+        from . import _scan_kernels  # noqa: F401
+    except Exception as exc:  # numba's import errors are not all ImportError
+        log.debug("numba does not import (%s): GML is read with lxml only", exc)
+        return False
+    return True
+
+
+class _Node:
+    """The part of an lxml element's interface that :func:`~pcrs.vector.gml._read_feature`
+    and the fast geometry readers use."""
+
+    __slots__ = ("attrib", "children", "sourceline", "tag", "text")
+
+    def __init__(self, tag, attrib, text, sourceline):
+        self.tag = tag
+        self.attrib = attrib
+        self.children = []
+        self.text = text
+        self.sourceline = sourceline
+
+    def __len__(self):
+        return len(self.children)
+
+    def __iter__(self):
+        return iter(self.children)
+
+    def __getitem__(self, i):
+        return self.children[i]
+
+    def get(self, key, default=None):
+        a = self.attrib
+        return default if a is None else a.get(key, default)
+
+    def items(self):
+        a = self.attrib
+        return list(a.items()) if a else []
+
+
+class _Names:
+    """The names of a file: qualified names to lxml's ``{ns}local``, using the root's
+    namespace declarations (the only ones this reader accepts), and what the reader needs
+    to know of each element name, by its number in the scanner's table."""
+
+    def __init__(self, root_attrs: bytes):
+        self.prefixes: dict[bytes, str] = {b"xml": _XML_NS}
+        self.default = ""
+        for m in _NS_DECL.finditer(root_attrs):
+            uri = (m.group(2) if m.group(2) is not None else m.group(3)).decode("utf-8")
+            if m.group(1) is None:
+                self.default = uri
+            else:
+                self.prefixes[m.group(1)] = uri
+        self.attrs: dict[bytes, str] = {}
+        # by name number: tag (None: unknown prefix), (ns, local, skipped), kind
+        self.tag: list = []
+        self.prop: list = []
+        self.kind: list = []
+
+    def qualify(self, qname: bytes, attribute: bool = False) -> str | None:
+        prefix, sep, local = qname.rpartition(b":")
+        if sep:
+            uri = self.prefixes.get(prefix)
+            if uri is None:
+                return None
+        else:
+            uri = "" if attribute else self.default  # unprefixed attributes: no namespace
+        name = local.decode("utf-8")
+        return "{" + uri + "}" + name if uri else name
+
+    def learn(self, spans: np.ndarray, names: np.ndarray, count: int) -> None:
+        """Take in the names the scanner met since the last call."""
+        for i in range(len(self.tag), count):
+            tag = self.qualify(names[spans[i, 0] : spans[i, 1]].tobytes())
+            self.tag.append(tag)
+            if tag is None:
+                self.prop.append(None)
+                self.kind.append(_ODD)
+                continue
+            self.prop.append(_prop_tag(tag))
+            self.kind.append(_KINDS.get(tag, _GML if tag.startswith(_G) else _OTHER))
+
+    def attrib(self, data: bytes, s: int, e: int) -> dict:
+        attrib = {}
+        known = self.attrs
+        for qn, v1, v2 in _ATTR.findall(data, s, e):
+            key = known.get(qn)
+            if key is None:
+                key = self.qualify(qn, attribute=True)
+                if key is None:
+                    raise _Lxml
+                known[qn] = key
+            attrib[key] = (v1 if v1 or not v2 else v2).decode("utf-8")
+        return attrib
+
+
+# what the reader needs to know of an element name
+_OTHER, _GML, _MEMBER_KIND, _EMPRISE_KIND, _LINK_KIND, _ID_EMPRISE_KIND, _ODD = range(7)
+_KINDS = {
+    _MEMBER: _MEMBER_KIND,
+    _EMPRISE_TAG: _EMPRISE_KIND,
+    _LINK_TAGS[0]: _LINK_KIND,
+    _LINK_TAGS[1]: _LINK_KIND,
+    _ID_EMPRISE: _ID_EMPRISE_KIND,
+}
+
+
+def read_members(path: str | Path, tolerance: float = ARC_TOLERANCE) -> Iterator:
+    """Yield the members of a well-formed PCRS GML file, as ``GmlReader.members()`` does.
+
+    Parameters
+    ----------
+    path : path-like
+        The file; it must be well-formed XML (checked by libxml2 before).
+    tolerance : float
+        Arc linearisation tolerance (m).
+
+    Yields
+    ------
+    Member or EmpriseLink
+        The same objects, in the same order, as
+        :meth:`pcrs.vector.gml.GmlReader.members` with its defaults (except on lines
+        65,535 and after, which libxml2 gives one too high: these are the true ones).
+
+    Raises
+    ------
+    FastReadUnavailable
+        When the file needs lxml as a whole (a DTD, an encoding other than UTF-8,
+        elements nested more than 250 deep, thousands of distinct element names): what
+        was yielded before must be discarded.
+    """
+    from ._scan_kernels import CLOSED, FULL, MORE, NCOLS, new_names, scan
+
+    path = Path(path)
+    out = np.empty((1 << 16, NCOLS), np.int64)
+    root = np.full(4, -1, np.int64)
+    table = new_names()
+    with open(path, "rb") as fh:
+        data = fh.read(BLOCK_BYTES)
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise FastReadUnavailable("UTF-16")
+        if data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]  # (offsets then count from after the BOM; lines do not change)
+        decl = data[:200].lower().split(b"?>", 1)[0] if data.startswith(b"<?xml") else b""
+        if b"encoding" in decl and not re.search(
+            rb"""encoding\s*=\s*["'](utf-8|us-ascii|ascii)["']""", decl
+        ):
+            raise FastReadUnavailable("an encoding other than UTF-8")
+        pos, line, depth = 0, 1, 0
+        names = wrapper = None
+        eof = False
+        while True:
+            arr = np.frombuffer(data, np.uint8)
+            status, rows, stop, stop_line = scan(arr, pos, line, depth, out, root, *table)
+            if status < 0:
+                raise FastReadUnavailable("a construct the compiled scanner does not read")
+            if depth == 0 and root[1] >= 0:
+                depth = 1
+                names = _Names(data[root[2] : root[3]])
+                qname = data[root[0] : root[1]]
+                attrs = re.sub(rb"[\t\r\n]", b" ", data[root[2] : root[3]])
+                wrapper = (b"<" + qname + b" " + attrs + b">", b"</" + qname + b">")
+            if rows:
+                names.learn(table[1], table[2], int(table[3][0]))
+                yield from _members(data, out, rows, names, wrapper, tolerance)
+            if status == CLOSED:
+                return
+            if status == FULL:
+                if rows == 0:  # one member has more elements than rows: more rows
+                    out = np.empty((out.shape[0] * 2, NCOLS), np.int64)
+                pos, line = stop, stop_line
+                continue
+            assert status == MORE
+            if eof:
+                raise FastReadUnavailable("the file ends before its root element is closed")
+            # (a member bigger than the window: the window doubles, so that it is scanned
+            # a bounded number of times)
+            more = fh.read(BLOCK_BYTES if rows else max(BLOCK_BYTES, len(data)))
+            if not more:
+                eof = True
+            data = data[stop:] + more
+            pos, line = 0, stop_line
+
+
+def _members(data: bytes, out: np.ndarray, rows: int, names: _Names, wrapper, tolerance):
+    """Members and emprise links of the ``rows`` complete element records of ``data``.
+
+    The feature of a member and its properties are built here directly (the same objects
+    as :func:`~pcrs.vector.gml._read_feature` builds); geometries are read from
+    :class:`_Node` trees by :func:`~pcrs.vector.gml.read_geometry`.
+    """
+    from ._scan_kernels import (
+        C_ATTR_E,
+        C_ATTR_S,
+        C_DEPTH,
+        C_FLAGS,
+        C_LINE,
+        C_NAME,
+        C_NCHILD,
+        C_PARENT,
+        C_TEXT_E,
+        C_TEXT_S,
+        FLAG_ODD,
+    )
+
+    cols_wanted = [C_DEPTH, C_NAME, C_ATTR_S, C_ATTR_E, C_LINE, C_TEXT_S, C_TEXT_E, C_NCHILD,
+                   C_PARENT]  # fmt: skip
+    tag_of = names.tag
+    prop_of = names.prop
+    kind_of = names.kind
+    attrib_of = names.attrib
+    have = False  # a member is being read
+    id_emprise = None
+    mrow = -1  # the member being read: its row, or -1 when it is odd (read by lxml)
+    m_line = 0
+    m_attrib = None
+    feat = None
+    props: list = []
+    ptags: list = []
+    links: list = []
+    emprise = False
+    pending = None  # the property whose first child is awaited
+    groot = -1  # first row of the geometry being collected, and its nodes
+    gnodes: list = []
+    skip_below = 99  # rows deeper than this are skipped
+    first_row = 0
+    for b0 in range(0, rows, _BATCH_ROWS):
+        b1 = min(rows, b0 + _BATCH_ROWS)
+        block = out[b0:b1]
+        cols = block[:, cols_wanted].T.tolist()
+        flags = (block[:, C_FLAGS] & FLAG_ODD).tolist()
+        for r, depth, nid, as_, ae_, line, ts, te, nch, par in zip(
+            range(b0, b1), *cols, strict=True
+        ):
+            if depth > skip_below:
+                continue
+            skip_below = 99
+            if groot >= 0:
+                if depth >= 5:
+                    # inside the geometry: one node per element
+                    node = _Node(
+                        tag_of[nid],
+                        attrib_of(data, as_, ae_) if ae_ > as_ else None,
+                        _text(data, ts, te) if ts >= 0 else None,
+                        line,
+                    )
+                    gnodes.append(node)
+                    gnodes[par - groot].children.append(node)
+                    continue
+                pending.geometry = read_geometry(gnodes[0], None, tolerance)
+                pending = None
+                groot = -1
+                gnodes = []
+            if depth == 1:
+                if have:
+                    yield from _member_done(
+                        data, out, mrow, first_row, m_line, m_attrib, feat, ptags, links,
+                        id_emprise, wrapper, tolerance,
+                    )  # fmt: skip
+                have = True
+                first_row = r
+                mrow = r
+                m_line = line
+                feat = None
+                props = []
+                ptags = []
+                links = []
+                id_emprise = None
+                emprise = False
+                pending = None
+                if flags[r - b0] or kind_of[nid] != _MEMBER_KIND or nch != 1:
+                    mrow = -1  # odd, not a pcrs:featureMember, empty or crowded: lxml
+                    skip_below = 1
+                    continue
+                try:
+                    m_attrib = attrib_of(data, as_, ae_) if ae_ > as_ else None
+                except _Lxml:
+                    mrow = -1
+                    skip_below = 1
+                continue
+            try:
+                if depth == 3:
+                    kind = kind_of[nid]
+                    if kind == _ODD:
+                        raise _Lxml
+                    hit = prop_of[nid]
+                    if hit[2]:
+                        skip_below = 3  # a GML property the reader skips, and its contents
+                        continue
+                    attrib = attrib_of(data, as_, ae_) if ae_ > as_ else None
+                    href = attrib.get(_HREF) if attrib else None
+                    if emprise:
+                        if kind == _LINK_KIND and nch == 0 and href is not None:
+                            # handed out on its own, like GmlReader does
+                            links.append(EmpriseLink(line, hit[1], href, feat.gml_id, None))
+                            continue
+                        if kind == _ID_EMPRISE_KIND and id_emprise is None:
+                            if links or nch:
+                                raise _Lxml  # GmlReader's look-ahead decides: let it
+                            # (what lxml's findtext gives: the text as it is)
+                            id_emprise = _text(data, ts, te) if ts >= 0 else ""
+                    ptags.append(tag_of[nid])
+                    if nch == 0:
+                        props.append(
+                            Property(
+                                hit[1],
+                                hit[0],
+                                line,
+                                (_text(data, ts, te).strip() if ts >= 0 else "")
+                                if href is None
+                                else None,
+                                href,
+                            )
+                        )
+                        continue
+                    pending = Property(hit[1], hit[0], line, None, href)
+                    pending.children = nch
+                    props.append(pending)
+                    continue
+                if depth == 4:
+                    if pending is None:
+                        skip_below = 4  # a second child of a property: counted, not read
+                        continue
+                    if kind_of[nid] != _GML:
+                        raise _Lxml  # an inline feature (or an unknown prefix): lxml
+                    groot = r
+                    gnodes = [
+                        _Node(
+                            tag_of[nid],
+                            attrib_of(data, as_, ae_) if ae_ > as_ else None,
+                            _text(data, ts, te) if ts >= 0 else None,
+                            line,
+                        )
+                    ]
+                    if nch == 0:
+                        pending.geometry = read_geometry(gnodes[0], None, tolerance)
+                        pending = None
+                        groot = -1
+                        gnodes = []
+                    continue
+                if depth == 2:
+                    tag = tag_of[nid]
+                    if tag is None:
+                        raise _Lxml
+                    attrib = attrib_of(data, as_, ae_) if ae_ > as_ else None
+                    ns, local = _split(tag)
+                    feat = Feature(
+                        local,
+                        ns,
+                        attrib.get(_GML_ID) if attrib else None,
+                        line,
+                        props,
+                        None,
+                        None,
+                        m_line,
+                    )
+                    emprise = kind_of[nid] == _EMPRISE_KIND
+                    continue
+                raise _Lxml  # (depth 5 and more outside a geometry: inside an inline feature)
+            except _Lxml:
+                mrow = -1
+                skip_below = 1
+                pending = None
+                groot = -1
+                gnodes = []
+    if groot >= 0:
+        pending.geometry = read_geometry(gnodes[0], None, tolerance)
+    if have:
+        yield from _member_done(
+            data, out, mrow, first_row, m_line, m_attrib, feat, ptags, links, id_emprise,
+            wrapper, tolerance,
+        )  # fmt: skip
+
+
+def _text(data: bytes, s: int, e: int) -> str:
+    text = data[s:e].decode("utf-8")
+    if "\r" in text:  # XML end-of-line handling
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def _member_done(
+    data, out, mrow, first_row, m_line, m_attrib, feat, ptags, links, id_emprise, wrapper,
+    tolerance,
+):  # fmt: skip
+    """Hand out one member (its emprise links first), or lxml's reading of it."""
+    if mrow >= 0:
+        feat.prop_tags = tuple(ptags)
+        for link in links:
+            link.id_emprise = id_emprise  # (an idEmprise, if any, came before the links)
+            yield link
+        yield Member(m_line, "pcrs:featureMember", [feat],
+                     m_attrib.get(_HREF) if m_attrib else None, 1)  # fmt: skip
+        return
+    from ._scan_kernels import C_ATTR_E, C_END, C_LINE, C_START
+
+    start, end = int(out[first_row, C_START]), int(out[first_row, C_END])
+    # the line of the member's '<': its record has the line of the start tag's '>'
+    gt = data.index(b">", int(out[first_row, C_ATTR_E]))
+    first_line = int(out[first_row, C_LINE]) - data.count(b"\n", start, gt)
+    yield from _with_lxml(data[start:end], first_line, wrapper, tolerance)
+
+
+def _with_lxml(member: bytes, first_line: int, wrapper, tolerance) -> Iterator:
+    """One member read by :class:`~pcrs.vector.gml.GmlReader`, its lines the file's.
+
+    ``member`` is parsed inside a copy of the root's start tag, on one line, so that its
+    lines are the file's minus ``first_line - 1``."""
+    shift = first_line - 1
+    frag = wrapper[0] + member + wrapper[1]
+    reader = GmlReader("<member>", tolerance, source=frag)
+    for m in reader.members():
+        _shift_lines(m, shift)
+        yield m
+    if reader.error is not None:
+        raise FastReadUnavailable(f"a member lxml cannot read alone: {reader.error}")
+
+
+def _shift_lines(m, shift: int) -> None:
+    """Add ``shift`` to every line number of a member (or emprise link) and its contents."""
+    m.line += shift
+    if isinstance(m, EmpriseLink):
+        return
+    for f in m.features:
+        f.line += shift
+        f.member_line += shift
+        for p in f.props:
+            p.line += shift
+            if p.geometry is not None:
+                p.geometry.line += shift
