@@ -369,6 +369,229 @@ def test_constructs(mutate, to_lxml, base, tmp_path, lxml_calls):
         assert len(lxml_calls) == 1  # that member only
 
 
+# --- geometries: forms, number syntaxes, thresholds ---------------------------------------
+
+SRS = 'srsName="EPSG:3946"'
+X0, Y0 = 1848010.5, 5180006.25
+
+
+def _geom(kind: str, body: str, attrs: str = f'gml:id="g" {SRS} srsDimension="3"') -> str:
+    return f"<gml:{kind} {attrs}>{body}</gml:{kind}>"
+
+
+def _pl(values: str, attrs: str = "") -> str:
+    return f"<gml:posList{attrs}>{values}</gml:posList>"
+
+
+def _xyz(*points) -> str:
+    """posList text of points given as (dx, dy, z) from (X0, Y0); z may be a string."""
+    return " ".join(f"{X0 + dx!r} {Y0 + dy!r} {z}" for dx, dy, z in points)
+
+
+def _square(dx=0.0, side=1.0, z="150.0", close_dx=0.0, close_z=None) -> str:
+    pts = [(dx, 0, z), (dx + side, 0, z), (dx + side, side, z), (dx, side, z)]
+    return _xyz(*pts, (dx + close_dx, 0, z if close_z is None else close_z))
+
+
+def _ring(values: str, tag: str = "exterior") -> str:
+    return f"<gml:{tag}><gml:LinearRing>{_pl(values)}</gml:LinearRing></gml:{tag}>"
+
+
+def _lss(values: str) -> str:
+    return f"<gml:LineStringSegment>{_pl(values)}</gml:LineStringSegment>"
+
+
+def _curve_of(*segments: str, attrs: str = 'gml:id="c"') -> str:
+    return f"<gml:Curve {attrs}><gml:segments>{''.join(segments)}</gml:segments></gml:Curve>"
+
+
+LINE = _xyz((0, 0, "150.0"), (10, 0, "150.0"), (10, 5, "150.5"))
+# number syntaxes, each in the Z of a LineString's first vertex and of a Point
+NUMBERS = ["150", "150.", ".5", "+150.25", "-1.5", "-0", "0", "1.5025e2", "1.5025E+02",
+           "15025e-2", "150.123456789012", "150.1234567890123456", "000150.5",
+           "150.500000000000000000", "1e22", "1e23", "1e-22", "1e-30", "nan", "INF", "-Infinity",
+           "1_50", "\u0661\u0665\u0660", "0x96", "1e", "1.5.3", "--1", "1e400"]  # fmt: skip
+# separators between the numbers
+SEPARATORS = ["  ", "\t", "\n", "\r\n", "\u00a0", "\u2003", "\u0085"]
+
+GEOMETRIES = [
+    ("point-3d", _geom("Point", f"<gml:pos>{X0} {Y0} 150.0</gml:pos>")),
+    ("point-2d", _geom("Point", f"<gml:pos>{X0} {Y0}</gml:pos>", f'gml:id="g" {SRS}')),
+    ("point-4-numbers", _geom("Point", f"<gml:pos>{X0} {Y0} 150.0 1</gml:pos>")),
+    ("point-pos-dimension", _geom("Point", f'<gml:pos srsDimension="3">{X0} {Y0} 1</gml:pos>')),
+    ("point-no-id", _geom("Point", f"<gml:pos>{X0} {Y0} 1</gml:pos>", SRS)),
+    ("point-no-srs", _geom("Point", f"<gml:pos>{X0} {Y0} 1</gml:pos>", 'gml:id="g"')),
+    ("point-empty-srs", _geom("Point", f"<gml:pos>{X0} {Y0} 1</gml:pos>", 'gml:id="g" srsName=""')),
+    ("point-two-pos", _geom("Point", f"<gml:pos>{X0} {Y0} 1</gml:pos><gml:pos>1 2 3</gml:pos>")),
+    ("point-empty-pos", _geom("Point", "<gml:pos/>")),
+    ("point-coordinates", _geom("Point", f"<gml:coordinates>{X0},{Y0},1</gml:coordinates>")),
+    ("point-zero-z", _geom("Point", f"<gml:pos>{X0} {Y0} -0</gml:pos>")),
+    ("linestring", _geom("LineString", _pl(LINE))),
+    ("linestring-2d", _geom("LineString", _pl(f"{X0} {Y0} {X0 + 3} {Y0}"),
+                            f'gml:id="g" {SRS} srsDimension="2"')),
+    ("linestring-no-dimension", _geom("LineString", _pl(LINE), f'gml:id="g" {SRS}')),
+    ("linestring-dimension-4", _geom("LineString", _pl(LINE), f'gml:id="g" {SRS} srsDimension="4"')),
+    ("linestring-dimension-x", _geom("LineString", _pl(LINE), f'gml:id="g" {SRS} srsDimension="x"')),
+    ("linestring-no-srs", _geom("LineString", _pl(LINE), 'gml:id="g" srsDimension="3"')),
+    ("linestring-no-id", _geom("LineString", _pl(LINE), f'{SRS} srsDimension="3"')),
+    ("poslist-own-dimension", _geom("LineString", _pl(LINE, ' srsDimension="3"'))),
+    ("poslist-count", _geom("LineString", _pl(LINE + " 7"))),
+    ("poslist-one-point", _geom("LineString", _pl(_xyz((0, 0, 1))))),
+    ("poslist-empty", _geom("LineString", "<gml:posList/>")),
+    ("poslist-blank", _geom("LineString", _pl("  \n "))),
+    ("pos-list-of-pos", _geom("LineString", f"<gml:pos>{X0} {Y0} 1</gml:pos>"
+                                             f"<gml:pos>{X0 + 1} {Y0} 1</gml:pos>")),
+    ("zero-length", _geom("LineString", _pl(_xyz((0, 0, 1), (0, 0, 1), (5, 0, 1))))),
+    ("short-segment", _geom("LineString", _pl(_xyz((0, 0, 1), (0.0005, 0, 1), (5, 0, 1))))),
+    ("segment-1mm", _geom("LineString", _pl(_xyz((0, 0, 1), (0.001, 0, 1), (5, 0, 1))))),
+    ("segment-1mm-in-z", _geom("LineString", _pl(_xyz((0, 0, 1), (0, 0, 1.001), (5, 0, 1))))),
+    ("many-vertices", _geom("LineString", _pl(_xyz(*[(0.5 * i, 0.1 * (i % 3), 150 + i)
+                                                     for i in range(40)])))),
+    ("many-vertices-one-short", _geom("LineString", _pl(_xyz(
+        *[(0.5 * i, 0, 150) for i in range(30)], (14.5002, 0, 150), (20, 0, 150))))),
+    ("curve-exact-join", _geom("Curve", "<gml:segments>" + _lss(_xyz((0, 0, 1), (5, 0, 1)))
+                               + _lss(_xyz((5, 0, 1), (5, 5, 2))) + "</gml:segments>")),
+    ("curve-join-z-differs", _geom("Curve", "<gml:segments>" + _lss(_xyz((0, 0, 1), (5, 0, 1)))
+                                   + _lss(_xyz((5, 0, 3), (5, 5, 2))) + "</gml:segments>")),
+    ("curve-join-within-1mm", _geom("Curve", "<gml:segments>" + _lss(_xyz((0, 0, 1), (5, 0, 1)))
+                                    + _lss(_xyz((5.0004, 0, 1), (5, 5, 2))) + "</gml:segments>")),
+    ("curve-gap", _geom("Curve", "<gml:segments>" + _lss(_xyz((0, 0, 1), (5, 0, 1)))
+                        + _lss(_xyz((5.005, 0, 1), (5, 5, 2))) + "</gml:segments>")),
+    ("curve-arc", _geom("Curve", "<gml:segments><gml:Arc>" + _pl(_xyz((0, 0, 1), (1, 1, 1),
+                        (2, 0, 1))) + "</gml:Arc>" + _lss(_xyz((2, 0, 1), (9, 0, 1)))
+                        + "</gml:segments>")),
+    ("curve-arc-z", _geom("Curve", "<gml:segments><gml:ArcString>" + _pl(_xyz(
+        (0, 0, 1), (1, 1, 2), (2, 0, 3), (3, -1, 3), (4, 0, 5))) + "</gml:ArcString></gml:segments>")),
+    ("curve-arc-aligned", _geom("Curve", "<gml:segments><gml:Arc>" + _pl(_xyz(
+        (0, 0, 1), (1, 0, 1), (2, 0, 1))) + "</gml:Arc></gml:segments>")),
+    ("curve-circle", _geom("Curve", "<gml:segments><gml:Circle>" + _pl(_xyz(
+        (0, 0, 1), (1, 1, 1), (2, 0, 1))) + "</gml:Circle></gml:segments>")),
+    ("curve-segment-dimension", _geom("Curve", "<gml:segments><gml:LineStringSegment "
+                                      'srsDimension="3">' + _pl(LINE)
+                                      + "</gml:LineStringSegment></gml:segments>")),
+    ("curve-bezier", _geom("Curve", "<gml:segments><gml:Bezier>" + _pl(LINE)
+                           + "</gml:Bezier></gml:segments>")),
+    ("curve-no-segments", _geom("Curve", "<gml:segments/>")),
+    ("curve-empty", _geom("Curve", "")),
+    ("polygon", _geom("Polygon", _ring(_square()))),
+    ("polygon-hole", _geom("Polygon", _ring(_square(side=4)) + _ring(_square(1, 1), "interior"))),
+    ("polygon-interior-first", _geom("Polygon", _ring(_square(1, 1), "interior")
+                                     + _ring(_square(side=4)))),
+    ("polygon-two-exteriors", _geom("Polygon", _ring(_square()) + _ring(_square(3)))),
+    ("polygon-interior-only", _geom("Polygon", _ring(_square(), "interior"))),
+    ("polygon-open", _geom("Polygon", _ring(_square(close_dx=0.01)))),
+    ("polygon-closed-1e-10", _geom("Polygon", _ring(_square(close_dx=1e-10)))),
+    ("polygon-closed-7e-10", _geom("Polygon", _ring(_square(close_dx=7e-10)))),
+    ("polygon-z-not-closed", _geom("Polygon", _ring(_square(close_z="150.0000007")))),
+    ("polygon-z-open", _geom("Polygon", _ring(_square(close_z="150.01")))),
+    ("polygon-three-points", _geom("Polygon", _ring(_xyz((0, 0, 1), (1, 0, 1), (0, 0, 1))))),
+    ("polygon-bowtie", _geom("Polygon", _ring(_xyz((0, 0, 1), (1, 1, 1), (1, 0, 1), (0, 1, 1),
+                                                   (0, 0, 1))))),
+    ("polygon-ring-of-curves", _geom("Polygon", "<gml:exterior><gml:Ring><gml:curveMember>"
+        + _geom("LineString", _pl(_xyz((0, 0, 1), (2, 0, 1), (2, 2, 1))), 'gml:id="l"')
+        + "</gml:curveMember><gml:curveMember>"
+        + _curve_of(_lss(_xyz((2, 2, 1), (0, 2, 1))), _lss(_xyz((0, 2, 1), (0, 0, 1))))
+        + "</gml:curveMember></gml:Ring></gml:exterior>")),
+    ("polygon-ring-arc", _geom("Polygon", "<gml:exterior><gml:Ring><gml:curveMember>"
+        + _curve_of("<gml:ArcString>" + _pl(_xyz((0, 0, 1), (1, 1, 1), (2, 0, 1), (1, -1, 1),
+                                                 (0, 0, 1))) + "</gml:ArcString>")
+        + "</gml:curveMember></gml:Ring></gml:exterior>")),
+    ("polygon-ring-member-two-children", _geom("Polygon", "<gml:exterior><gml:Ring>"
+        "<gml:curveMember>" + _geom("LineString", _pl(_square()), 'gml:id="l"')
+        + _geom("LineString", _pl(_square()), 'gml:id="m"')
+        + "</gml:curveMember></gml:Ring></gml:exterior>")),
+    ("polygon-2d", _geom("Polygon", _ring(f"{X0} {Y0} {X0 + 1} {Y0} {X0 + 1} {Y0 + 1} {X0} {Y0}"),
+                         f'gml:id="g" {SRS} srsDimension="2"')),
+    ("multicurve", _geom("MultiCurve", "<gml:curveMember>" + _geom("LineString", _pl(LINE),
+        'gml:id="a"') + "</gml:curveMember><gml:curveMember>"
+        + _curve_of(_lss(_xyz((0, 9, 1), (4, 9, 1)))) + "</gml:curveMember>")),
+    ("multicurve-empty", _geom("MultiCurve", "")),
+    ("multicurve-plural", _geom("MultiCurve", "<gml:curveMembers>" + _geom("LineString", _pl(LINE),
+        'gml:id="a"') + "</gml:curveMembers>")),
+    ("multicurve-member-dimension", _geom("MultiCurve", "<gml:curveMember>" + _geom(
+        "LineString", _pl(LINE), 'gml:id="a" srsDimension="2"') + "</gml:curveMember>")),
+    ("multisurface", _geom("MultiSurface", "<gml:surfaceMember>" + _geom("Polygon",
+        _ring(_square()), 'gml:id="p"') + "</gml:surfaceMember>")),
+    ("surface", _geom("Surface", "<gml:patches><gml:PolygonPatch>" + _ring(_square())
+                      + "</gml:PolygonPatch></gml:patches>")),
+    ("multipoint", _geom("MultiPoint", f'<gml:pointMember><gml:Point gml:id="q"><gml:pos>{X0} '
+                         f"{Y0} 1</gml:pos></gml:Point></gml:pointMember>")),
+    ("orientable-curve", _geom("OrientableCurve", "<gml:baseCurve>" + _geom("LineString", _pl(LINE),
+        'gml:id="a"') + "</gml:baseCurve>", f'gml:id="g" {SRS} orientation="-"')),
+    ("composite-curve", _geom("CompositeCurve", "<gml:curveMember>" + _geom("LineString",
+        _pl(LINE), 'gml:id="a"') + "</gml:curveMember>")),
+    ("unknown-geometry", _geom("Solid", "")),
+]  # fmt: skip
+
+
+def _geometry_file(geometries: list[str], root_extra: str = "") -> str:
+    members = "".join(
+        f'<featureMember><MurPCRS gml:id="m{i}"><idObjet>m{i}</idObjet><geometrie>{g}'
+        f"</geometrie><typeMur>01</typeMur></MurPCRS></featureMember>\n"
+        for i, g in enumerate(geometries)
+    )
+    return HEAD.replace(' gml:id="r"', f'{root_extra} gml:id="r"') + members + TAIL
+
+
+@pytest.mark.parametrize("geometry", [c[1] for c in GEOMETRIES], ids=[c[0] for c in GEOMETRIES])
+def test_geometries(geometry, tmp_path):
+    compare(write(tmp_path, _geometry_file([geometry])))
+
+
+@pytest.mark.parametrize("number", NUMBERS)
+def test_number_syntaxes(number, tmp_path):
+    line = _geom("LineString", _pl(f"{X0} {Y0} {number} {X0 + 5} {Y0} 150.0"))
+    point = _geom("Point", f"<gml:pos>{X0} {Y0} {number}</gml:pos>")
+    compare(write(tmp_path, _geometry_file([line, point])))
+
+
+@pytest.mark.parametrize("sep", SEPARATORS, ids=[f"U+{ord(s[-1]):04X}" for s in SEPARATORS])
+def test_number_separators(sep, tmp_path):
+    line = _geom("LineString", _pl(sep + LINE.replace(" ", sep) + sep))
+    point = _geom("Point", f"<gml:pos>{X0}{sep}{Y0}{sep}1</gml:pos>")
+    compare(write(tmp_path, _geometry_file([line, point])))
+
+
+def test_signed_zeros_in_bounds(tmp_path):
+    """min/max over 0.0 and -0.0: the first met is kept (Python's min and max)."""
+    geoms = [
+        _geom("LineString", _pl(_xyz((0, 0, "-0"), (5, 0, "0"), (9, 0, "0.0")))),
+        _geom("LineString", _pl(_xyz((0, 0, "0"), (5, 0, "-0"), (9, 0, "-0.0")))),
+        _geom("Polygon", _ring(_square(z="-0", close_z="-0"))),
+        _geom(
+            "LineString",
+            _pl(f"-0 0 0 {-5.0} -1 0 -0 -0"),
+            'gml:id="g" srsName="x" srsDimension="2"',
+        ),
+    ]
+    path = write(tmp_path, _geometry_file(geoms))
+    compare(path)
+    z = [m.features[0].geometry.zrange for m in list(read_members(path))[:2]]
+    assert repr(z[0]) != repr(z[1])  # (-0.0 and 0.0 both met: the comparison sees the sign)
+
+
+def test_two_prefixes_for_gml(tmp_path):
+    """GML bound to two prefixes on the root: gml:id written with either is the id."""
+    g2 = _geom("LineString", _pl(LINE), f'g2:id="g" {SRS} srsDimension="3"').replace("gml:", "g2:")
+    text = _geometry_file([_geom("LineString", _pl(LINE)), g2, _geom("Point", f"<gml:pos>{X0} "
+                          f"{Y0} 1</gml:pos>", f'g2:id="p" {SRS}')],
+                          ' xmlns:g2="http://www.opengis.net/gml/3.2"')  # fmt: skip
+    keys = compare(write(tmp_path, text))
+    assert all("no_gml_id" not in repr(k) for k in keys)
+
+
+def test_gml_as_default_namespace(tmp_path):
+    text = (
+        '<?xml version="1.0"?>\n<p:PlanCorpsRueSimplifie xmlns:p="http://cnig.gouv.fr/pcrs" '
+        'xmlns="http://www.opengis.net/gml/3.2" xmlns:gml="http://www.opengis.net/gml/3.2" '
+        'gml:id="r">\n<p:featureMember><p:MurPCRS gml:id="m"><p:geometrie>'
+        + _geom("LineString", _pl(LINE)).replace("gml:LineString", "LineString")
+        .replace("gml:posList", "posList")
+        + "</p:geometrie></p:MurPCRS></p:featureMember>\n</p:PlanCorpsRueSimplifie>\n"
+    )  # fmt: skip
+    compare(write(tmp_path, text))
+
+
 # --- 3. layout --------------------------------------------------------------------------
 
 
