@@ -36,8 +36,9 @@ import time
 from pathlib import Path
 
 PCRS_NS = "{http://cnig.gouv.fr/pcrs}"
-#: bare lxml validation, rules only, schema + rules in one process, the same in two processes
-MODES = ("bare", "noschema", "schema", "schema2")
+#: bare lxml validation, rules only, schema + rules in one process, the same in two processes,
+#: and schema + rules read by lxml in one pass (the reader pcrs used before its compiled one)
+MODES = ("bare", "noschema", "schema", "schema2", "lxml")
 
 
 def _default_schemas() -> str | None:
@@ -100,12 +101,13 @@ def _child(mode: str, path: str, schemas: str | None) -> None:
         from pcrs.vector import validate
 
         kwargs = {"schemas": False} if mode == "noschema" else {"schemas": schemas}
-        if mode in ("schema", "schema2"):
-            kwargs["schema_process"] = mode == "schema2"
+        kwargs["schema_process"] = mode == "schema2"
+        if mode == "lxml":
+            kwargs["reader"] = "lxml"
         report = validate(path, **kwargs)
         s = report.summary()
         out.update(features=s["features"], errors=s["errors"], warnings=s["warnings"],
-                   schema=s["schema"])  # fmt: skip
+                   schema=s["schema"], reader=report.files[0].get("reader"))  # fmt: skip
     out["wall"] = time.perf_counter() - t0
     out["cpu_self"] = time.process_time() - c0
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -130,6 +132,10 @@ def main() -> None:
         help="also time a bare walk over every element as an lxml proxy (a floor for any "
         "Python validator on lxml)",
     )  # fmt: skip
+    ap.add_argument(
+        "--modes", default=",".join(MODES),
+        help=f"comma-separated modes to run among {', '.join(MODES)} (bare always runs)",
+    )  # fmt: skip
     ap.add_argument("--child", nargs=2, metavar=("MODE", "FILE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     schemas = args.schemas or _default_schemas()
@@ -153,7 +159,8 @@ def main() -> None:
     size = path.stat().st_size
     results = {}
     try:
-        for mode in MODES + (("walk",) if args.walk else ()):
+        wanted = ["bare"] + [m for m in args.modes.split(",") if m in MODES and m != "bare"]
+        for mode in wanted + (["walk"] if args.walk else []):
             proc = subprocess.run(
                 [sys.executable, __file__, "--schemas", schemas, "--child", mode, str(path)],
                 capture_output=True, text=True, check=True,
@@ -167,11 +174,12 @@ def main() -> None:
         if not args.keep:
             path.unlink(missing_ok=True)
     bare = results["bare"]
-    print(f"file: {size / 1e6:.0f} MB, {results['schema'].get('features')} features; "
-          f"bare schema-valid: {bare['valid']}; pcrs errors: {results['schema']['errors']}")  # fmt: skip
+    any_pcrs = next((results[m] for m in results if m not in ("bare", "walk")), {})
+    print(f"file: {size / 1e6:.0f} MB, {any_pcrs.get('features')} features; "
+          f"bare schema-valid: {bare['valid']}; pcrs errors: {any_pcrs.get('errors')}")  # fmt: skip
     for mode in [m for m in results if m != "bare"]:
         r = results[mode]
-        who = "lxml" if mode == "walk" else "pcrs"
+        who = "lxml" if mode == "walk" else f"pcrs ({r.get('reader')} reader)"
         print(f"{who} {mode:<9}: {r['wall'] / bare['wall']:.2f}x bare wall, "
               f"{r['cpu'] / bare['cpu']:.2f}x bare cpu, peak RSS {r['peak_rss_mb']:.0f} MB"
               f" (+ child {r['peak_rss_child_mb']:.0f} MB)")  # fmt: skip

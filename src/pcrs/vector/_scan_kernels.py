@@ -9,7 +9,7 @@ the root, characters other than white space between elements). A flagged member 
 again by lxml, so the records never have to reproduce those parts of XML.
 
 One row of ``out`` per element below the root (the root itself is described by ``root``):
-the columns are named by the ``C_*`` constants.
+the columns are named by the ``C_*`` constants of :mod:`pcrs.vector._records`.
 """
 
 from __future__ import annotations
@@ -17,36 +17,33 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-C_DEPTH = 0  # 1 for a child of the root (a member), 2 for a feature...
-C_NAME_S = 1  # qualified name: buf[C_NAME_S:C_NAME_E]
-C_NAME_E = 2
-C_ATTR_S = 3  # the attributes' text: buf[C_ATTR_S:C_ATTR_E] (empty when there are none)
-C_ATTR_E = 4
-C_LINE = 5  # line of the start tag's '>' (libxml2's line for an element)
-C_TEXT_S = 6  # first text of the element: buf[C_TEXT_S:C_TEXT_E] (-1: none)
-C_TEXT_E = 7
-C_NCHILD = 8  # number of element children
-C_PARENT = 9  # row of the parent element (-1 for a member)
-C_END = 10  # offset just after the end tag
-C_FLAGS = 11  # on a member: FLAG_ODD when lxml must read it
-C_START = 12  # offset of the start tag's '<'
-C_NAME = 13  # the qualified name's number in the file's table of names (see ``intern``)
-NCOLS = 14
-
-FLAG_ODD = 1
-
-#: status codes returned by :func:`scan`
-MORE = 0  # the buffer ends inside a member: call again with more bytes from ``stop``
-CLOSED = 1  # the root element's end tag was met
-FULL = 2  # ``out`` is full: call again from ``stop``
-UNSUPPORTED = -1  # a DTD, or nesting too deep: read the file with lxml
-MALFORMED = -2  # something that cannot be XML: read the file with lxml (it says what)
+from ._records import (
+    C_ATTR_E,
+    C_ATTR_S,
+    C_DEPTH,
+    C_END,
+    C_FLAGS,
+    C_LINE,
+    C_NAME,
+    C_NAME_E,
+    C_NAME_S,
+    C_NCHILD,
+    C_PARENT,
+    C_START,
+    C_TEXT_E,
+    C_TEXT_S,
+    CLOSED,
+    FLAG_ODD,
+    FULL,
+    MALFORMED,
+    MAX_NAMES,
+    MORE,
+    NAME_BYTES,
+    NAME_SLOTS,
+    UNSUPPORTED,
+)
 
 _MAX_DEPTH = 256
-#: table of distinct element names: slots (a power of two), names, bytes of names
-NAME_SLOTS = 8192
-MAX_NAMES = 4096
-NAME_BYTES = 1 << 18
 
 
 def new_names():

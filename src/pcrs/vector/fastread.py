@@ -15,8 +15,7 @@ hands out the same :class:`~pcrs.vector.gml.Member` and
 
 Whatever this reader does not interpret exactly as libxml2 would (comments, CDATA,
 entity or character references, namespace declarations below the root, a member that is
-not one ``pcrs:featureMember`` holding one feature, an ``idEmprise`` after the first
-link...) sends that one member to lxml: its bytes are
+not one ``pcrs:featureMember`` holding one feature...) sends that one member to lxml: its bytes are
 parsed with the root's namespace declarations around them and read by
 :class:`~pcrs.vector.gml.GmlReader`, lines shifted to the file's.
 
@@ -37,6 +36,36 @@ from pathlib import Path
 
 import numpy as np
 
+from ._records import (
+    C_ATTR_E,
+    C_ATTR_S,
+    C_DEPTH,
+    C_END,
+    C_FLAGS,
+    C_LINE,
+    C_NAME,
+    C_NCHILD,
+    C_PARENT,
+    C_START,
+    C_TEXT_E,
+    C_TEXT_S,
+    CLOSED,
+    F_NCOLS,
+    FLAG_ODD,
+    FULL,
+    G_NCOLS,
+    MAX_NAMES,
+    MORE,
+    NCOLS,
+    R_CURVE,
+    R_LINESTRING,
+    R_MULTICURVE,
+    R_POINT,
+    R_POLYGON,
+    R_POS,
+    R_POSLIST,
+    ROLES,
+)
 from .gml import (
     _EMPRISE_TAG,
     _G,
@@ -47,6 +76,7 @@ from .gml import (
     ARC_TOLERANCE,
     EmpriseLink,
     Feature,
+    Geometry,
     GmlReader,
     Member,
     Property,
@@ -54,7 +84,7 @@ from .gml import (
     _split,
     read_geometry,
 )
-from .model import NS_PCRS
+from .model import GML_NS, NS_PCRS
 
 __all__ = ["FastReadUnavailable", "have_fast_reader", "read_members"]
 
@@ -69,6 +99,13 @@ _ATTR = re.compile(rb"""([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _NS_DECL = re.compile(rb"""xmlns(?::([^\s=]+))?\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _MEMBER = _MEMBER_TAGS[0]
 _ID_EMPRISE = "{" + NS_PCRS + "}idEmprise"
+_KIND_NAMES = {
+    R_POINT: "Point",
+    R_LINESTRING: "LineString",
+    R_CURVE: "Curve",
+    R_POLYGON: "Polygon",
+    R_MULTICURVE: "MultiCurve",
+}
 
 
 class FastReadUnavailable(Exception):
@@ -142,6 +179,11 @@ class _Names:
         self.tag: list = []
         self.prop: list = []
         self.kind: list = []
+        # the compiled geometry reader needs one prefix for GML (to find gml:id), and GML
+        # not as the default namespace
+        gml = [p for p, uri in self.prefixes.items() if uri == GML_NS]
+        self.gml_prefix = gml[0] if len(gml) == 1 and self.default != GML_NS else None
+        self.roles = None
 
     def qualify(self, qname: bytes, attribute: bool = False) -> str | None:
         prefix, sep, local = qname.rpartition(b":")
@@ -165,6 +207,8 @@ class _Names:
                 continue
             self.prop.append(_prop_tag(tag))
             self.kind.append(_KINDS.get(tag, _GML if tag.startswith(_G) else _OTHER))
+            if self.roles is not None and tag.startswith(_G):
+                self.roles[i] = ROLES.get(tag[len(_G) :], 0)
 
     def attrib(self, data: bytes, s: int, e: int) -> dict:
         attrib = {}
@@ -215,7 +259,7 @@ def read_members(path: str | Path, tolerance: float = ARC_TOLERANCE) -> Iterator
         elements nested more than 250 deep, thousands of distinct element names): what
         was yielded before must be discarded.
     """
-    from ._scan_kernels import CLOSED, FULL, MORE, NCOLS, new_names, scan
+    from ._scan_kernels import new_names, scan
 
     path = Path(path)
     out = np.empty((1 << 16, NCOLS), np.int64)
@@ -227,13 +271,15 @@ def read_members(path: str | Path, tolerance: float = ARC_TOLERANCE) -> Iterator
             raise FastReadUnavailable("UTF-16")
         if data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]  # (offsets then count from after the BOM; lines do not change)
-        decl = data[:200].lower().split(b"?>", 1)[0] if data.startswith(b"<?xml") else b""
-        if b"encoding" in decl and not re.search(
-            rb"""encoding\s*=\s*["'](utf-8|us-ascii|ascii)["']""", decl
-        ):
-            raise FastReadUnavailable("an encoding other than UTF-8")
+        if data.startswith(b"<?xml"):
+            end = data.find(b"?>")
+            if end < 0:
+                raise FastReadUnavailable("an XML declaration that does not end")
+            m = re.search(rb"""encoding\s*=\s*["']([^"']*)["']""", data[:end])
+            if m is not None and m.group(1).lower() not in (b"utf-8", b"us-ascii", b"ascii"):
+                raise FastReadUnavailable("an encoding other than UTF-8")
         pos, line, depth = 0, 1, 0
-        names = wrapper = None
+        names = wrapper = geo = None
         eof = False
         while True:
             arr = np.frombuffer(data, np.uint8)
@@ -243,12 +289,14 @@ def read_members(path: str | Path, tolerance: float = ARC_TOLERANCE) -> Iterator
             if depth == 0 and root[1] >= 0:
                 depth = 1
                 names = _Names(data[root[2] : root[3]])
+                geo = _GeometryReader(names, table) if names.gml_prefix is not None else None
                 qname = data[root[0] : root[1]]
                 attrs = re.sub(rb"[\t\r\n]", b" ", data[root[2] : root[3]])
                 wrapper = (b"<" + qname + b" " + attrs + b">", b"</" + qname + b">")
             if rows:
                 names.learn(table[1], table[2], int(table[3][0]))
-                yield from _members(data, out, rows, names, wrapper, tolerance)
+                geoms = geo.read(data, arr, out, rows) if geo is not None else None
+                yield from _members(data, out, rows, names, wrapper, tolerance, geoms)
             if status == CLOSED:
                 return
             if status == FULL:
@@ -268,26 +316,15 @@ def read_members(path: str | Path, tolerance: float = ARC_TOLERANCE) -> Iterator
             pos, line = 0, stop_line
 
 
-def _members(data: bytes, out: np.ndarray, rows: int, names: _Names, wrapper, tolerance):
+def _members(
+    data: bytes, out: np.ndarray, rows: int, names: _Names, wrapper, tolerance, geoms=None
+):
     """Members and emprise links of the ``rows`` complete element records of ``data``.
 
     The feature of a member and its properties are built here directly (the same objects
     as :func:`~pcrs.vector.gml._read_feature` builds); geometries are read from
     :class:`_Node` trees by :func:`~pcrs.vector.gml.read_geometry`.
     """
-    from ._scan_kernels import (
-        C_ATTR_E,
-        C_ATTR_S,
-        C_DEPTH,
-        C_FLAGS,
-        C_LINE,
-        C_NAME,
-        C_NCHILD,
-        C_PARENT,
-        C_TEXT_E,
-        C_TEXT_S,
-        FLAG_ODD,
-    )
 
     cols_wanted = [C_DEPTH, C_NAME, C_ATTR_S, C_ATTR_E, C_LINE, C_TEXT_S, C_TEXT_E, C_NCHILD,
                    C_PARENT]  # fmt: skip
@@ -310,13 +347,16 @@ def _members(data: bytes, out: np.ndarray, rows: int, names: _Names, wrapper, to
     gnodes: list = []
     skip_below = 99  # rows deeper than this are skipped
     first_row = 0
-    for b0 in range(0, rows, _BATCH_ROWS):
-        b1 = min(rows, b0 + _BATCH_ROWS)
-        block = out[b0:b1]
+    # the rows to visit: all but those inside the geometries the compiled reader has read
+    visit = np.flatnonzero(geoms.keep) if geoms is not None else np.arange(rows)
+    for b0 in range(0, len(visit), _BATCH_ROWS):
+        index = visit[b0 : b0 + _BATCH_ROWS]
+        block = out[index]
         cols = block[:, cols_wanted].T.tolist()
         flags = (block[:, C_FLAGS] & FLAG_ODD).tolist()
-        for r, depth, nid, as_, ae_, line, ts, te, nch, par in zip(
-            range(b0, b1), *cols, strict=True
+        row_geo = geoms.row_geo[index].tolist() if geoms is not None else [-1] * len(index)
+        for r, depth, nid, as_, ae_, line, ts, te, nch, par, rg, odd in zip(
+            index.tolist(), *cols, row_geo, flags, strict=True
         ):
             if depth > skip_below:
                 continue
@@ -354,7 +394,7 @@ def _members(data: bytes, out: np.ndarray, rows: int, names: _Names, wrapper, to
                 id_emprise = None
                 emprise = False
                 pending = None
-                if flags[r - b0] or kind_of[nid] != _MEMBER_KIND or nch != 1:
+                if odd or kind_of[nid] != _MEMBER_KIND or nch != 1:
                     mrow = -1  # odd, not a pcrs:featureMember, empty or crowded: lxml
                     skip_below = 1
                     continue
@@ -380,24 +420,22 @@ def _members(data: bytes, out: np.ndarray, rows: int, names: _Names, wrapper, to
                             # handed out on its own, like GmlReader does
                             links.append(EmpriseLink(line, hit[1], href, feat.gml_id, None))
                             continue
-                        if kind == _ID_EMPRISE_KIND and id_emprise is None:
-                            if links or nch:
-                                raise _Lxml  # GmlReader's look-ahead decides: let it
-                            # (what lxml's findtext gives: the text as it is)
+                        if kind == _ID_EMPRISE_KIND and id_emprise is None and not links:
+                            # the links carry the idEmprise written before the first of them,
+                            # its text as it is (lxml's .text: before any child)
                             id_emprise = _text(data, ts, te) if ts >= 0 else ""
                     ptags.append(tag_of[nid])
                     if nch == 0:
-                        props.append(
-                            Property(
-                                hit[1],
-                                hit[0],
-                                line,
-                                (_text(data, ts, te).strip() if ts >= 0 else "")
-                                if href is None
-                                else None,
-                                href,
-                            )
-                        )
+                        if href is not None:
+                            t = None
+                        elif ts >= 0:
+                            t = data[ts:te].decode("utf-8")
+                            if "\r" in t:
+                                t = _eol(t)
+                            t = t.strip()
+                        else:
+                            t = ""
+                        props.append(Property(hit[1], hit[0], line, t, href))
                         continue
                     pending = Property(hit[1], hit[0], line, None, href)
                     pending.children = nch
@@ -409,6 +447,11 @@ def _members(data: bytes, out: np.ndarray, rows: int, names: _Names, wrapper, to
                         continue
                     if kind_of[nid] != _GML:
                         raise _Lxml  # an inline feature (or an unknown prefix): lxml
+                    if rg >= 0:  # read by the compiled reader
+                        pending.geometry = geoms.geometry(rg, line)
+                        pending = None
+                        skip_below = 4
+                        continue
                     groot = r
                     gnodes = [
                         _Node(
@@ -458,11 +501,83 @@ def _members(data: bytes, out: np.ndarray, rows: int, names: _Names, wrapper, to
         )  # fmt: skip
 
 
+class _GeometryReader:
+    """The compiled reader of clean straight geometries (:mod:`pcrs.vector._geom_kernels`)
+    for one file, and the :class:`~pcrs.vector.gml.Geometry` objects it gives."""
+
+    def __init__(self, names: _Names, table):
+
+        self.names = names
+        names.roles = np.zeros(MAX_NAMES, np.int64)
+        for i, tag in enumerate(names.tag):
+            if tag is not None and tag.startswith(_G):
+                names.roles[i] = ROLES.get(tag[len(_G) :], 0)
+        self.prefix = np.frombuffer(names.gml_prefix, np.uint8)
+        self.attr_names = tuple(
+            np.frombuffer(n, np.uint8) for n in (b"srsName", b"srsDimension", b"id")
+        )
+
+    def read(self, data: bytes, arr: np.ndarray, out: np.ndarray, rows: int) -> _GeometryReader:
+        from ._geom_kernels import geometries
+
+        # tables sized by what the records hold (a geometry per candidate element, a part
+        # and at most (length + 1) / 2 numbers per pos/posList text)
+        role = self.names.roles[out[:rows, C_NAME]]
+        candidates = int(
+            np.count_nonzero(
+                (out[:rows, C_DEPTH] == 4) & (role >= R_POINT) & (role <= R_MULTICURVE)
+            )
+        )
+        numeric = ((role == R_POS) | (role == R_POSLIST)) & (out[:rows, C_TEXT_S] >= 0)
+        lengths = out[:rows, C_TEXT_E][numeric] - out[:rows, C_TEXT_S][numeric]
+        gi = np.empty((candidates, G_NCOLS), np.int64)
+        gf = np.empty((candidates, F_NCOLS), np.float64)
+        parts = np.empty((int(numeric.sum()), 2), np.int64)
+        self.fv = fv = np.empty(int((lengths // 2 + 1).sum()), np.float64)
+        self.row_geo, self.keep, n = geometries(
+            arr, out, rows, self.names.roles, self.prefix, *self.attr_names, gi, gf, parts, fv
+        )
+        self.gi = gi[:n].tolist()
+        self.gf = gf[:n].tolist()
+        self.parts = parts.tolist() if n else []  # (the unused rows too: they are few)
+        self.data = data
+        return self
+
+    def geometry(self, g: int, line: int) -> Geometry:
+        _row, role, d, ss, se, has_id, p0, npart, holes = self.gi[g]
+        b = self.gf[g]
+        fv = self.fv
+        srs = self.data[ss:se].decode("utf-8") if se > ss >= 0 else None
+        kind = _KIND_NAMES[role]
+        problems = [] if has_id else [("no_gml_id", f"gml:{kind} without gml:id", None, None)]
+        if role == R_POINT:
+            o, n = self.parts[p0]
+            vals = tuple(fv[o : o + n].tolist())
+            return Geometry(
+                ("Point", vals), "Point", srs, line, {n}, problems, 0, False,
+                (b[0], b[1], b[2], b[3]), (b[4], b[5]), (b[6], b[7]) if n == 3 else None,
+            )  # fmt: skip
+        arrays = [fv[o : o + n].reshape(-1, d).copy() for o, n in self.parts[p0 : p0 + npart]]
+        if role == R_POLYGON:
+            spec = ("Polygon", arrays[0], arrays[1:])
+        elif role == R_MULTICURVE:
+            spec = ("MultiLineString", arrays)
+        else:
+            spec = ("LineString", arrays[0])
+        return Geometry(
+            spec, kind, srs, line, {d}, problems, holes, False,
+            (b[0], b[1], b[2], b[3]), (b[4], b[5]), (b[6], b[7]) if d == 3 else None,
+        )  # fmt: skip
+
+
 def _text(data: bytes, s: int, e: int) -> str:
     text = data[s:e].decode("utf-8")
-    if "\r" in text:  # XML end-of-line handling
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text
+    return text if "\r" not in text else _eol(text)
+
+
+def _eol(text: str) -> str:
+    """XML end-of-line handling: CR LF and lone CR become LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _member_done(
@@ -478,8 +593,6 @@ def _member_done(
         yield Member(m_line, "pcrs:featureMember", [feat],
                      m_attrib.get(_HREF) if m_attrib else None, 1)  # fmt: skip
         return
-    from ._scan_kernels import C_ATTR_E, C_END, C_LINE, C_START
-
     start, end = int(out[first_row, C_START]), int(out[first_row, C_END])
     # the line of the member's '<': its record has the line of the start tag's '>'
     gt = data.index(b">", int(out[first_row, C_ATTR_E]))

@@ -1277,6 +1277,18 @@ def _read_feature(el, member_line: int, out: list, tolerance: float, parent=None
     return feat
 
 
+def _id_emprise_before(emprise, link) -> str | bool:
+    """Text of the first ``idEmprise`` child of ``emprise`` before ``link``, False if none
+    (remembered for the emprise's other links, so that the search runs once)."""
+    tag = "{" + NS_PCRS + "}idEmprise"
+    for child in emprise:
+        if child is link:
+            break
+        if child.tag == tag:
+            return child.text or ""
+    return False
+
+
 @dataclass(slots=True)
 class Member:
     """One ``featureMember`` of a file: its features (inline children included)."""
@@ -1408,10 +1420,12 @@ class GmlReader:
                         if href is not None:
                             id_emprise = emprise[2]
                             if id_emprise is None:
-                                # idEmprise found once stays the first one
-                                id_emprise = parent.findtext("{" + NS_PCRS + "}idEmprise")
-                                if id_emprise is not None:
-                                    emprise = (parent, emprise[1], id_emprise)
+                                # the idEmprise written before the emprise's first link (libxml2
+                                # may have parsed further: later elements are not looked at)
+                                id_emprise = _id_emprise_before(parent, el)
+                                emprise = (parent, emprise[1], id_emprise)
+                            if id_emprise is False:
+                                id_emprise = None
                             yield EmpriseLink(
                                 el.sourceline or 0,
                                 tag[len(NS_PCRS) + 2 :],

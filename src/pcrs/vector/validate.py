@@ -197,12 +197,12 @@ def _schema_pass(path: Path, schema) -> tuple[bool, int]:
 
 def _use_fast_reader(reader: str, size: int, root) -> bool:
     """Whether to read this file with :mod:`pcrs.vector.fastread` (see ``validate``)."""
-    from .fastread import have_fast_reader
-
     choice = reader if reader != "auto" else (os.environ.get("PCRS_GML_READER") or "auto")
-    if choice == "lxml" or root.has_dtd or not have_fast_reader():
+    if choice == "lxml" or root.has_dtd or (choice != "fast" and size < FAST_READER_MIN_BYTES):
         return False
-    return choice == "fast" or size >= FAST_READER_MIN_BYTES
+    from .fastread import have_fast_reader  # (imports numba: only for the files that use it)
+
+    return have_fast_reader()
 
 
 def _fast_pass(path: Path, validator: Validator, schema, tolerance: float, fork: bool):

@@ -1,0 +1,87 @@
+"""Layout of the element records the compiled GML reader works on (no numba needed here).
+
+:mod:`pcrs.vector._scan_kernels` writes one row per element (columns ``C_*``);
+:mod:`pcrs.vector._geom_kernels` reads the geometries among them (roles ``R_*``, tables
+``G_*`` and ``F_*``); :mod:`pcrs.vector.fastread` turns both into features.
+"""
+
+from __future__ import annotations
+
+C_DEPTH = 0  # 1 for a child of the root (a member), 2 for a feature...
+C_NAME_S = 1  # qualified name: buf[C_NAME_S:C_NAME_E]
+C_NAME_E = 2
+C_ATTR_S = 3  # the attributes' text: buf[C_ATTR_S:C_ATTR_E] (empty when there are none)
+C_ATTR_E = 4
+C_LINE = 5  # line of the start tag's '>' (libxml2's line for an element)
+C_TEXT_S = 6  # first text of the element: buf[C_TEXT_S:C_TEXT_E] (-1: none)
+C_TEXT_E = 7
+C_NCHILD = 8  # number of element children
+C_PARENT = 9  # row of the parent element (-1 for a member)
+C_END = 10  # offset just after the end tag
+C_FLAGS = 11  # on a member: FLAG_ODD when lxml must read it
+C_START = 12  # offset of the start tag's '<'
+C_NAME = 13  # the qualified name's number in the file's table of names (see ``intern``)
+NCOLS = 14
+
+FLAG_ODD = 1
+
+#: status codes returned by :func:`scan`
+MORE = 0  # the buffer ends inside a member: call again with more bytes from ``stop``
+CLOSED = 1  # the root element's end tag was met
+FULL = 2  # ``out`` is full: call again from ``stop``
+UNSUPPORTED = -1  # a DTD, or nesting too deep: read the file with lxml
+MALFORMED = -2  # something that cannot be XML: read the file with lxml (it says what)
+
+#: table of distinct element names: slots (a power of two), names, bytes of names
+NAME_SLOTS = 8192
+MAX_NAMES = 4096
+NAME_BYTES = 1 << 18
+
+# roles of element names (by the scanner's name numbers)
+R_NONE = 0
+R_POINT = 1
+R_LINESTRING = 2
+R_CURVE = 3
+R_POLYGON = 4
+R_MULTICURVE = 5
+R_POS = 6
+R_POSLIST = 7
+R_SEGMENTS = 8
+R_LSS = 9
+R_EXTERIOR = 10
+R_INTERIOR = 11
+R_LINEARRING = 12
+R_RING = 13
+R_CURVEMEMBER = 14
+
+#: GML local names and their roles
+ROLES = {
+    "Point": R_POINT,
+    "LineString": R_LINESTRING,
+    "Curve": R_CURVE,
+    "Polygon": R_POLYGON,
+    "MultiCurve": R_MULTICURVE,
+    "pos": R_POS,
+    "posList": R_POSLIST,
+    "segments": R_SEGMENTS,
+    "LineStringSegment": R_LSS,
+    "exterior": R_EXTERIOR,
+    "interior": R_INTERIOR,
+    "LinearRing": R_LINEARRING,
+    "Ring": R_RING,
+    "curveMember": R_CURVEMEMBER,
+}
+
+# columns of the integer table of geometries
+G_ROW = 0  # record row of the geometry element
+G_ROLE = 1
+G_DIM = 2
+G_SRS_S = 3  # srsName value: buf[G_SRS_S:G_SRS_E] (-1: none)
+G_SRS_E = 4
+G_HAS_ID = 5
+G_PART0 = 6  # its parts: rows G_PART0 .. G_PART0 + G_NPARTS - 1 of the parts table
+G_NPARTS = 7
+G_HOLES = 8
+G_NCOLS = 9
+# columns of the float table: bounds (4), first vertex (2), Z range (2, nan in 2D)
+F_NCOLS = 8
