@@ -793,7 +793,7 @@ def test_long_emprise_rows_doubling_and_true_lines(tmp_path, scan_calls):
     assert max(c for _s, _r, c, _n in scan_calls) == 2 * first_cap
     # working memory is that of one window: the records (14 int64 a row, 2^17 rows, 15 MB)
     # and arrays in proportion to the window's bytes (2 MB here); not growing any further
-    assert peak < 100e6, peak
+    assert peak < 64e6, peak
 
     t0 = time.perf_counter()
     fast = list(read_members(path))
