@@ -14,6 +14,7 @@ import math
 import re
 from array import array
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -440,13 +441,52 @@ class Validator:
         st.counts[f.cls] += 1
         props = f.props
         tags = f.prop_tags
-        if tags is not None and len(tags) != len(props):
-            tags = None  # props changed after reading: no shortcut
-        plan = _PLANS.get((f.ns, f.cls, tags)) if tags is not None else None
+        compact = None
+        if props is None:
+            # the compact form (fast reader): read as is when the structure is known sound
+            plan = _PLANS.get((f.ns, f.cls, tags))
+            if plan is None:
+                props = f.materialise()
+            else:
+                compact = f.compact
+        if compact is None:
+            if tags is not None and len(tags) != len(props):
+                tags = None  # props changed after reading: no shortcut
+            plan = _PLANS.get((f.ns, f.cls, tags)) if tags is not None else None
         texts: dict = {}
         geom = None
         todo = None
-        if plan is None:
+        if compact is not None:
+            # the same checks as the planned loop below, on the compact form
+            vals, hrefs, kids, _lines, geometries = compact
+            if geometries:
+                geom = geometries[0][1]
+            for i, (v, h, c, (first, atype, a), name) in enumerate(
+                zip(vals, hrefs, kids, plan[0], plan[2], strict=True)
+            ):
+                if first:
+                    texts[name] = v
+                if atype is None:
+                    continue
+                if h is None and not c:
+                    if atype == "string":
+                        if v:
+                            continue
+                    elif atype == "code":
+                        if v in _CODES[a.codelist]:
+                            continue
+                    elif atype == "date":
+                        if _parse_date(v or "") is not None:
+                            continue
+                    elif atype == "double":
+                        if _double_ok(v or ""):
+                            continue
+                    elif atype == "integer" and a.name != "transparence" and _int_ok(v or ""):
+                        continue
+                if todo is None:
+                    todo = []
+                todo.append((a, i))
+        elif plan is None:
             for p in props:
                 if p.name not in texts:
                     texts[p.name] = p.text
@@ -545,6 +585,9 @@ class Validator:
         info = _INFO.get(f.cls) or _class_info(f.cls)
         if plan is not None:
             if todo is not None:
+                if compact is not None:
+                    props = f.materialise()
+                    todo = [(a, props[i]) for a, i in todo]
                 for a, p in todo:
                     self._value(f, fc, a, p, loc)
         elif self._structure(f, fc, info, loc) and tags is not None:
@@ -568,6 +611,7 @@ class Validator:
             plan = _PLANS[(f.ns, f.cls, tags)] = (
                 tuple(entries),
                 tuple(n for n in ID_FIELDS if n in names),
+                tuple(p.name for p in props),
             )
 
         # thematique
@@ -604,7 +648,7 @@ class Validator:
 
         # affleurant representation
         if f.cls == "AffleurantGeometriquePCRS" and not any(
-            p.name in ("enveloppe", "ligne", "point") for p in f.props
+            n in ("enveloppe", "ligne", "point") for n in _prop_names(f, plan, compact)
         ):
             self.emit("PCRS-LINK-004", loc)
 
@@ -623,7 +667,7 @@ class Validator:
             dp = _parse_date(texts.get("datePublication") or "")
             shape = geom.shape if geom is not None else None
             st.emprises.append((loc, shape, dp))
-            for p in f.props:
+            for p in f.materialise():
                 if p.name in ("objet", "habillage", "raster", "commune", "troncon") and (
                     p.href or p.inline is not None
                 ):
@@ -666,7 +710,7 @@ class Validator:
         # geometry
         if geom is not None:
             self._geometry(f, info, geom, loc, texts)
-        elif any(p.name == "geometrie" for p in f.props):
+        elif "geometrie" in _prop_names(f, plan, compact):
             self.emit(
                 "PCRS-GEOM-001", loc, "geometrie",
                 detail=" (<geometrie> is empty; the XSD lets this through)",
@@ -1229,6 +1273,11 @@ class Validator:
                 )  # fmt: skip
         self.links = []
         self.file = None
+
+
+def _prop_names(f: Feature, plan, compact) -> Iterable[str]:
+    """Names of the properties of ``f``, in order (from its plan in the compact form)."""
+    return plan[2] if compact is not None else (p.name for p in f.props)
 
 
 def _at(loc: tuple, line: int | None) -> tuple:

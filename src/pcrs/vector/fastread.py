@@ -79,7 +79,6 @@ from .gml import (
     Geometry,
     GmlReader,
     Member,
-    Property,
     _prop_tag,
     _split,
     read_geometry,
@@ -338,11 +337,16 @@ def _members(
     m_line = 0
     m_attrib = None
     feat = None
-    props: list = []
+    # the feature's properties in compact form (see Feature.compact), and their tags
     ptags: list = []
+    c_texts: list = []
+    c_hrefs: list = []
+    c_kids: list = []
+    c_lines: list = []
+    c_geoms: list = []
     links: list = []
     emprise = False
-    pending = None  # the property whose first child is awaited
+    pending = -1  # the property (its index) whose first child is awaited
     groot = -1  # first row of the geometry being collected, and its nodes
     gnodes: list = []
     skip_below = 99  # rows deeper than this are skipped
@@ -373,8 +377,8 @@ def _members(
                     gnodes.append(node)
                     gnodes[par - groot].children.append(node)
                     continue
-                pending.geometry = read_geometry(gnodes[0], None, tolerance)
-                pending = None
+                c_geoms.append((pending, read_geometry(gnodes[0], None, tolerance)))
+                pending = -1
                 groot = -1
                 gnodes = []
             if depth == 1:
@@ -382,18 +386,23 @@ def _members(
                     yield from _member_done(
                         data, out, mrow, first_row, m_line, m_attrib, feat, ptags, links,
                         id_emprise, wrapper, tolerance,
+                        (c_texts, c_hrefs, c_kids, c_lines, c_geoms),
                     )  # fmt: skip
                 have = True
                 first_row = r
                 mrow = r
                 m_line = line
                 feat = None
-                props = []
                 ptags = []
+                c_texts = []
+                c_hrefs = []
+                c_kids = []
+                c_lines = []
+                c_geoms = []
                 links = []
                 id_emprise = None
                 emprise = False
-                pending = None
+                pending = -1
                 if odd or kind_of[nid] != _MEMBER_KIND or nch != 1:
                     mrow = -1  # odd, not a pcrs:featureMember, empty or crowded: lxml
                     skip_below = 1
@@ -435,21 +444,26 @@ def _members(
                             t = t.strip()
                         else:
                             t = ""
-                        props.append(Property(hit[1], hit[0], line, t, href))
+                        c_texts.append(t)
+                        c_hrefs.append(href)
+                        c_kids.append(0)
+                        c_lines.append(line)
                         continue
-                    pending = Property(hit[1], hit[0], line, None, href)
-                    pending.children = nch
-                    props.append(pending)
+                    pending = len(c_texts)
+                    c_texts.append(None)
+                    c_hrefs.append(href)
+                    c_kids.append(nch)
+                    c_lines.append(line)
                     continue
                 if depth == 4:
-                    if pending is None:
+                    if pending < 0:
                         skip_below = 4  # a second child of a property: counted, not read
                         continue
                     if kind_of[nid] != _GML:
                         raise _Lxml  # an inline feature (or an unknown prefix): lxml
                     if rg >= 0:  # read by the compiled reader
-                        pending.geometry = geoms.geometry(rg, line)
-                        pending = None
+                        c_geoms.append((pending, geoms.geometry(rg, line)))
+                        pending = -1
                         skip_below = 4
                         continue
                     groot = r
@@ -462,8 +476,8 @@ def _members(
                         )
                     ]
                     if nch == 0:
-                        pending.geometry = read_geometry(gnodes[0], None, tolerance)
-                        pending = None
+                        c_geoms.append((pending, read_geometry(gnodes[0], None, tolerance)))
+                        pending = -1
                         groot = -1
                         gnodes = []
                     continue
@@ -478,7 +492,7 @@ def _members(
                         ns,
                         attrib.get(_GML_ID) if attrib else None,
                         line,
-                        props,
+                        None,
                         None,
                         None,
                         m_line,
@@ -489,15 +503,15 @@ def _members(
             except _Lxml:
                 mrow = -1
                 skip_below = 1
-                pending = None
+                pending = -1
                 groot = -1
                 gnodes = []
     if groot >= 0:
-        pending.geometry = read_geometry(gnodes[0], None, tolerance)
+        c_geoms.append((pending, read_geometry(gnodes[0], None, tolerance)))
     if have:
         yield from _member_done(
             data, out, mrow, first_row, m_line, m_attrib, feat, ptags, links, id_emprise,
-            wrapper, tolerance,
+            wrapper, tolerance, (c_texts, c_hrefs, c_kids, c_lines, c_geoms),
         )  # fmt: skip
 
 
@@ -582,11 +596,12 @@ def _eol(text: str) -> str:
 
 def _member_done(
     data, out, mrow, first_row, m_line, m_attrib, feat, ptags, links, id_emprise, wrapper,
-    tolerance,
+    tolerance, compact,
 ):  # fmt: skip
     """Hand out one member (its emprise links first), or lxml's reading of it."""
     if mrow >= 0:
         feat.prop_tags = tuple(ptags)
+        feat.compact = tuple(map(tuple, compact))
         for link in links:
             link.id_emprise = id_emprise  # (an idEmprise, if any, came before the links)
             yield link
@@ -623,7 +638,7 @@ def _shift_lines(m, shift: int) -> None:
     for f in m.features:
         f.line += shift
         f.member_line += shift
-        for p in f.props:
+        for p in f.materialise():
             p.line += shift
             if p.geometry is not None:
                 p.geometry.line += shift

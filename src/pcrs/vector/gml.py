@@ -217,20 +217,43 @@ class Feature:
     #: when the feature was built otherwise): features of one class with the same tags share
     #: one structural verdict
     prop_tags: tuple | None = None
+    #: the compact form of the properties (:attr:`props` is then None until
+    #: :meth:`materialise`): ``(texts, hrefs, children, lines, geometries)``, the first four
+    #: aligned with :attr:`prop_tags` (text None for a link or an element with children),
+    #: ``geometries`` a tuple of ``(index, Geometry)``. The fast reader builds features so,
+    #: and the validator reads them without building a :class:`Property` per value.
+    compact: tuple | None = None
+
+    def materialise(self) -> list:
+        """:attr:`props`, built from the compact form when the feature has one."""
+        if self.props is None:
+            texts, hrefs, children, lines, geometries = self.compact
+            props = []
+            for tag, text, href, n, line in zip(
+                self.prop_tags, texts, hrefs, children, lines, strict=True
+            ):
+                ns, local, _skipped = _prop_tag(tag)
+                p = Property(local, ns, line, text, href)
+                p.children = n
+                props.append(p)
+            for i, geom in geometries:
+                props[i].geometry = geom
+            self.props = props
+        return self.props
 
     def values(self, name: str) -> list[Property]:
         """The properties called ``name``, in file order."""
-        return [p for p in self.props if p.name == name]
+        return [p for p in self.materialise() if p.name == name]
 
     def first_text(self, name: str) -> str | None:
-        for p in self.props:
+        for p in self.materialise():
             if p.name == name:
                 return p.text
         return None
 
     @property
     def geometry(self) -> Geometry | None:
-        for p in self.props:
+        for p in self.materialise():
             if p.geometry is not None:
                 return p.geometry
         return None
