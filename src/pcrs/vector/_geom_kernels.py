@@ -3,21 +3,25 @@
 The second stage of :mod:`pcrs.vector.fastread`, after :mod:`pcrs.vector._scan_kernels`:
 for each geometry that is the first child of a feature's property, :func:`geometries` does
 what :func:`pcrs.vector.gml._fast_point` and :func:`pcrs.vector.gml._fast_geometry` do for
-straight geometries (``gml:Point``, ``LineString``, ``Curve`` of ``LineStringSegment``,
-``Polygon`` of ``LinearRing`` or ``Ring``, ``MultiCurve``), directly on the file's bytes,
-and declines everything else (arcs, a defect, an unusual form), which the Python readers
-then read. What it hands out is the same, bit for bit:
+common geometries (``gml:Point``, ``LineString``, ``Curve`` of ``LineStringSegment``,
+``Arc`` and ``ArcString``, ``Polygon`` of ``LinearRing`` or ``Ring``, ``MultiCurve``),
+directly on the file's bytes, and declines everything else (a defect, an unusual form, an
+arc whose Z varies), which the Python readers then read. What it hands out is the same, bit for bit:
 
 - numbers are parsed exactly: a decimal of at most 15 significant digits scaled by a power
   of ten of at most 22 is one correctly rounded operation on two exact doubles (Clinger's
   fast path), i.e. what Python's ``float()`` gives; any other number form declines;
-- vertices are the parsed numbers, bounds and Z ranges their minima and maxima;
+- vertices are the parsed numbers, bounds and Z ranges their minima and maxima; arcs are
+  linearised with the same float64 operations, in the same order, and the same libm
+  functions (``cos``, ``sin``, ``atan2``, ``acos``) as :func:`pcrs.vector.gml._arc_flat`;
 - the checks that decide whether the Python fast path gives up (segment lengths, joins,
   ring closure) are made with a margin: a geometry near a threshold is declined, so that
   the Python reader decides it.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numba import njit
@@ -40,6 +44,8 @@ from ._records import (
     G_ROW,
     G_SRS_E,
     G_SRS_S,
+    R_ARC,
+    R_ARCSTRING,
     R_CURVE,
     R_CURVEMEMBER,
     R_EXTERIOR,
@@ -69,7 +75,10 @@ def _space(b):
 def _parse_numbers(buf, s, e, fv, k):
     """Parse the blank-separated decimals of ``buf[s:e]`` into ``fv[k:]``.
 
-    Returns the number of values, or -1 for anything not in the exact fast form."""
+    Returns the number of values, or -1 for anything not in the exact fast form (or when
+    ``fv`` has no room for them)."""
+    if k + (e - s) // 2 + 1 > len(fv):
+        return -1
     n = 0
     i = s
     while True:
@@ -220,6 +229,60 @@ def _poslist(buf, out, rows, holder, d, roles, srs_dim, fv, k):
 
 
 @njit(cache=True)
+def _arc(ctrl, i, d, tol, fv, k, cap):
+    """Write to ``fv[k:]`` the points after the first of the arc whose control points start
+    at ``ctrl[i]``: :func:`pcrs.vector.gml._arc_flat`, operation for operation (the same libm
+    functions). Returns the number of values written, or -1 (aligned points, a Z that
+    varies, no room left): the Python reader then reads the geometry."""
+    ax = ctrl[i]
+    ay = ctrl[i + 1]
+    bx = ctrl[i + d] - ax
+    by = ctrl[i + d + 1] - ay
+    cx = ctrl[i + 2 * d] - ax
+    cy = ctrl[i + 2 * d + 1] - ay
+    dd = 2.0 * (bx * cy - by * cx)
+    chord = math.sqrt(cx * cx + cy * cy)
+    if chord == 0.0 or abs(dd) / 2.0 / chord < 1e-4:
+        return -1
+    ux = (cy * (bx * bx + by * by) - by * (cx * cx + cy * cy)) / dd
+    uy = (bx * (cx * cx + cy * cy) - cx * (bx * bx + by * by)) / dd
+    r = math.sqrt(ux * ux + uy * uy)
+    if not (math.isfinite(r) and math.isfinite(ux) and math.isfinite(uy)):
+        return -1
+    z0 = 0.0
+    if d == 3:
+        z0 = ctrl[i + 2]
+        if not (z0 == ctrl[i + d + 2] and z0 == ctrl[i + 2 * d + 2]):
+            return -1  # a Z that varies along the arc: numpy's interp in Python
+    a0 = math.atan2(-uy, -ux)
+    a2 = math.atan2(cy - uy, cx - ux)
+    two_pi = 2 * math.pi
+    s2 = (a2 - a0) % two_pi if dd > 0 else -((a0 - a2) % two_pi)
+    step = math.pi / 2 if tol >= r else 2 * math.acos(1 - tol / r)
+    steps = math.ceil(abs(s2) / step)
+    n = min(max(steps, 2), 10000)
+    if k + n * d > cap:
+        return -1
+    q = s2 / n
+    ox = ax + ux
+    oy = ay + uy
+    w = k
+    for j in range(1, n):
+        ang = a0 + j * q
+        fv[w] = math.cos(ang) * r + ox
+        fv[w + 1] = math.sin(ang) * r + oy
+        if d == 3:
+            fv[w + 2] = z0
+        w += d
+    fv[w] = ctrl[i + 2 * d]
+    fv[w + 1] = ctrl[i + 2 * d + 1]
+    if d == 3:
+        fv[w + 2] = z0
+    w += d
+    return w - k
+
+
+@njit(cache=True)
 def _append_joined(fv, k, n, m, d):
     """Join a part of ``m`` values at ``fv[k+n:]`` to the ``n`` values at ``fv[k:]`` (its
     first point must be the last one, exactly): the new count, or -1."""
@@ -233,23 +296,38 @@ def _append_joined(fv, k, n, m, d):
 
 
 @njit(cache=True)
-def _segments(buf, out, rows, segs, d, roles, srs_dim, fv, k):
+def _segments(buf, out, rows, segs, d, roles, srs_dim, fv, k, tol):
     """Vertices of a Curve's segments (LineStringSegment only), joined: count or -1."""
     depth = out[segs, C_DEPTH]
     n = -1
+    cap = len(fv)
     r = segs + 1
     while r < rows and out[r, C_DEPTH] > depth:
         if out[r, C_PARENT] == segs:
-            if roles[out[r, C_NAME]] != R_LSS or _dim_attr(buf, out, r, srs_dim) != 0:
+            role = roles[out[r, C_NAME]]
+            if _dim_attr(buf, out, r, srs_dim) != 0:
+                return -1
+            at = k if n < 0 else k + n
+            m = _poslist(buf, out, rows, r, d, roles, srs_dim, fv, at)
+            if m < 0:
+                return -1
+            if role in (R_ARC, R_ARCSTRING):
+                npts = m // d
+                if npts < 3 or npts % 2 == 0 or (role == R_ARC and npts != 3):
+                    return -1
+                ctrl = fv[at : at + m].copy()
+                w = d  # the first control point stays where it is
+                for i in range(0, (npts - 2) * d, 2 * d):
+                    got = _arc(ctrl, i, d, tol, fv, at + w, cap)
+                    if got < 0:
+                        return -1
+                    w += got
+                m = w
+            elif role != R_LSS:
                 return -1
             if n < 0:
-                n = _poslist(buf, out, rows, r, d, roles, srs_dim, fv, k)
-                if n < 0:
-                    return -1
+                n = m
             else:
-                m = _poslist(buf, out, rows, r, d, roles, srs_dim, fv, k + n)
-                if m < 0:
-                    return -1
                 n = _append_joined(fv, k, n, m, d)
                 if n < 0:
                     return -1
@@ -258,7 +336,7 @@ def _segments(buf, out, rows, segs, d, roles, srs_dim, fv, k):
 
 
 @njit(cache=True)
-def _curve(buf, out, rows, el, d, roles, srs_dim, fv, k):
+def _curve(buf, out, rows, el, d, roles, srs_dim, fv, k, tol):
     """A LineString or a Curve inside a curveMember: count or -1."""
     if _dim_attr(buf, out, el, srs_dim) != 0:
         return -1
@@ -269,11 +347,11 @@ def _curve(buf, out, rows, el, d, roles, srs_dim, fv, k):
         return -1
     if roles[out[el + 1, C_NAME]] != R_SEGMENTS:
         return -1
-    return _segments(buf, out, rows, el + 1, d, roles, srs_dim, fv, k)
+    return _segments(buf, out, rows, el + 1, d, roles, srs_dim, fv, k, tol)
 
 
 @njit(cache=True)
-def _ring(buf, out, rows, holder, d, roles, srs_dim, fv, k):
+def _ring(buf, out, rows, holder, d, roles, srs_dim, fv, k, tol):
     """The ring of an exterior/interior: count (closed, >= 4 points) or -1."""
     if out[holder, C_NCHILD] != 1:
         return -1
@@ -292,11 +370,11 @@ def _ring(buf, out, rows, holder, d, roles, srs_dim, fv, k):
                 if roles[out[r, C_NAME]] != R_CURVEMEMBER or out[r, C_NCHILD] != 1:
                     return -1
                 if n < 0:
-                    n = _curve(buf, out, rows, r + 1, d, roles, srs_dim, fv, k)
+                    n = _curve(buf, out, rows, r + 1, d, roles, srs_dim, fv, k, tol)
                     if n < 0:
                         return -1
                 else:
-                    m = _curve(buf, out, rows, r + 1, d, roles, srs_dim, fv, k + n)
+                    m = _curve(buf, out, rows, r + 1, d, roles, srs_dim, fv, k + n, tol)
                     if m < 0:
                         return -1
                     n = _append_joined(fv, k, n, m, d)
@@ -353,7 +431,9 @@ def _summary(fv, k, n, d, gf, g):
 
 
 @njit(cache=True)
-def geometries(buf, out, rows, roles, gml_prefix, srs_name, srs_dim, gml_id, gi, gf, parts, fv):
+def geometries(
+    buf, out, rows, roles, gml_prefix, srs_name, srs_dim, gml_id, gi, gf, parts, fv, tol
+):
     """Read the clean straight geometries among ``out[:rows]``.
 
     Parameters
@@ -374,7 +454,10 @@ def geometries(buf, out, rows, roles, gml_prefix, srs_name, srs_dim, gml_id, gi,
     parts : int64 array (rows, 2)
         ``(offset in fv, number of values)`` of each vertex block.
     fv : float64 array
-        The vertices, at least ``len(buf) // 2 + 1`` long.
+        The vertices: room for every number of the pos/posList texts, and for the points
+        of the linearised arcs (a geometry that does not fit is declined).
+    tol : float
+        Arc linearisation tolerance (m).
 
     Returns
     -------
@@ -438,7 +521,7 @@ def geometries(buf, out, rows, roles, gml_prefix, srs_name, srs_dim, gml_id, gi,
             elif role == R_CURVE:
                 if out[r, C_NCHILD] != 1 or roles[out[r + 1, C_NAME]] != R_SEGMENTS:
                     continue
-                n = _segments(buf, out, rows, r + 1, d, roles, srs_dim, fv, k)
+                n = _segments(buf, out, rows, r + 1, d, roles, srs_dim, fv, k, tol)
                 if n < 0:
                     continue
                 parts[npart, 0] = k
@@ -464,12 +547,12 @@ def geometries(buf, out, rows, roles, gml_prefix, srs_name, srs_dim, gml_id, gi,
                             else:
                                 ok = False
                                 break
-                            n = _ring(buf, out, rows, c, d, roles, srs_dim, fv, k)
+                            n = _ring(buf, out, rows, c, d, roles, srs_dim, fv, k, tol)
                         else:
                             if crole != R_CURVEMEMBER or out[c, C_NCHILD] != 1:
                                 ok = False
                                 break
-                            n = _curve(buf, out, rows, c + 1, d, roles, srs_dim, fv, k)
+                            n = _curve(buf, out, rows, c + 1, d, roles, srs_dim, fv, k, tol)
                         if n < 0:
                             ok = False
                             break

@@ -53,6 +53,8 @@ R_INTERIOR = 11
 R_LINEARRING = 12
 R_RING = 13
 R_CURVEMEMBER = 14
+R_ARC = 15
+R_ARCSTRING = 16
 
 #: GML local names and their roles
 ROLES = {
@@ -70,6 +72,8 @@ ROLES = {
     "LinearRing": R_LINEARRING,
     "Ring": R_RING,
     "curveMember": R_CURVEMEMBER,
+    "Arc": R_ARC,
+    "ArcString": R_ARCSTRING,
 }
 
 # columns of the integer table of geometries
@@ -85,3 +89,50 @@ G_HOLES = 8
 G_NCOLS = 9
 # columns of the float table: bounds (4), first vertex (2), Z range (2, nan in 2D)
 F_NCOLS = 8
+
+# kinds of element names, for the feature reader
+K_OTHER = 0
+K_GML = 1  # another element of the GML namespace
+K_MEMBER = 2  # pcrs:featureMember
+K_EMPRISE = 3  # pcrs:EmpriseEchangePCRS
+K_LINK = 4  # pcrs:objet, pcrs:habillage
+K_ID_EMPRISE = 5  # pcrs:idEmprise
+K_ODD = 6  # a name whose prefix is not declared on the root: lxml reads the member
+
+# columns of the members table (pcrs.vector._feature_kernels)
+M_ROW = 0  # record row of the member
+M_FEATURE = 1  # record row of its feature, -1 when lxml must read the member
+M_GID_S = 2  # gml:id value of the feature (-1: none)
+M_GID_E = 3
+M_HREF_S = 4  # xlink:href value of the member (-1: none)
+M_HREF_E = 5
+M_P0 = 6  # its properties: rows M_P0 .. M_P1 - 1 of the properties table
+M_P1 = 7
+M_L0 = 8  # its emprise links: rows M_L0 .. M_L1 - 1 of the links table
+M_L1 = 9
+M_IDE_S = 10  # text of the idEmprise before the first link (-2: none)
+M_IDE_E = 11
+M_LINE = 12  # line of the member
+M_FLINE = 13  # line of the feature
+M_FNAME = 14  # name number of the feature
+M_FLAGS = 15  # MF_* of its properties
+M_NCOLS = 16
+MF_STRIP = 1  # a text to strip in Python
+MF_HREF = 2  # an xlink:href
+MF_GEOMETRY = 4  # a property with children (a geometry)
+
+# columns of the properties table
+P_ROW = 0
+P_NAME = 1
+P_LINE = 2
+P_TEXT_S = 3  # text without the blanks around it (-1: None, a link or an element)
+P_TEXT_E = 4
+P_HREF_S = 5  # xlink:href value (-1: none)
+P_HREF_E = 6
+P_KIDS = 7  # number of element children
+P_FLAG = 8  # PF_STRIP or PF_NODES
+P_GEO = 9  # geometry number (pcrs.vector._geom_kernels), -1 without
+P_GLINE = 10  # line of the geometry element (the first child)
+P_NCOLS = 11
+PF_STRIP = 1  # the text is raw: Python strips it (non-ASCII or CR at its ends)
+PF_NODES = 2  # the geometry is read by the Python readers (first child: record P_ROW + 1)

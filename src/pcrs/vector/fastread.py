@@ -54,9 +54,32 @@ from ._records import (
     FLAG_ODD,
     FULL,
     G_NCOLS,
+    K_EMPRISE,
+    K_GML,
+    K_ID_EMPRISE,
+    K_LINK,
+    K_MEMBER,
+    K_ODD,
+    K_OTHER,
     MAX_NAMES,
+    MF_GEOMETRY,
+    MF_HREF,
+    MF_STRIP,
     MORE,
     NCOLS,
+    P_FLAG,
+    P_GEO,
+    P_GLINE,
+    P_HREF_E,
+    P_HREF_S,
+    P_KIDS,
+    P_LINE,
+    P_NAME,
+    P_ROW,
+    P_TEXT_E,
+    P_TEXT_S,
+    PF_NODES,
+    PF_STRIP,
     R_CURVE,
     R_LINESTRING,
     R_MULTICURVE,
@@ -83,7 +106,7 @@ from .gml import (
     _split,
     read_geometry,
 )
-from .model import GML_NS, NS_PCRS
+from .model import GML_NS, NS_PCRS, XLINK_NS
 
 __all__ = ["FastReadUnavailable", "have_fast_reader", "read_members"]
 
@@ -182,7 +205,20 @@ class _Names:
         # not as the default namespace
         gml = [p for p, uri in self.prefixes.items() if uri == GML_NS]
         self.gml_prefix = gml[0] if len(gml) == 1 and self.default != GML_NS else None
+        # likewise the compiled feature reader for xlink:href (no prefix declared: no link
+        # can be written, and a prefix no name has stands for it)
+        xlink = [p for p, uri in self.prefixes.items() if uri == XLINK_NS]
+        self.xlink_prefix = (
+            (xlink[0] if xlink else b"\x00")
+            if len(xlink) <= 1 and self.default != XLINK_NS
+            else None
+        )
         self.roles = None
+        #: kinds and skipped flags by name number, for the compiled feature reader
+        self.kinds = np.full(MAX_NAMES, K_ODD, np.int64)
+        self.skipped = np.zeros(MAX_NAMES, np.uint8)
+        #: property tags by sequence of property name numbers
+        self.structures: dict = {}
 
     def qualify(self, qname: bytes, attribute: bool = False) -> str | None:
         prefix, sep, local = qname.rpartition(b":")
@@ -204,8 +240,12 @@ class _Names:
                 self.prop.append(None)
                 self.kind.append(_ODD)
                 continue
-            self.prop.append(_prop_tag(tag))
-            self.kind.append(_KINDS.get(tag, _GML if tag.startswith(_G) else _OTHER))
+            hit = _prop_tag(tag)
+            self.prop.append(hit)
+            kind = _KINDS.get(tag, _GML if tag.startswith(_G) else _OTHER)
+            self.kind.append(kind)
+            self.kinds[i] = kind
+            self.skipped[i] = hit[2]
             if self.roles is not None and tag.startswith(_G):
                 self.roles[i] = ROLES.get(tag[len(_G) :], 0)
 
@@ -224,7 +264,15 @@ class _Names:
 
 
 # what the reader needs to know of an element name
-_OTHER, _GML, _MEMBER_KIND, _EMPRISE_KIND, _LINK_KIND, _ID_EMPRISE_KIND, _ODD = range(7)
+_OTHER, _GML, _MEMBER_KIND, _EMPRISE_KIND, _LINK_KIND, _ID_EMPRISE_KIND, _ODD = (
+    K_OTHER,
+    K_GML,
+    K_MEMBER,
+    K_EMPRISE,
+    K_LINK,
+    K_ID_EMPRISE,
+    K_ODD,
+)
 _KINDS = {
     _MEMBER: _MEMBER_KIND,
     _EMPRISE_TAG: _EMPRISE_KIND,
@@ -288,14 +336,19 @@ def read_members(path: str | Path, tolerance: float = ARC_TOLERANCE) -> Iterator
             if depth == 0 and root[1] >= 0:
                 depth = 1
                 names = _Names(data[root[2] : root[3]])
-                geo = _GeometryReader(names, table) if names.gml_prefix is not None else None
+                geo = _GeometryReader(names, tolerance) if names.gml_prefix is not None else None
                 qname = data[root[0] : root[1]]
                 attrs = re.sub(rb"[\t\r\n]", b" ", data[root[2] : root[3]])
                 wrapper = (b"<" + qname + b" " + attrs + b">", b"</" + qname + b">")
             if rows:
                 names.learn(table[1], table[2], int(table[3][0]))
                 geoms = geo.read(data, arr, out, rows) if geo is not None else None
-                yield from _members(data, out, rows, names, wrapper, tolerance, geoms)
+                if geoms is not None and names.xlink_prefix is not None:
+                    yield from _members_compiled(
+                        data, arr, out, rows, names, wrapper, tolerance, geoms
+                    )
+                else:
+                    yield from _members(data, out, rows, names, wrapper, tolerance, geoms)
             if status == CLOSED:
                 return
             if status == FULL:
@@ -515,13 +568,125 @@ def _members(
         )  # fmt: skip
 
 
+def _members_compiled(data, arr, out, rows, names, wrapper, tolerance, geoms):
+    """:func:`_members` with the features read by :mod:`pcrs.vector._feature_kernels`:
+    here Python only decodes the values and builds the objects."""
+    from ._feature_kernels import features
+
+    mt, nm, pt, npr, lt, nl = features(
+        arr, out, rows, names.kinds, names.skipped, geoms.row_geo,
+        geoms.prefix, np.frombuffer(names.xlink_prefix, np.uint8), _ID_NAME, _HREF_NAME,
+    )  # fmt: skip
+    p_name, p_line, p_ts, p_te, p_hs, p_he, p_kids, p_flag, p_geo, p_gline = (
+        pt[:npr, [P_NAME, P_LINE, P_TEXT_S, P_TEXT_E, P_HREF_S, P_HREF_E, P_KIDS, P_FLAG,
+                  P_GEO, P_GLINE]].T.tolist()
+    )  # fmt: skip
+    links = lt[:nl].tolist()
+    tag_of = names.tag
+    prop_of = names.prop
+    structures = names.structures
+    geometry = geoms.geometry
+    nones = _NONES
+    for row, frow, gs, ge, hs, he, p0, p1, l0, l1, ides, idee, mline, fline, fname, mflags in mt[
+        :nm
+    ].tolist():
+        if frow < 0:
+            yield from _lxml_member(data, out, row, wrapper, tolerance)
+            continue
+        key = tuple(p_name[p0:p1])
+        tags = structures.get(key)
+        if tags is None:
+            if len(structures) > 4096:
+                structures.clear()
+            tags = structures[key] = tuple(tag_of[n] for n in key)
+        texts = [data[s:e].decode("utf-8") if s >= 0 else None
+                 for s, e in zip(p_ts[p0:p1], p_te[p0:p1], strict=True)]  # fmt: skip
+        if mflags & MF_STRIP:
+            for i in range(p0, p1):
+                if p_flag[i] == PF_STRIP:
+                    texts[i - p0] = _text(data, p_ts[i], p_te[i]).strip()
+        n = p1 - p0
+        if mflags & MF_HREF:
+            hrefs = tuple([data[s:e].decode("utf-8") if s >= 0 else None
+                           for s, e in zip(p_hs[p0:p1], p_he[p0:p1], strict=True)])  # fmt: skip
+        else:
+            hrefs = nones[n] if n < len(nones) else (None,) * n
+        geos = ()
+        if mflags & MF_GEOMETRY:
+            geos = []
+            for i in range(p0, p1):
+                if p_kids[i]:
+                    if p_flag[i] == PF_NODES:
+                        g = read_geometry(
+                            _geometry_nodes(data, out, rows, int(pt[i, P_ROW]), names),
+                            None,
+                            tolerance,
+                        )
+                    else:
+                        g = geometry(p_geo[i], p_gline[i])
+                    geos.append((i - p0, g))
+            geos = tuple(geos)
+        gid = data[gs:ge].decode("utf-8") if gs >= 0 else None
+        ns, local, _skipped = prop_of[fname]
+        feat = Feature(local, ns, gid, fline, None, None, None, mline)
+        feat.prop_tags = tags
+        feat.compact = (
+            tuple(texts), hrefs, tuple(p_kids[p0:p1]), tuple(p_line[p0:p1]), geos
+        )  # fmt: skip
+        if l1 > l0:
+            id_emprise = _text(data, ides, idee) if ides >= 0 else None
+            for line, nid, s, e in links[l0:l1]:
+                yield EmpriseLink(line, prop_of[nid][1], data[s:e].decode("utf-8"), gid,
+                                  id_emprise)  # fmt: skip
+        yield Member(mline, "pcrs:featureMember", [feat],
+                     data[hs:he].decode("utf-8") if hs >= 0 else None, 1)  # fmt: skip
+
+
+def _geometry_nodes(data: bytes, out: np.ndarray, rows: int, prop_row: int, names: _Names) -> _Node:
+    """:class:`_Node` tree of the first child of the property at record ``prop_row``."""
+    start = prop_row + 1
+    end = start + 1
+    depth = out[start, C_DEPTH]
+    while end < rows and out[end, C_DEPTH] > depth:
+        end += 1
+    nodes: list = []
+    for r, (nid, as_, ae_, line, ts, te, par) in enumerate(
+        out[start:end][:, [C_NAME, C_ATTR_S, C_ATTR_E, C_LINE, C_TEXT_S, C_TEXT_E, C_PARENT]]
+        .tolist()
+    ):  # fmt: skip
+        node = _Node(
+            names.tag[nid],
+            names.attrib(data, as_, ae_) if ae_ > as_ else None,
+            _text(data, ts, te) if ts >= 0 else None,
+            line,
+        )
+        nodes.append(node)
+        if r:
+            nodes[par - start].children.append(node)
+    return nodes[0]
+
+
+def _lxml_member(data: bytes, out: np.ndarray, row: int, wrapper, tolerance) -> Iterator:
+    """The member at record ``row``, read by lxml (see :func:`_with_lxml`)."""
+    start, end = int(out[row, C_START]), int(out[row, C_END])
+    # the line of the member's '<': its record has the line of the start tag's '>'
+    gt = data.index(b">", int(out[row, C_ATTR_E]))
+    first_line = int(out[row, C_LINE]) - data.count(b"\n", start, gt)
+    yield from _with_lxml(data[start:end], first_line, wrapper, tolerance)
+
+
+_NONES = tuple((None,) * n for n in range(64))
+_ID_NAME = np.frombuffer(b"id", np.uint8)
+_HREF_NAME = np.frombuffer(b"href", np.uint8)
+
+
 class _GeometryReader:
-    """The compiled reader of clean straight geometries (:mod:`pcrs.vector._geom_kernels`)
+    """The compiled reader of the common clean geometries (:mod:`pcrs.vector._geom_kernels`)
     for one file, and the :class:`~pcrs.vector.gml.Geometry` objects it gives."""
 
-    def __init__(self, names: _Names, table):
-
+    def __init__(self, names: _Names, tolerance: float):
         self.names = names
+        self.tolerance = tolerance
         names.roles = np.zeros(MAX_NAMES, np.int64)
         for i, tag in enumerate(names.tag):
             if tag is not None and tag.startswith(_G):
@@ -547,10 +712,13 @@ class _GeometryReader:
         gi = np.empty((candidates, G_NCOLS), np.int64)
         gf = np.empty((candidates, F_NCOLS), np.float64)
         parts = np.empty((int(numeric.sum()), 2), np.int64)
-        self.fv = fv = np.empty(int((lengths // 2 + 1).sum()), np.float64)
+        # (and room for the points of linearised arcs: a geometry that would not fit is
+        # read in Python)
+        self.fv = fv = np.empty(int((lengths // 2 + 1).sum()) * 4 + 4096, np.float64)
         self.row_geo, self.keep, n = geometries(
-            arr, out, rows, self.names.roles, self.prefix, *self.attr_names, gi, gf, parts, fv
-        )
+            arr, out, rows, self.names.roles, self.prefix, *self.attr_names, gi, gf, parts, fv,
+            self.tolerance,
+        )  # fmt: skip
         self.gi = gi[:n].tolist()
         self.gf = gf[:n].tolist()
         self.parts = parts.tolist() if n else []  # (the unused rows too: they are few)
@@ -608,11 +776,7 @@ def _member_done(
         yield Member(m_line, "pcrs:featureMember", [feat],
                      m_attrib.get(_HREF) if m_attrib else None, 1)  # fmt: skip
         return
-    start, end = int(out[first_row, C_START]), int(out[first_row, C_END])
-    # the line of the member's '<': its record has the line of the start tag's '>'
-    gt = data.index(b">", int(out[first_row, C_ATTR_E]))
-    first_line = int(out[first_row, C_LINE]) - data.count(b"\n", start, gt)
-    yield from _with_lxml(data[start:end], first_line, wrapper, tolerance)
+    yield from _lxml_member(data, out, first_row, wrapper, tolerance)
 
 
 def _with_lxml(member: bytes, first_line: int, wrapper, tolerance) -> Iterator:

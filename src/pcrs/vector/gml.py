@@ -550,15 +550,16 @@ def linearise_arc(p0, p1, p2, tolerance: float = ARC_TOLERANCE, full_circle: boo
     # work relative to p0 for numerical safety with large projected coordinates
     bx, by, cx, cy = bx - ax, by - ay, cx - ax, cy - ay
     d = 2.0 * (bx * cy - by * cx)
-    chord = math.hypot(cx, cy)
+    # (square roots of sums of squares, not hypot: the compiled reader repeats them exactly)
+    chord = math.sqrt(cx * cx + cy * cy)
     if full_circle:
-        chord = math.hypot(bx, by)
+        chord = math.sqrt(bx * bx + by * by)
     # the middle point within 0.1 mm of the chord: a flat "arc"
     if chord == 0.0 or abs(d) / 2.0 / chord < 1e-4:
         return None
     ux = (cy * (bx * bx + by * by) - by * (cx * cx + cy * cy)) / d
     uy = (bx * (cx * cx + cy * cy) - cx * (bx * bx + by * by)) / d
-    r = math.hypot(ux, uy)
+    r = math.sqrt(ux * ux + uy * uy)
     a0 = math.atan2(-uy, -ux)
     a1 = math.atan2(by - uy, bx - ux)
     a2 = math.atan2(cy - uy, cx - ux)
@@ -944,12 +945,12 @@ def _arc_flat(v: list, i: int, d: int, tol: float, out: list) -> None:
     cx, cy = v[i + 2 * d], v[i + 2 * d + 1]
     bx, by, cx, cy = bx - ax, by - ay, cx - ax, cy - ay
     dd = 2.0 * (bx * cy - by * cx)
-    chord = math.hypot(cx, cy)
+    chord = math.sqrt(cx * cx + cy * cy)
     if chord == 0.0 or abs(dd) / 2.0 / chord < 1e-4:
         raise _Slow  # aligned points: the general reader reports them
     ux = (cy * (bx * bx + by * by) - by * (cx * cx + cy * cy)) / dd
     uy = (bx * (cx * cx + cy * cy) - cx * (bx * bx + by * by)) / dd
-    r = math.hypot(ux, uy)
+    r = math.sqrt(ux * ux + uy * uy)
     if not (_ISFINITE(r) and _ISFINITE(ux) and _ISFINITE(uy)):
         raise _Slow
     a0 = math.atan2(-uy, -ux)
