@@ -208,10 +208,9 @@ def _use_fast_reader(reader: str, size: int, root) -> bool:
 def _fast_pass(path: Path, validator: Validator, schema, tolerance: float, fork: bool):
     """libxml2's pass (schema step, or a plain parse) and the rules over the fast reader.
 
-    Returns ``(done, verdict)``: ``done`` False when the file must be read again with
-    lxml (the caller rolls the validator back), ``verdict`` libxml2's
-    ``(malformed, schema violations)``. With ``fork``, libxml2's pass runs in a second
-    process while this one runs the rules; otherwise it runs first."""
+    Returns False when the file must be read again with lxml (the caller rolls the
+    validator back; the lxml pass then makes its own verdict). With ``fork``, libxml2's
+    pass runs in a second process while this one runs the rules; otherwise it runs first."""
     from .fastread import FastReadUnavailable, read_members
 
     side = None
@@ -220,11 +219,8 @@ def _fast_pass(path: Path, validator: Validator, schema, tolerance: float, fork:
             side = _SchemaProcess(path, schema)
         except (OSError, AssertionError, ValueError) as exc:
             log.debug("libxml2's pass stays in this process: %s", exc)
-    verdict = None
-    if side is None:
-        verdict = _schema_pass(path, schema)
-        if verdict != (False, 0):
-            return False, verdict
+    if side is None and _schema_pass(path, schema) != (False, 0):
+        return False
     done = True
     try:
         for member in read_members(path, tolerance):
@@ -238,7 +234,8 @@ def _fast_pass(path: Path, validator: Validator, schema, tolerance: float, fork:
         verdict = side.result()
         if verdict is None:  # the second process failed: the same step here
             verdict = _schema_pass(path, schema)
-    return done and verdict == (False, 0), verdict
+        done = done and verdict == (False, 0)
+    return done
 
 
 def _schema_child(conn, path: Path, schema) -> None:
@@ -336,30 +333,19 @@ def _one_file(
         # may hold a lock the child would then wait for forever)
         and threading.active_count() == 1
     )
-    verdict = None  # libxml2's (malformed, schema violations), once known
     if _use_fast_reader(read_with, info["bytes"], root):
-        done, verdict = _fast_pass(path, validator, schema, tolerance, wanted)
+        done = _fast_pass(path, validator, schema, tolerance, wanted)
         if not done:
             validator.rollback(mark)
             validator.start_file(str(path), root)
-            info["reader"] = "lxml"
-        else:
-            info["reader"] = "fast"
+        info["reader"] = "fast" if done else "lxml"
     else:
         done = False
         info["reader"] = "lxml"
     reader = GmlReader(path, tolerance)
     malformed = False
     schema_errors = 0
-    if done:
-        pass
-    elif verdict is not None:
-        # libxml2 has already parsed the file: the rules' pass needs no schema
-        for member in reader.members():
-            validator.member(member)
-        if schema is not None:
-            malformed, schema_errors = verdict
-    else:
+    if not done:
         side = None
         if schema is not None and wanted and _can_fork():
             try:
