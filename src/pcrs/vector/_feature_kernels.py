@@ -13,7 +13,6 @@ readers (see ``M_*``/``P_*`` below), or the whole member for lxml.
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 from ._geom_kernels import _attr
@@ -47,7 +46,6 @@ from ._records import (
     M_L0,
     M_L1,
     M_LINE,
-    M_NCOLS,
     M_P0,
     M_P1,
     M_ROW,
@@ -62,7 +60,6 @@ from ._records import (
     P_KIDS,
     P_LINE,
     P_NAME,
-    P_NCOLS,
     P_ROW,
     P_TEXT_E,
     P_TEXT_S,
@@ -77,7 +74,10 @@ def _blank(b):
 
 
 @njit(cache=True)
-def features(buf, out, rows, kinds, skipped, row_geo, gml_prefix, xlink_prefix, id_name, href_name):
+def features(
+    buf, out, rows, kinds, skipped, row_geo, gml_prefix, xlink_prefix, id_name, href_name,
+    members, props, links,
+):  # fmt: skip
     """Members, properties and emprise links of ``out[:rows]`` as tables of spans.
 
     Parameters
@@ -93,17 +93,16 @@ def features(buf, out, rows, kinds, skipped, row_geo, gml_prefix, xlink_prefix, 
     row_geo : int64 array
         Geometry number of each record read by :mod:`pcrs.vector._geom_kernels`, or -1.
     gml_prefix, xlink_prefix, id_name, href_name : uint8 arrays
+    members, props, links : int64 arrays (k, M_NCOLS), (k, P_NCOLS), (k, 4)
+        Filled (rows enough for the members, and for the properties, of ``out[:rows]``).
 
     Returns
     -------
-    (members, n_members, props, n_props, links, n_links)
+    (n_members, n_props, n_links)
         ``members[:n_members]`` (``M_*`` columns; ``M_FEATURE`` is -1 for a member lxml
         must read), ``props[:n_props]`` (``P_*`` columns, rows ``M_P0:M_P1`` of each
         member) and ``links[:n_links]`` (line, name number, href start, href end).
     """
-    members = np.empty((rows, M_NCOLS), np.int64)
-    props = np.empty((rows, P_NCOLS), np.int64)
-    links = np.empty((rows, 4), np.int64)
     nm = 0
     npr = 0
     nl = 0
@@ -241,4 +240,4 @@ def features(buf, out, rows, kinds, skipped, row_geo, gml_prefix, xlink_prefix, 
                 npr = p0
                 nl = l0
         r = end
-    return members, nm, props, npr, links, nl
+    return nm, npr, nl

@@ -61,6 +61,7 @@ from ._records import (
     K_MEMBER,
     K_ODD,
     K_OTHER,
+    M_NCOLS,
     MAX_NAMES,
     MF_GEOMETRY,
     MF_HREF,
@@ -75,6 +76,7 @@ from ._records import (
     P_KIDS,
     P_LINE,
     P_NAME,
+    P_NCOLS,
     P_ROW,
     P_TEXT_E,
     P_TEXT_S,
@@ -573,15 +575,22 @@ def _members_compiled(data, arr, out, rows, names, wrapper, tolerance, geoms):
     here Python only decodes the values and builds the objects."""
     from ._feature_kernels import features
 
-    mt, nm, pt, npr, lt, nl = features(
+    # tables sized by what the records hold: a row per member, per property (and link)
+    depth = out[:rows, C_DEPTH]
+    n_members = int(np.count_nonzero(depth == 1))
+    n_props = int(np.count_nonzero(depth == 3))
+    mt = np.empty((n_members, M_NCOLS), np.int64)
+    pt = np.empty((n_props, P_NCOLS), np.int64)
+    lt = np.empty((n_props, 4), np.int64)
+    nm, npr, _n_links = features(
         arr, out, rows, names.kinds, names.skipped, geoms.row_geo,
         geoms.prefix, np.frombuffer(names.xlink_prefix, np.uint8), _ID_NAME, _HREF_NAME,
+        mt, pt, lt,
     )  # fmt: skip
     p_name, p_line, p_ts, p_te, p_hs, p_he, p_kids, p_flag, p_geo, p_gline = (
         pt[:npr, [P_NAME, P_LINE, P_TEXT_S, P_TEXT_E, P_HREF_S, P_HREF_E, P_KIDS, P_FLAG,
                   P_GEO, P_GLINE]].T.tolist()
     )  # fmt: skip
-    links = lt[:nl].tolist()
     tag_of = names.tag
     prop_of = names.prop
     structures = names.structures
@@ -635,9 +644,10 @@ def _members_compiled(data, arr, out, rows, names, wrapper, tolerance, geoms):
         )  # fmt: skip
         if l1 > l0:
             id_emprise = _text(data, ides, idee) if ides >= 0 else None
-            for line, nid, s, e in links[l0:l1]:
-                yield EmpriseLink(line, prop_of[nid][1], data[s:e].decode("utf-8"), gid,
-                                  id_emprise)  # fmt: skip
+            for b0 in range(l0, l1, _BATCH_ROWS):  # (an emprise may have 100,000s)
+                for line, nid, s, e in lt[b0 : min(l1, b0 + _BATCH_ROWS)].tolist():
+                    yield EmpriseLink(line, prop_of[nid][1], data[s:e].decode("utf-8"), gid,
+                                      id_emprise)  # fmt: skip
         yield Member(mline, "pcrs:featureMember", [feat],
                      data[hs:he].decode("utf-8") if hs >= 0 else None, 1)  # fmt: skip
 
