@@ -6,13 +6,16 @@ resident memory is its own:
 
 1. **bare**: lxml ``iterparse`` with the XSD (libxml2 streaming validation), elements
    cleared as they come: the floor for "schema-valid or not" on this file;
-2. **pcrs, no schema**: ``pcrs.vector.validate(path, schemas=False)`` (every rule);
-3. **pcrs, with schema** (``schema``): ``validate(path, schemas=DIR, schema_process=False)``
-   (XSD + every rule, libxml2 validating while the rules' pass streams the file);
-4. **pcrs, with schema, two processes** (``schema2``):
-   ``validate(path, schemas=DIR, schema_process=True)``: the schema step runs in a forked
-   second process beside the rules (``validate``'s default for files of 16 MB or more when
-   a core is idle).
+2. **noschema**: ``pcrs.vector.validate(path, schemas=False, schema_process=False)`` (every
+   rule; files of 2 MB or more are read by the compiled reader once libxml2 has parsed them);
+3. **schema**: ``validate(path, schemas=DIR, schema_process=False)``: the XSD and every rule
+   in one process (libxml2's validating pass, then the compiled reader and the rules);
+4. **schema2**: ``validate(path, schemas=DIR, schema_process=True)``: libxml2's pass runs in
+   a forked second process beside the compiled reader and the rules (``validate``'s default
+   for files of 16 MB or more when a core is idle);
+5. **lxml**: ``validate(path, schemas=DIR, schema_process=False, reader="lxml")``: the
+   reader pcrs used before its compiled one (lxml elements, libxml2 validating in the same
+   pass), as a baseline in the same run.
 
 Prints wall and CPU seconds (CPU: this process plus any child process it waited for),
 throughput, the ratio to the bare run, and peak RSS (of the process, and of its largest child).

@@ -195,6 +195,37 @@ def _schema_pass(path: Path, schema) -> tuple[bool, int]:
     return reader.malformed, reader.schema_errors
 
 
+def _libxml2_pass(path: Path, schema) -> tuple[bool, int]:
+    """:func:`_schema_pass` without reading anything: libxml2 streams the file (validating it
+    against ``schema`` when given) and each member is dropped as soon as it is parsed.
+
+    Returns ``(malformed, schema violations)`` as :func:`_schema_pass` does."""
+    from lxml import etree
+
+    from .gml import _MEMBER_TAGS, parser_options
+
+    root_tag = "{" + NS_PCRS + "}PlanCorpsRueSimplifie"
+    opts = parser_options()
+    if schema is not None:
+        opts["schema"] = schema
+    it = etree.iterparse(str(path), events=("end",), tag=(*_MEMBER_TAGS, root_tag), **opts)
+    closed = False
+    failed = False
+    try:
+        for _ev, el in it:
+            parent = el.getparent()
+            if parent is None:
+                closed = el.tag == root_tag
+            elif el.tag != root_tag and parent.getparent() is None:
+                el.clear()
+                parent.remove(el)
+    except etree.XMLSyntaxError:
+        failed = True
+    if schema is None:
+        return failed, 0
+    return not closed, sum(1 for e in it.error_log if e.domain_name == "SCHEMASV")
+
+
 def _use_fast_reader(reader: str, size: int, root) -> bool:
     """Whether to read this file with :mod:`pcrs.vector.fastread` (see ``validate``)."""
     choice = reader if reader != "auto" else (os.environ.get("PCRS_GML_READER") or "auto")
@@ -216,10 +247,10 @@ def _fast_pass(path: Path, validator: Validator, schema, tolerance: float, fork:
     side = None
     if fork and _can_fork():
         try:
-            side = _SchemaProcess(path, schema)
+            side = _SchemaProcess(path, schema, _libxml2_pass)
         except (OSError, AssertionError, ValueError) as exc:
             log.debug("libxml2's pass stays in this process: %s", exc)
-    if side is None and _schema_pass(path, schema) != (False, 0):
+    if side is None and _libxml2_pass(path, schema) != (False, 0):
         return False
     done = True
     try:
@@ -233,14 +264,14 @@ def _fast_pass(path: Path, validator: Validator, schema, tolerance: float, fork:
     if side is not None:
         verdict = side.result()
         if verdict is None:  # the second process failed: the same step here
-            verdict = _schema_pass(path, schema)
+            verdict = _libxml2_pass(path, schema)
         done = done and verdict == (False, 0)
     return done
 
 
-def _schema_child(conn, path: Path, schema) -> None:
+def _schema_child(conn, path: Path, schema, step) -> None:
     try:
-        conn.send(_schema_pass(path, schema))
+        conn.send(step(path, schema))
     except BaseException as exc:  # reported to the parent, which redoes the step
         conn.send(repr(exc))
     finally:
@@ -250,10 +281,12 @@ def _schema_child(conn, path: Path, schema) -> None:
 class _SchemaProcess:
     """The schema step of one file in a forked process (the parsed schema is inherited)."""
 
-    def __init__(self, path: Path, schema):
+    def __init__(self, path: Path, schema, step=None):
         ctx = multiprocessing.get_context("fork")
         self._recv, send = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(target=_schema_child, args=(send, path, schema), daemon=True)
+        self._proc = ctx.Process(
+            target=_schema_child, args=(send, path, schema, step or _schema_pass), daemon=True
+        )
         self._proc.start()
         send.close()
 
