@@ -959,3 +959,54 @@ def test_rule_cases_same_findings(tmp_path):
         assert any(f.rule == rule for f in fast.findings), rule
         readers.add(fast.files[0]["reader"])
     assert readers == {"fast", "lxml"}  # (most read fast; DTD, truncated... by lxml)
+
+
+# --- 8. libxml2's pass of the fast path, and the compact features ----------------------
+
+
+def test_libxml2_pass_gives_the_verdict_of_the_reader_pass(base, tmp_path, pcrs_dir, schemas_dir):
+    """The lean pass the fast path runs first decides as GmlReader's pass does."""
+    from pcrs.vector.validate import _libxml2_pass, _schema_pass
+    from pcrs.vector.xsd import load_schema
+
+    schema = load_schema(schemas_dir)
+    files = sorted(pcrs_dir.rglob("*.gml"))
+    variants = {
+        "cut.gml": base[: len(base) // 2],
+        "mismatch.gml": base.replace("</dateLeve>", "</dateLev>", 1),
+        "invalid.gml": base.replace("<typeMur>01</typeMur>", "<typeMur>01</typeMur><x>1</x>"),
+        "no-version.gml": base.replace(' version="2.0"', "", 1),
+        "prefix.gml": base.replace("<typeMur>", '<typeMur foo:a="1">', 1),
+    }
+    for name, text in variants.items():
+        assert text != base
+        files.append(write(tmp_path, text, name))
+    verdicts = set()
+    for path in files:
+        for sch in (None, schema):
+            verdict = _libxml2_pass(path, sch)
+            assert verdict == _schema_pass(path, sch), (path.name, sch is not None)
+            verdicts.add(verdict)
+    # the cases are not all alike: clean, malformed and schema-invalid files were met
+    assert (False, 0) in verdicts
+    assert any(v[0] for v in verdicts)
+    assert any(v[1] for v in verdicts)
+
+
+def test_fast_features_come_in_compact_form_and_materialise_to_lxmls(base, tmp_path):
+    """Features from the compiled reader have no Property objects until asked for them,
+    and then have exactly GmlReader's."""
+    path = write(tmp_path, base, "d.gml")
+    fast = [m for m in read_members(path) if isinstance(m, Member)]
+    slow = [m for m in GmlReader(path).members() if isinstance(m, Member)]
+    assert len(fast) == len(slow) > 10
+    compact = [f for m in fast for f in m.features if f.props is None]
+    assert len(compact) == len(fast)  # every member of this clean delivery
+    for mf, ms in zip(fast, slow, strict=True):
+        for ff, fs in zip(mf.features, ms.features, strict=True):
+            texts, hrefs, kids, lines, geoms = ff.compact
+            assert len(texts) == len(hrefs) == len(kids) == len(lines) == len(ff.prop_tags)
+            assert [p.text for p in fs.props] == list(texts)
+            assert [p.href for p in fs.props] == list(hrefs)
+            assert ff.first_text("idObjet") == fs.first_text("idObjet")
+            assert key(mf) == key(ms)
