@@ -1006,6 +1006,9 @@ def test_fast_features_come_in_compact_form_and_materialise_to_lxmls(base, tmp_p
         for ff, fs in zip(mf.features, ms.features, strict=True):
             texts, hrefs, kids, lines, geoms = ff.compact
             assert len(texts) == len(hrefs) == len(kids) == len(lines) == len(ff.prop_tags)
+            assert [i for i, _g in geoms] == [
+                i for i, p in enumerate(fs.props) if p.geometry is not None
+            ]
             assert [p.text for p in fs.props] == list(texts)
             assert [p.href for p in fs.props] == list(hrefs)
             assert ff.first_text("idObjet") == fs.first_text("idObjet")
