@@ -76,7 +76,7 @@ def _blank(b):
 @njit(cache=True)
 def features(
     buf, out, rows, kinds, skipped, row_geo, gml_prefix, xlink_prefix, id_name, href_name,
-    members, props, links,
+    members, props, links, texts,
 ):  # fmt: skip
     """Members, properties and emprise links of ``out[:rows]`` as tables of spans.
 
@@ -95,10 +95,16 @@ def features(
     gml_prefix, xlink_prefix, id_name, href_name : uint8 arrays
     members, props, links : int64 arrays (k, M_NCOLS), (k, P_NCOLS), (k, 4)
         Filled (rows enough for the members, and for the properties, of ``out[:rows]``).
+    texts : uint8 array
+        Filled with the text of each property of ``props``, in order, each followed by a
+        NUL byte (which XML text cannot hold): Python decodes them all at once. A link or
+        an element with children gets an empty text (None for Python); a text marked
+        ``PF_STRIP`` is written as it is in the file. At least ``len(buf)`` plus one byte
+        per property long.
 
     Returns
     -------
-    (n_members, n_props, n_links)
+    (n_members, n_props, n_links, n_text_bytes)
         ``members[:n_members]`` (``M_*`` columns; ``M_FEATURE`` is -1 for a member lxml
         must read), ``props[:n_props]`` (``P_*`` columns, rows ``M_P0:M_P1`` of each
         member) and ``links[:n_links]`` (line, name number, href start, href end).
@@ -106,6 +112,7 @@ def features(
     nm = 0
     npr = 0
     nl = 0
+    nt = 0
     r = 0
     while r < rows:
         # one member: rows r .. end-1
@@ -144,6 +151,7 @@ def features(
             emprise = kinds[out[f, C_NAME]] == K_EMPRISE
             p0 = npr
             l0 = nl
+            t0 = nt
             c = f + 1
             while c < end:
                 # c: a property (depth 3)
@@ -220,7 +228,14 @@ def features(
                                         break
                         props[p, P_TEXT_S] = ts
                         props[p, P_TEXT_E] = te
+                        for q in range(ts, te):
+                            texts[nt] = buf[q]
+                            nt += 1
+                    texts[nt] = 0
+                    nt += 1
                 else:
+                    texts[nt] = 0
+                    nt += 1
                     g = c + 1  # the first child: a geometry (else an inline feature: lxml)
                     if kinds[out[g, C_NAME]] != K_GML:
                         ok = False
@@ -239,5 +254,6 @@ def features(
             else:
                 npr = p0
                 nl = l0
+                nt = t0
         r = end
-    return nm, npr, nl
+    return nm, npr, nl, nt

@@ -78,8 +78,6 @@ from ._records import (
     P_NAME,
     P_NCOLS,
     P_ROW,
-    P_TEXT_E,
-    P_TEXT_S,
     PF_NODES,
     PF_STRIP,
     R_CURVE,
@@ -582,14 +580,17 @@ def _members_compiled(data, arr, out, rows, names, wrapper, tolerance, geoms):
     mt = np.empty((n_members, M_NCOLS), np.int64)
     pt = np.empty((n_props, P_NCOLS), np.int64)
     lt = np.empty((n_props, 4), np.int64)
-    nm, npr, _n_links = features(
+    tb = np.empty(len(data) + n_props + 1, np.uint8)
+    nm, npr, _n_links, nt = features(
         arr, out, rows, names.kinds, names.skipped, geoms.row_geo,
         geoms.prefix, np.frombuffer(names.xlink_prefix, np.uint8), _ID_NAME, _HREF_NAME,
-        mt, pt, lt,
+        mt, pt, lt, tb,
     )  # fmt: skip
-    p_name, p_line, p_ts, p_te, p_hs, p_he, p_kids, p_flag, p_geo, p_gline = (
-        pt[:npr, [P_NAME, P_LINE, P_TEXT_S, P_TEXT_E, P_HREF_S, P_HREF_E, P_KIDS, P_FLAG,
-                  P_GEO, P_GLINE]].T.tolist()
+    # every property's text, decoded at once (one per property, in order)
+    all_texts = tb[:nt].tobytes().decode("utf-8").split("\x00")
+    p_name, p_line, p_hs, p_he, p_kids, p_flag, p_geo, p_gline = (
+        pt[:npr, [P_NAME, P_LINE, P_HREF_S, P_HREF_E, P_KIDS, P_FLAG, P_GEO, P_GLINE]]
+        .T.tolist()
     )  # fmt: skip
     tag_of = names.tag
     prop_of = names.prop
@@ -608,16 +609,18 @@ def _members_compiled(data, arr, out, rows, names, wrapper, tolerance, geoms):
             if len(structures) > 4096:
                 structures.clear()
             tags = structures[key] = tuple(tag_of[n] for n in key)
-        texts = [data[s:e].decode("utf-8") if s >= 0 else None
-                 for s, e in zip(p_ts[p0:p1], p_te[p0:p1], strict=True)]  # fmt: skip
+        texts = all_texts[p0:p1]
         if mflags & MF_STRIP:
             for i in range(p0, p1):
                 if p_flag[i] == PF_STRIP:
-                    texts[i - p0] = _text(data, p_ts[i], p_te[i]).strip()
+                    texts[i - p0] = _eol(texts[i - p0]).strip()
         n = p1 - p0
         if mflags & MF_HREF:
             hrefs = tuple([data[s:e].decode("utf-8") if s >= 0 else None
                            for s, e in zip(p_hs[p0:p1], p_he[p0:p1], strict=True)])  # fmt: skip
+            for i, h in enumerate(hrefs):
+                if h is not None:
+                    texts[i] = None  # (a link has no text)
         else:
             hrefs = nones[n] if n < len(nones) else (None,) * n
         geos = ()
@@ -625,6 +628,7 @@ def _members_compiled(data, arr, out, rows, names, wrapper, tolerance, geoms):
             geos = []
             for i in range(p0, p1):
                 if p_kids[i]:
+                    texts[i - p0] = None  # (nor has an element with children)
                     if p_flag[i] == PF_NODES:
                         g = read_geometry(
                             _geometry_nodes(data, out, rows, int(pt[i, P_ROW]), names),
