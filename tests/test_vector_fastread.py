@@ -1013,3 +1013,22 @@ def test_fast_features_come_in_compact_form_and_materialise_to_lxmls(base, tmp_p
             assert [p.href for p in fs.props] == list(hrefs)
             assert ff.first_text("idObjet") == fs.first_text("idObjet")
             assert key(mf) == key(ms)
+
+
+def test_a_numba_that_cannot_compile_leaves_the_file_to_lxml(base, tmp_path, monkeypatch):
+    """A compilation error of the kernels (another numba, another platform) is not the
+    user's problem: the file is read by lxml, with the same findings."""
+    from numba.core.errors import TypingError
+
+    path = write(tmp_path, base.replace("<typeMur>01</typeMur>", "<typeMur>99</typeMur>"), "d.gml")
+    expected = validate(path, schemas=False, reader="lxml")
+
+    def broken(*args, **kwargs):
+        raise TypingError("cannot compile here")
+        yield  # (a generator, like the real one)
+
+    monkeypatch.setattr(fastread, "read_members", broken)
+    report = validate(path, schemas=False, reader="fast")
+    assert report.files[0]["reader"] == "lxml"
+    assert [f.to_dict() for f in report.findings] == [f.to_dict() for f in expected.findings]
+    assert any(f.rule == "PCRS-CODE-001" for f in report.findings)

@@ -261,6 +261,14 @@ def _fast_pass(path: Path, validator: Validator, schema, tolerance: float, fork:
         done = False
     except UnicodeDecodeError:  # (not UTF-8 after all: libxml2 says where)
         done = False
+    except Exception as exc:
+        # a numba that cannot compile the kernels here: lxml reads the file (same findings)
+        from numba.core.errors import NumbaError
+
+        if not isinstance(exc, NumbaError):
+            raise
+        log.warning("the compiled GML reader is not available (%s): reading with lxml", exc)
+        done = False
     if side is not None:
         verdict = side.result()
         if verdict is None:  # the second process failed: the same step here
