@@ -37,13 +37,13 @@ Examples
 from __future__ import annotations
 
 import functools
-import importlib.util
 import logging
 import os
 
 import numpy as np
 from scipy.spatial import Delaunay, QhullError
 
+from .._compiled import kernels_import
 from ..errors import ParameterError
 
 __all__ = [
@@ -79,14 +79,7 @@ def have_sweep() -> bool:
     A numba that is present but fails to import (say, built for another numpy)
     makes pcrs use qhull and numpy, with a debug message, rather than fail.
     """
-    if importlib.util.find_spec("numba") is None:
-        return False
-    try:
-        from . import _sweep_kernels  # noqa: F401
-    except Exception as exc:  # numba's import errors are not all ImportError
-        log.debug("numba is installed but does not import (%s): using qhull", exc)
-        return False
-    return True
+    return kernels_import("pcrs.raster._sweep_kernels", "qhull")
 
 
 def resolve_engine(engine: str | None = "auto") -> str:

@@ -93,24 +93,23 @@ def _parse_numbers(buf, s, e, fv, k):
         mant = 0
         digits = 0  # significant digits kept
         seen = 0  # digits read, leading zeros included
-        frac = 0
-        while i < e and 48 <= buf[i] <= 57:
-            dgt = buf[i] - 48
-            if digits > 0 or dgt != 0:
-                digits += 1
-                mant = mant * 10 + dgt
-            seen += 1
-            i += 1
-        if i < e and buf[i] == 46:  # '.'
-            i += 1
-            while i < e and 48 <= buf[i] <= 57:
-                dgt = buf[i] - 48
+        frac = 0  # digits after the point
+        dot = False
+        while i < e:
+            b = buf[i]
+            if 48 <= b <= 57:
+                dgt = b - 48
                 if digits > 0 or dgt != 0:
                     digits += 1
                     mant = mant * 10 + dgt
                 seen += 1
-                frac += 1
-                i += 1
+                if dot:
+                    frac += 1
+            elif b == 46 and not dot:  # '.'
+                dot = True
+            else:
+                break
+            i += 1
         if seen == 0 or digits > 15:
             return -1
         exp = 0

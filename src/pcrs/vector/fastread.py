@@ -27,7 +27,6 @@ schema) and found no error; otherwise, and whenever this reader raises
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import re
 from collections.abc import Iterator
@@ -36,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._compiled import kernels_import
 from ._records import (
     C_ATTR_E,
     C_ATTR_S,
@@ -140,15 +140,8 @@ class _Lxml(Exception):
 
 @lru_cache(maxsize=1)
 def have_fast_reader() -> bool:
-    """Whether the compiled scanner can run (numba installed and importing)."""
-    if importlib.util.find_spec("numba") is None:
-        return False
-    try:
-        from . import _scan_kernels  # noqa: F401
-    except Exception as exc:  # numba's import errors are not all ImportError
-        log.debug("numba does not import (%s): GML is read with lxml only", exc)
-        return False
-    return True
+    """Whether the compiled reader can run (numba installed and its kernels importing)."""
+    return kernels_import("pcrs.vector._scan_kernels", "lxml alone")
 
 
 class _Node:
