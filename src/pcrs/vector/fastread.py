@@ -41,17 +41,14 @@ from ._records import (
     C_ATTR_S,
     C_DEPTH,
     C_END,
-    C_FLAGS,
     C_LINE,
     C_NAME,
-    C_NCHILD,
     C_PARENT,
     C_START,
     C_TEXT_E,
     C_TEXT_S,
     CLOSED,
     F_NCOLS,
-    FLAG_ODD,
     FULL,
     G_NCOLS,
     K_EMPRISE,
@@ -92,8 +89,6 @@ from ._records import (
 from .gml import (
     _EMPRISE_TAG,
     _G,
-    _GML_ID,
-    _HREF,
     _LINK_TAGS,
     _MEMBER_TAGS,
     ARC_TOLERANCE,
@@ -103,7 +98,6 @@ from .gml import (
     GmlReader,
     Member,
     _prop_tag,
-    _split,
     read_geometry,
 )
 from .model import GML_NS, NS_PCRS, XLINK_NS
@@ -135,7 +129,7 @@ class FastReadUnavailable(Exception):
 
 
 class _Lxml(Exception):
-    """This member must be read by lxml."""
+    """This member must be read by lxml (a prefix the root does not declare)."""
 
 
 @lru_cache(maxsize=1)
@@ -193,7 +187,6 @@ class _Names:
         # by name number: tag (None: unknown prefix), (ns, local, skipped), kind
         self.tag: list = []
         self.prop: list = []
-        self.kind: list = []
         # the compiled geometry reader needs one prefix for GML (to find gml:id), and GML
         # not as the default namespace
         gml = [p for p, uri in self.prefixes.items() if uri == GML_NS]
@@ -231,12 +224,10 @@ class _Names:
             self.tag.append(tag)
             if tag is None:
                 self.prop.append(None)
-                self.kind.append(_ODD)
                 continue
             hit = _prop_tag(tag)
             self.prop.append(hit)
-            kind = _KINDS.get(tag, _GML if tag.startswith(_G) else _OTHER)
-            self.kind.append(kind)
+            kind = _KINDS.get(tag, K_GML if tag.startswith(_G) else K_OTHER)
             self.kinds[i] = kind
             self.skipped[i] = hit[2]
             if self.roles is not None and tag.startswith(_G):
@@ -257,21 +248,12 @@ class _Names:
 
 
 # what the reader needs to know of an element name
-_OTHER, _GML, _MEMBER_KIND, _EMPRISE_KIND, _LINK_KIND, _ID_EMPRISE_KIND, _ODD = (
-    K_OTHER,
-    K_GML,
-    K_MEMBER,
-    K_EMPRISE,
-    K_LINK,
-    K_ID_EMPRISE,
-    K_ODD,
-)
 _KINDS = {
-    _MEMBER: _MEMBER_KIND,
-    _EMPRISE_TAG: _EMPRISE_KIND,
-    _LINK_TAGS[0]: _LINK_KIND,
-    _LINK_TAGS[1]: _LINK_KIND,
-    _ID_EMPRISE: _ID_EMPRISE_KIND,
+    _MEMBER: K_MEMBER,
+    _EMPRISE_TAG: K_EMPRISE,
+    _LINK_TAGS[0]: K_LINK,
+    _LINK_TAGS[1]: K_LINK,
+    _ID_EMPRISE: K_ID_EMPRISE,
 }
 
 
@@ -329,19 +311,18 @@ def read_members(path: str | Path, tolerance: float = ARC_TOLERANCE) -> Iterator
             if depth == 0 and root[1] >= 0:
                 depth = 1
                 names = _Names(data[root[2] : root[3]])
-                geo = _GeometryReader(names, tolerance) if names.gml_prefix is not None else None
+                if names.gml_prefix is None or names.xlink_prefix is None:
+                    raise FastReadUnavailable(
+                        "GML or XLink bound to several prefixes, or as the default namespace"
+                    )
+                geo = _GeometryReader(names, tolerance)
                 qname = data[root[0] : root[1]]
                 attrs = re.sub(rb"[\t\r\n]", b" ", data[root[2] : root[3]])
                 wrapper = (b"<" + qname + b" " + attrs + b">", b"</" + qname + b">")
             if rows:
                 names.learn(table[1], table[2], int(table[3][0]))
-                geoms = geo.read(data, arr, out, rows) if geo is not None else None
-                if geoms is not None and names.xlink_prefix is not None:
-                    yield from _members_compiled(
-                        data, arr, out, rows, names, wrapper, tolerance, geoms
-                    )
-                else:
-                    yield from _members(data, out, rows, names, wrapper, tolerance, geoms)
+                geoms = geo.read(data, arr, out, rows)
+                yield from _members(data, arr, out, rows, names, wrapper, tolerance, geoms)
             if status == CLOSED:
                 return
             if status == FULL:
@@ -361,209 +342,11 @@ def read_members(path: str | Path, tolerance: float = ARC_TOLERANCE) -> Iterator
             pos, line = 0, stop_line
 
 
-def _members(
-    data: bytes, out: np.ndarray, rows: int, names: _Names, wrapper, tolerance, geoms=None
-):
+def _members(data, arr, out, rows, names, wrapper, tolerance, geoms):
     """Members and emprise links of the ``rows`` complete element records of ``data``.
 
-    The feature of a member and its properties are built here directly (the same objects
-    as :func:`~pcrs.vector.gml._read_feature` builds); geometries are read from
-    :class:`_Node` trees by :func:`~pcrs.vector.gml.read_geometry`.
-    """
-
-    cols_wanted = [C_DEPTH, C_NAME, C_ATTR_S, C_ATTR_E, C_LINE, C_TEXT_S, C_TEXT_E, C_NCHILD,
-                   C_PARENT]  # fmt: skip
-    tag_of = names.tag
-    prop_of = names.prop
-    kind_of = names.kind
-    attrib_of = names.attrib
-    have = False  # a member is being read
-    id_emprise = None
-    mrow = -1  # the member being read: its row, or -1 when it is odd (read by lxml)
-    m_line = 0
-    m_attrib = None
-    feat = None
-    # the feature's properties in compact form (see Feature.compact), and their tags
-    ptags: list = []
-    c_texts: list = []
-    c_hrefs: list = []
-    c_kids: list = []
-    c_lines: list = []
-    c_geoms: list = []
-    links: list = []
-    emprise = False
-    pending = -1  # the property (its index) whose first child is awaited
-    groot = -1  # first row of the geometry being collected, and its nodes
-    gnodes: list = []
-    skip_below = 99  # rows deeper than this are skipped
-    first_row = 0
-    # the rows to visit: all but those inside the geometries the compiled reader has read
-    visit = np.flatnonzero(geoms.keep) if geoms is not None else np.arange(rows)
-    for b0 in range(0, len(visit), _BATCH_ROWS):
-        index = visit[b0 : b0 + _BATCH_ROWS]
-        block = out[index]
-        cols = block[:, cols_wanted].T.tolist()
-        flags = (block[:, C_FLAGS] & FLAG_ODD).tolist()
-        row_geo = geoms.row_geo[index].tolist() if geoms is not None else [-1] * len(index)
-        for r, depth, nid, as_, ae_, line, ts, te, nch, par, rg, odd in zip(
-            index.tolist(), *cols, row_geo, flags, strict=True
-        ):
-            if depth > skip_below:
-                continue
-            skip_below = 99
-            if groot >= 0:
-                if depth >= 5:
-                    # inside the geometry: one node per element
-                    node = _Node(
-                        tag_of[nid],
-                        attrib_of(data, as_, ae_) if ae_ > as_ else None,
-                        _text(data, ts, te) if ts >= 0 else None,
-                        line,
-                    )
-                    gnodes.append(node)
-                    gnodes[par - groot].children.append(node)
-                    continue
-                c_geoms.append((pending, read_geometry(gnodes[0], None, tolerance)))
-                pending = -1
-                groot = -1
-                gnodes = []
-            if depth == 1:
-                if have:
-                    yield from _member_done(
-                        data, out, mrow, first_row, m_line, m_attrib, feat, ptags, links,
-                        id_emprise, wrapper, tolerance,
-                        (c_texts, c_hrefs, c_kids, c_lines, c_geoms),
-                    )  # fmt: skip
-                have = True
-                first_row = r
-                mrow = r
-                m_line = line
-                feat = None
-                ptags = []
-                c_texts = []
-                c_hrefs = []
-                c_kids = []
-                c_lines = []
-                c_geoms = []
-                links = []
-                id_emprise = None
-                emprise = False
-                pending = -1
-                if odd or kind_of[nid] != _MEMBER_KIND or nch != 1:
-                    mrow = -1  # odd, not a pcrs:featureMember, empty or crowded: lxml
-                    skip_below = 1
-                    continue
-                try:
-                    m_attrib = attrib_of(data, as_, ae_) if ae_ > as_ else None
-                except _Lxml:
-                    mrow = -1
-                    skip_below = 1
-                continue
-            try:
-                if depth == 3:
-                    kind = kind_of[nid]
-                    if kind == _ODD:
-                        raise _Lxml
-                    hit = prop_of[nid]
-                    if hit[2]:
-                        skip_below = 3  # a GML property the reader skips, and its contents
-                        continue
-                    attrib = attrib_of(data, as_, ae_) if ae_ > as_ else None
-                    href = attrib.get(_HREF) if attrib else None
-                    if emprise:
-                        if kind == _LINK_KIND and nch == 0 and href is not None:
-                            # handed out on its own, like GmlReader does
-                            links.append(EmpriseLink(line, hit[1], href, feat.gml_id, None))
-                            continue
-                        if kind == _ID_EMPRISE_KIND and id_emprise is None and not links:
-                            # the links carry the idEmprise written before the first of them,
-                            # its text as it is (lxml's .text: before any child)
-                            id_emprise = _text(data, ts, te) if ts >= 0 else ""
-                    ptags.append(tag_of[nid])
-                    if nch == 0:
-                        if href is not None:
-                            t = None
-                        elif ts >= 0:
-                            t = data[ts:te].decode("utf-8")
-                            if "\r" in t:
-                                t = _eol(t)
-                            t = t.strip()
-                        else:
-                            t = ""
-                        c_texts.append(t)
-                        c_hrefs.append(href)
-                        c_kids.append(0)
-                        c_lines.append(line)
-                        continue
-                    pending = len(c_texts)
-                    c_texts.append(None)
-                    c_hrefs.append(href)
-                    c_kids.append(nch)
-                    c_lines.append(line)
-                    continue
-                if depth == 4:
-                    if pending < 0:
-                        skip_below = 4  # a second child of a property: counted, not read
-                        continue
-                    if kind_of[nid] != _GML:
-                        raise _Lxml  # an inline feature (or an unknown prefix): lxml
-                    if rg >= 0:  # read by the compiled reader
-                        c_geoms.append((pending, geoms.geometry(rg, line)))
-                        pending = -1
-                        skip_below = 4
-                        continue
-                    groot = r
-                    gnodes = [
-                        _Node(
-                            tag_of[nid],
-                            attrib_of(data, as_, ae_) if ae_ > as_ else None,
-                            _text(data, ts, te) if ts >= 0 else None,
-                            line,
-                        )
-                    ]
-                    if nch == 0:
-                        c_geoms.append((pending, read_geometry(gnodes[0], None, tolerance)))
-                        pending = -1
-                        groot = -1
-                        gnodes = []
-                    continue
-                if depth == 2:
-                    tag = tag_of[nid]
-                    if tag is None:
-                        raise _Lxml
-                    attrib = attrib_of(data, as_, ae_) if ae_ > as_ else None
-                    ns, local = _split(tag)
-                    feat = Feature(
-                        local,
-                        ns,
-                        attrib.get(_GML_ID) if attrib else None,
-                        line,
-                        None,
-                        None,
-                        None,
-                        m_line,
-                    )
-                    emprise = kind_of[nid] == _EMPRISE_KIND
-                    continue
-                raise _Lxml  # (depth 5 and more outside a geometry: inside an inline feature)
-            except _Lxml:
-                mrow = -1
-                skip_below = 1
-                pending = -1
-                groot = -1
-                gnodes = []
-    if groot >= 0:
-        c_geoms.append((pending, read_geometry(gnodes[0], None, tolerance)))
-    if have:
-        yield from _member_done(
-            data, out, mrow, first_row, m_line, m_attrib, feat, ptags, links, id_emprise,
-            wrapper, tolerance, (c_texts, c_hrefs, c_kids, c_lines, c_geoms),
-        )  # fmt: skip
-
-
-def _members_compiled(data, arr, out, rows, names, wrapper, tolerance, geoms):
-    """:func:`_members` with the features read by :mod:`pcrs.vector._feature_kernels`:
-    here Python only decodes the values and builds the objects."""
+    The features are read by :mod:`pcrs.vector._feature_kernels` (Python only decodes the
+    values and builds the objects); a member it cannot read goes to lxml."""
     from ._feature_kernels import features
 
     # tables sized by what the records hold: a row per member, per property (and link)
@@ -619,18 +402,22 @@ def _members_compiled(data, arr, out, rows, names, wrapper, tolerance, geoms):
         geos = ()
         if mflags & MF_GEOMETRY:
             geos = []
-            for i in range(p0, p1):
-                if p_kids[i]:
-                    texts[i - p0] = None  # (nor has an element with children)
-                    if p_flag[i] == PF_NODES:
-                        g = read_geometry(
-                            _geometry_nodes(data, out, rows, int(pt[i, P_ROW]), names),
-                            None,
-                            tolerance,
-                        )
-                    else:
-                        g = geometry(p_geo[i], p_gline[i])
-                    geos.append((i - p0, g))
+            try:
+                for i in range(p0, p1):
+                    if p_kids[i]:
+                        texts[i - p0] = None  # (nor has an element with children)
+                        if p_flag[i] == PF_NODES:
+                            g = read_geometry(
+                                _geometry_nodes(data, out, rows, int(pt[i, P_ROW]), names),
+                                None,
+                                tolerance,
+                            )
+                        else:
+                            g = geometry(p_geo[i], p_gline[i])
+                        geos.append((i - p0, g))
+            except _Lxml:  # (a name in the geometry whose prefix lxml must judge)
+                yield from _lxml_member(data, out, row, wrapper, tolerance)
+                continue
             geos = tuple(geos)
         gid = data[gs:ge].decode("utf-8") if gs >= 0 else None
         ns, local, _skipped = prop_of[fname]
@@ -661,8 +448,11 @@ def _geometry_nodes(data: bytes, out: np.ndarray, rows: int, prop_row: int, name
         out[start:end][:, [C_NAME, C_ATTR_S, C_ATTR_E, C_LINE, C_TEXT_S, C_TEXT_E, C_PARENT]]
         .tolist()
     ):  # fmt: skip
+        tag = names.tag[nid]
+        if tag is None:
+            raise _Lxml
         node = _Node(
-            names.tag[nid],
+            tag,
             names.attrib(data, as_, ae_) if ae_ > as_ else None,
             _text(data, ts, te) if ts >= 0 else None,
             line,
@@ -767,23 +557,6 @@ def _text(data: bytes, s: int, e: int) -> str:
 def _eol(text: str) -> str:
     """XML end-of-line handling: CR LF and lone CR become LF."""
     return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _member_done(
-    data, out, mrow, first_row, m_line, m_attrib, feat, ptags, links, id_emprise, wrapper,
-    tolerance, compact,
-):  # fmt: skip
-    """Hand out one member (its emprise links first), or lxml's reading of it."""
-    if mrow >= 0:
-        feat.prop_tags = tuple(ptags)
-        feat.compact = tuple(map(tuple, compact))
-        for link in links:
-            link.id_emprise = id_emprise  # (an idEmprise, if any, came before the links)
-            yield link
-        yield Member(m_line, "pcrs:featureMember", [feat],
-                     m_attrib.get(_HREF) if m_attrib else None, 1)  # fmt: skip
-        return
-    yield from _lxml_member(data, out, first_row, wrapper, tolerance)
 
 
 def _with_lxml(member: bytes, first_line: int, wrapper, tolerance) -> Iterator:
