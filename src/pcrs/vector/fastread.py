@@ -1,22 +1,27 @@
-"""A faster reader of well-formed PCRS GML: compiled scanning instead of lxml proxies.
+"""A faster reader of well-formed PCRS GML: compiled kernels instead of lxml proxies.
 
 :class:`~pcrs.vector.gml.GmlReader` builds every element of a file as an lxml proxy, and
 visiting them costs more than libxml2's whole streaming schema validation. This reader
 hands out the same :class:`~pcrs.vector.gml.Member` and
-:class:`~pcrs.vector.gml.EmpriseLink` objects, built another way:
+:class:`~pcrs.vector.gml.EmpriseLink` objects, built another way, one window of the file at
+a time:
 
-1. a numba kernel (:mod:`pcrs.vector._scan_kernels`) cuts the bytes of a window of the
-   file into one record per element (name, attributes, first text, line, parent);
-2. each member's records become small :class:`_Node` objects that answer the part of the
-   lxml element interface the feature and geometry readers use (``tag``, ``get``,
-   ``items``, ``text``, ``sourceline``, ``len``, indexing, iteration);
-3. :func:`~pcrs.vector.gml._read_feature` and the geometry readers read them, with the
-   same code as for lxml elements.
+1. :mod:`pcrs.vector._scan_kernels` cuts the bytes into one record per element (name,
+   attributes, first text, line, parent);
+2. :mod:`pcrs.vector._geom_kernels` reads the common geometries (points, lines, curves of
+   straight segments and arcs, polygons, multi-curves) from the bytes, exactly as the
+   Python geometry readers would;
+3. :mod:`pcrs.vector._feature_kernels` finds each feature's identifier and its properties'
+   names, lines, texts, links and geometries;
+4. Python decodes the texts and builds one :class:`~pcrs.vector.gml.Feature` per member, in
+   its compact form (:attr:`~pcrs.vector.gml.Feature.compact`). A geometry the compiled
+   reader declines (a defect, an unusual form) is read by
+   :func:`~pcrs.vector.gml.read_geometry` from small :class:`_Node` trees.
 
-Whatever this reader does not interpret exactly as libxml2 would (comments, CDATA,
-entity or character references, namespace declarations below the root, a member that is
-not one ``pcrs:featureMember`` holding one feature...) sends that one member to lxml: its bytes are
-parsed with the root's namespace declarations around them and read by
+Whatever the kernels do not interpret exactly as libxml2 would (comments, CDATA, entity or
+character references, namespace declarations below the root, a member that is not one
+``pcrs:featureMember`` holding one feature, an inline feature...) sends that one member to
+lxml: its bytes are parsed with the root's start tag around them and read by
 :class:`~pcrs.vector.gml.GmlReader`, lines shifted to the file's.
 
 It is only correct on a **well-formed** document: :func:`pcrs.vector.validate` uses it
@@ -271,15 +276,17 @@ def read_members(path: str | Path, tolerance: float = ARC_TOLERANCE) -> Iterator
     ------
     Member or EmpriseLink
         The same objects, in the same order, as
-        :meth:`pcrs.vector.gml.GmlReader.members` with its defaults (except on lines
-        65,535 and after, which libxml2 gives one too high: these are the true ones).
+        :meth:`pcrs.vector.gml.GmlReader.members` with its defaults, features in compact
+        form. From line 65,535 on, the lines are the true ones, where libxml2 gives lxml
+        approximations.
 
     Raises
     ------
     FastReadUnavailable
-        When the file needs lxml as a whole (a DTD, an encoding other than UTF-8,
-        elements nested more than 250 deep, thousands of distinct element names): what
-        was yielded before must be discarded.
+        When the file needs lxml as a whole (a DTD, an encoding other than UTF-8, GML or
+        XLink bound to several prefixes or as the default namespace, elements nested more
+        than 250 deep, thousands of distinct element names): what was yielded before must
+        be discarded.
     """
     from ._scan_kernels import new_names, scan
 
