@@ -392,38 +392,25 @@ def _ring(buf, out, rows, holder, d, roles, srs_dim, fv, k, tol):
 
 
 @njit(cache=True)
+def _range(fv, start, stop, step):
+    """Minimum and maximum of ``fv[start:stop:step]``, ties kept first (as Python's min/max)."""
+    lo = hi = fv[start]
+    for i in range(start + step, stop, step):
+        v = fv[i]
+        if v < lo:
+            lo = v
+        if v > hi:
+            hi = v
+    return lo, hi
+
+
+@njit(cache=True)
 def _summary(fv, k, n, d, gf, g):
     """Bounds and Z range of the ``n`` values at ``fv[k:]`` into ``gf[g]``."""
-    x0 = fv[k]
-    y0 = fv[k + 1]
-    minx = maxx = x0
-    miny = maxy = y0
-    for i in range(k + d, k + n, d):
-        x = fv[i]
-        y = fv[i + 1]
-        if x < minx:
-            minx = x
-        if x > maxx:
-            maxx = x
-        if y < miny:
-            miny = y
-        if y > maxy:
-            maxy = y
-    gf[g, 0] = minx
-    gf[g, 1] = miny
-    gf[g, 2] = maxx
-    gf[g, 3] = maxy
+    gf[g, 0], gf[g, 2] = _range(fv, k, k + n, d)
+    gf[g, 1], gf[g, 3] = _range(fv, k + 1, k + n, d)
     if d == 3:
-        z = fv[k + 2]
-        zmin = zmax = z
-        for i in range(k + 2 + d, k + n, d):
-            z = fv[i]
-            if z < zmin:
-                zmin = z
-            if z > zmax:
-                zmax = z
-        gf[g, 6] = zmin
-        gf[g, 7] = zmax
+        gf[g, 6], gf[g, 7] = _range(fv, k + 2, k + n, d)
     else:
         gf[g, 6] = np.nan
         gf[g, 7] = np.nan
@@ -433,7 +420,7 @@ def _summary(fv, k, n, d, gf, g):
 def geometries(
     buf, out, rows, roles, gml_prefix, srs_name, srs_dim, gml_id, gi, gf, parts, fv, tol
 ):
-    """Read the clean straight geometries among ``out[:rows]``.
+    """Read the common clean geometries among ``out[:rows]``.
 
     Parameters
     ----------
