@@ -461,19 +461,21 @@ class Validator:
             vals, hrefs, kids, _lines, geometries = compact
             if geometries:
                 geom = geometries[0][1]
-            for i, (v, h, c, (first, atype, a), name) in enumerate(
-                zip(vals, hrefs, kids, plan[0], plan[2], strict=True)
-            ):
-                if first:
-                    texts[name] = v
-                if atype is None:
-                    continue
-                if h is None and not c:
+            unique, checks = plan[3]
+            if unique:  # (each name once: the first value of each is the only one)
+                texts = dict(zip(plan[2], vals, strict=True))
+            else:
+                for v, name, entry in zip(vals, plan[2], plan[0], strict=True):
+                    if entry[0]:
+                        texts[name] = v
+            for i, atype, a, codes in checks:
+                v = vals[i]
+                if hrefs[i] is None and not kids[i]:
                     if atype == "string":
                         if v:
                             continue
                     elif atype == "code":
-                        if v in _CODES[a.codelist]:
+                        if v in codes:
                             continue
                     elif atype == "date":
                         if _parse_date(v or "") is not None:
@@ -608,10 +610,21 @@ class Validator:
                     entries.append((first, None, None))
             if len(_PLANS) >= 4096:
                 _PLANS.clear()
+            prop_names = tuple(p.name for p in props)
             plan = _PLANS[(f.ns, f.cls, tags)] = (
                 tuple(entries),
                 tuple(n for n in ID_FIELDS if n in names),
-                tuple(p.name for p in props),
+                prop_names,
+                # for the compact form: whether each name comes once, and the values to
+                # check (position, type, attribute, its code list)
+                (
+                    len(set(prop_names)) == len(prop_names),
+                    tuple(
+                        (i, t, a, _CODES[a.codelist] if t == "code" else None)
+                        for i, (_first, t, a) in enumerate(entries)
+                        if t is not None
+                    ),
+                ),
             )
 
         # thematique

@@ -430,9 +430,7 @@ def _members(data, arr, out, rows, names, wrapper, tolerance, geoms):
         ns, local, _skipped = prop_of[fname]
         feat = Feature(local, ns, gid, fline, None, None, None, mline)
         feat.prop_tags = tags
-        feat.compact = (
-            tuple(texts), hrefs, tuple(p_kids[p0:p1]), tuple(p_line[p0:p1]), geos
-        )  # fmt: skip
+        feat.compact = (texts, hrefs, p_kids[p0:p1], p_line[p0:p1], geos)
         if l1 > l0:
             id_emprise = _text(data, ides, idee) if ides >= 0 else None
             for b0 in range(l0, l1, _BATCH_ROWS):  # (an emprise may have 100,000s)

@@ -219,8 +219,8 @@ class Feature:
     prop_tags: tuple | None = None
     #: the compact form of the properties (:attr:`props` is then None until
     #: :meth:`materialise`): ``(texts, hrefs, children, lines, geometries)``, the first four
-    #: aligned with :attr:`prop_tags` (text None for a link or an element with children),
-    #: ``geometries`` a tuple of ``(index, Geometry)``. The fast reader builds features so,
+    #: sequences aligned with :attr:`prop_tags` (text None for a link or an element with
+    #: children), ``geometries`` a sequence of ``(index, Geometry)``. The fast reader builds features so,
     #: and the validator reads them without building a :class:`Property` per value.
     compact: tuple | None = None
 
