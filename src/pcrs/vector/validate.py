@@ -79,8 +79,8 @@ def validate(
     arc_tolerance : float
         Maximum distance (m) between a linearised arc and the circle.
     schema_process : bool or None
-        Run the schema step in a second process (forked, Linux only) while this one runs
-        the rules: on two free cores the wall time is then about that of the rules alone
+        Run the schema step (with the compiled reader: libxml2's pass, also without
+        schema) in a second process (forked, Linux only) while this one runs the rules: on two free cores the wall time is then about that of the rules alone
         (the CPU time is not lower). None: for files of at least
         :data:`SCHEMA_PROCESS_MIN_BYTES` when a second core is idle (1-minute load average
         at most the number of cores minus one) and no other thread runs in this process
@@ -92,8 +92,8 @@ def validate(
         schema step, or a plain parse without schema); ``"lxml"``: lxml alone, in the same
         pass as the schema step; ``"auto"``: ``"fast"`` for files of at least
         :data:`FAST_READER_MIN_BYTES` (the ``PCRS_GML_READER`` environment variable
-        overrides it). The findings are the same (on lines from 65,535 on, the fast reader
-        gives the true line where libxml2 gives one more).
+        overrides it). The findings are the same, except for line numbers from 65,535 on:
+        the compiled reader gives the true ones, where libxml2 gives lxml approximations.
 
     Returns
     -------
