@@ -391,6 +391,14 @@ def _ring(buf, out, rows, holder, d, roles, srs_dim, fv, k, tol):
     return n
 
 
+@njit(cache=True, inline="always")
+def _part(parts, npart, k, n):
+    """Record the vertex block of ``n`` values at ``fv[k:]`` as part ``npart``; the next."""
+    parts[npart, 0] = k
+    parts[npart, 1] = n
+    return npart + 1
+
+
 @njit(cache=True)
 def _range(fv, start, stop, step):
     """Minimum and maximum of ``fv[start:stop:step]``, ties kept first (as Python's min/max)."""
@@ -484,9 +492,7 @@ def geometries(
             if n != 2 and n != 3:
                 continue
             d = n
-            parts[npart, 0] = k
-            parts[npart, 1] = n
-            npart += 1
+            npart = _part(parts, npart, k, n)
             _summary(fv, k, n, d, gf, g)
             gf[g, 4] = fv[k]
             gf[g, 5] = fv[k + 1]
@@ -500,9 +506,7 @@ def geometries(
                 n = _poslist(buf, out, rows, r, d, roles, srs_dim, fv, k)
                 if n < 0:
                     continue
-                parts[npart, 0] = k
-                parts[npart, 1] = n
-                npart += 1
+                npart = _part(parts, npart, k, n)
                 k += n
             elif role == R_CURVE:
                 if out[r, C_NCHILD] != 1 or roles[out[r + 1, C_NAME]] != R_SEGMENTS:
@@ -510,9 +514,7 @@ def geometries(
                 n = _segments(buf, out, rows, r + 1, d, roles, srs_dim, fv, k, tol)
                 if n < 0:
                     continue
-                parts[npart, 0] = k
-                parts[npart, 1] = n
-                npart += 1
+                npart = _part(parts, npart, k, n)
                 k += n
             else:
                 ok = True
@@ -542,9 +544,7 @@ def geometries(
                         if n < 0:
                             ok = False
                             break
-                        parts[npart, 0] = k
-                        parts[npart, 1] = n
-                        npart += 1
+                        npart = _part(parts, npart, k, n)
                         k += n
                     c += 1
                 if not ok or npart == part0 or (role == R_POLYGON and not shell):

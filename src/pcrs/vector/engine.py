@@ -469,22 +469,8 @@ class Validator:
                     if entry[0]:
                         texts[name] = v
             for i, atype, a, codes in checks:
-                v = vals[i]
-                if hrefs[i] is None and not kids[i]:
-                    if atype == "string":
-                        if v:
-                            continue
-                    elif atype == "code":
-                        if v in codes:
-                            continue
-                    elif atype == "date":
-                        if _parse_date(v or "") is not None:
-                            continue
-                    elif atype == "double":
-                        if _double_ok(v or ""):
-                            continue
-                    elif atype == "integer" and a.name != "transparence" and _int_ok(v or ""):
-                        continue
+                if hrefs[i] is None and not kids[i] and _plain_value_ok(atype, a, vals[i], codes):
+                    continue
                 if todo is None:
                     todo = []
                 todo.append((a, i))
@@ -505,21 +491,14 @@ class Validator:
                     geom = p.geometry
                 if atype is None:
                     continue
-                if p.href is None and not p.children:
-                    if atype == "string":
-                        if p.text:
-                            continue
-                    elif atype == "code":
-                        if p.text in _CODES[a.codelist]:
-                            continue
-                    elif atype == "date":
-                        if _parse_date(p.text or "") is not None:
-                            continue
-                    elif atype == "double":
-                        if _double_ok(p.text or ""):
-                            continue
-                    elif atype == "integer" and a.name != "transparence" and _int_ok(p.text or ""):
-                        continue
+                if (
+                    p.href is None
+                    and not p.children
+                    and _plain_value_ok(
+                        atype, a, p.text, _CODES[a.codelist] if atype == "code" else None
+                    )
+                ):
+                    continue
                 if todo is None:
                     todo = []
                 todo.append((a, p))
@@ -1286,6 +1265,20 @@ class Validator:
                 )  # fmt: skip
         self.links = []
         self.file = None
+
+
+def _plain_value_ok(atype: str, a, text: str | None, codes) -> bool:
+    """Whether a plain value (no link, no child element) of attribute ``a`` is one of the
+    common valid ones decided without :meth:`Validator._value` (``codes``: its code list)."""
+    if atype == "string":
+        return bool(text)
+    if atype == "code":
+        return text in codes
+    if atype == "date":
+        return _parse_date(text or "") is not None
+    if atype == "double":
+        return _double_ok(text or "")
+    return atype == "integer" and a.name != "transparence" and _int_ok(text or "")
 
 
 def _prop_names(f: Feature, plan, compact) -> Iterable[str]:
