@@ -1031,15 +1031,20 @@ def _flat_segments(segs, d: int, tol: float) -> list:
         if out is None:
             out = part
         else:
-            # _join: consecutive segments must touch (within ZERO_LENGTH, in 2D)
-            dx = out[-d] - part[0]
-            dy = out[-d + 1] - part[1]
-            if math.sqrt(dx**2 + dy**2) > ZERO_LENGTH:
-                raise _Slow
-            out.extend(part[d:])
+            _flat_join(out, part, d)
     if out is None:
         raise _Slow
     return out
+
+
+def _flat_join(out: list, part: list, d: int) -> None:
+    """Append ``part`` to ``out`` as :func:`_join` does: its first point must touch the last
+    point of ``out`` (within ZERO_LENGTH, in 2D), and is not repeated."""
+    dx = out[-d] - part[0]
+    dy = out[-d + 1] - part[1]
+    if math.sqrt(dx**2 + dy**2) > ZERO_LENGTH:
+        raise _Slow
+    out.extend(part[d:])
 
 
 def _flat_ring(holder, d: int, tol: float) -> list:
@@ -1060,11 +1065,7 @@ def _flat_ring(holder, d: int, tol: float) -> list:
             if vals is None:
                 vals = part
             else:
-                dx = vals[-d] - part[0]
-                dy = vals[-d + 1] - part[1]
-                if math.sqrt(dx**2 + dy**2) > ZERO_LENGTH:
-                    raise _Slow
-                vals.extend(part[d:])
+                _flat_join(vals, part, d)
         if vals is None:
             raise _Slow
     else:
