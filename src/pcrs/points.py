@@ -40,7 +40,22 @@ class LasLayout:
     extra_dims : tuple
         ``laspy.ExtraBytesParams`` of the extra dimensions, in file order.
     vlrs : tuple
-        VLRs to carry over when writing (the CRS VLRs are rebuilt from ``crs``).
+        The source's VLRs, in file order, to carry over when writing (except
+        the LAZ and COPC records, which the writer makes anew, and the CRS
+        records when the CRS changed).
+    evlrs : tuple
+        The source's extended VLRs to carry over (LAS 1.4; COPC's excluded).
+    global_encoding : int
+        The source's global encoding bits (GPS time type, waveform location,
+        synthetic return numbers, WKT).
+    file_source_id : int
+        The source's file source id (flight line number, for instance).
+    system_identifier : str
+        The source's system identifier (the acquisition system).
+    source_extra : tuple
+        The source's extra dimensions exactly as read (laspy ``DimensionInfo``,
+        in record order, undocumented bytes included), so that they are
+        written back with the same types, scales and descriptions.
     """
 
     point_format: int = 6
@@ -49,6 +64,11 @@ class LasLayout:
     offsets: tuple[float, float, float] | None = None
     extra_dims: tuple = ()
     vlrs: tuple = ()
+    evlrs: tuple = ()
+    global_encoding: int = 0
+    file_source_id: int = 0
+    system_identifier: str = ""
+    source_extra: tuple = ()
 
 
 @dataclass(eq=False)
@@ -112,25 +132,37 @@ class PointCloud:
 
     @classmethod
     def concatenate(cls, clouds: Iterable[PointCloud]) -> PointCloud:
-        """Join clouds that share attribute names; the first one's CRS and layout are kept."""
+        """Join clouds; the first one's CRS and layout are kept.
+
+        Clouds with different attributes (files of different point formats or
+        extra dimensions) are joined on the union of their attributes: a
+        cloud that lacks one gets zeros of its type (the LAS default). A scan
+        angle given as ``scan_angle_rank`` (whole degrees, formats 0-5) by some
+        clouds and ``scan_angle`` (0.006 degree steps, formats 6-10) by others
+        becomes ``scan_angle`` for all, exactly (``rank / 0.006``). The layout's
+        extra dimension types are the union of the clouds' (first seen wins),
+        so the writer stores each extra dimension with its own type.
+        """
         clouds = list(clouds)
         if not clouds:
             raise ParameterError("concatenate needs at least one point cloud")
         first = clouds[0]
         names = list(first.attributes)
-        for c in clouds[1:]:
-            if set(c.attributes) != set(names):
-                raise ParameterError(
-                    "cannot concatenate point clouds with different attributes: "
-                    f"{sorted(names)} vs {sorted(c.attributes)}"
-                )
+        mixed = any(list(c.attributes) != names for c in clouds[1:])
+        layout = first.layout
+        if mixed:
+            clouds = [_with_scan_angle(c) for c in clouds] if _has_both_angles(clouds) else clouds
+            names = []
+            for c in clouds:
+                names.extend(n for n in c.attributes if n not in names)
+            layout = _union_layout([c.layout for c in clouds])
         return cls(
             np.concatenate([c.x for c in clouds]),
             np.concatenate([c.y for c in clouds]),
             np.concatenate([c.z for c in clouds]),
-            {k: np.concatenate([c.attributes[k] for c in clouds]) for k in names},
+            {k: _concatenate_attribute(clouds, k) for k in names},
             first.crs,
-            first.layout,
+            layout,
         )
 
     # --- access -----------------------------------------------------------------------
@@ -251,3 +283,61 @@ class PointCloud:
             f"PointCloud({len(self)} points, attributes={list(self.attributes)}, "
             f"crs={'EPSG:' + str(crs) if crs else ('custom' if self.crs else None)})"
         )
+
+
+# --- joining clouds of different layouts -------------------------------------------------
+
+#: One scan angle rank (degree) in the 0.006 degree steps of ``scan_angle`` (LAS 1.4).
+SCAN_ANGLE_STEP = 0.006
+
+
+def scan_angle_from_rank(rank: np.ndarray) -> np.ndarray:
+    """``scan_angle`` (int16, 0.006 degree steps) from ``scan_angle_rank`` (whole degrees)."""
+    return np.round(np.asarray(rank, dtype=np.float64) / SCAN_ANGLE_STEP).astype(np.int16)
+
+
+def _has_both_angles(clouds: list[PointCloud]) -> bool:
+    return any("scan_angle" in c.attributes for c in clouds) and any(
+        "scan_angle_rank" in c.attributes for c in clouds
+    )
+
+
+def _with_scan_angle(cloud: PointCloud) -> PointCloud:
+    if "scan_angle_rank" not in cloud.attributes:
+        return cloud
+    attrs = dict(cloud.attributes)
+    rank = attrs.pop("scan_angle_rank")
+    if "scan_angle" not in attrs:
+        attrs["scan_angle"] = scan_angle_from_rank(rank)
+    return PointCloud(cloud.x, cloud.y, cloud.z, attrs, cloud.crs, cloud.layout)
+
+
+def _concatenate_attribute(clouds: list[PointCloud], name: str) -> np.ndarray:
+    present = [c.attributes[name] for c in clouds if name in c.attributes]
+    like = present[0]
+    dtype = np.result_type(*present) if len(present) > 1 else like.dtype
+    parts = [
+        c.attributes[name]
+        if name in c.attributes
+        else np.zeros((len(c), *like.shape[1:]), dtype=dtype)
+        for c in clouds
+    ]
+    return np.concatenate(parts).astype(dtype, copy=False)
+
+
+def _union_layout(layouts: list[LasLayout]) -> LasLayout:
+    """The first layout, with the extra dimension types of all of them (the writer widens
+    the point format to hold every attribute)."""
+    first = layouts[0]
+    params = {p.name: p for p in first.extra_dims}
+    infos = {d.name: d for d in first.source_extra}
+    for layout in layouts[1:]:
+        for p in layout.extra_dims:
+            params.setdefault(p.name, p)
+        for d in layout.source_extra:
+            infos.setdefault(d.name, d)
+    return replace(
+        first,
+        extra_dims=tuple(params.values()),
+        source_extra=tuple(infos.values()),
+    )

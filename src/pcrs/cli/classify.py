@@ -12,15 +12,13 @@ from ..classify.ground import GROUND_FILTERS
 from ..classify.noise import NOISE_FILTERS
 from .options import (
     crs_option,
+    format_options,
     json_option,
     overwrite_option,
     scheduler_option,
     verbosity_options,
     workers_option,
 )
-
-#: point formats that hold 8-bit classes (IGN codes 64-67 need them), by older format
-_UPGRADE = {0: 6, 1: 6, 2: 7, 3: 7, 4: 9, 5: 10}
 
 
 @click.command()
@@ -84,6 +82,7 @@ _UPGRADE = {0: 6, 1: 6, 2: 7, 3: 7, 4: 9, 5: 10}
     default=None,
     help="Buffer in metres around each tile (default: enough for the chosen filters).",
 )
+@format_options
 @crs_option
 @overwrite_option
 @workers_option
@@ -100,6 +99,8 @@ def classify(
     tile_size: float,
     naming: str,
     buffer: float | None,
+    point_format: int | None,
+    las_version: str | None,
     crs: str | None,
     overwrite: bool,
     workers: int | None,
@@ -107,6 +108,11 @@ def classify(
     as_json: bool,
 ) -> None:
     """Classify noise and ground of INPUT LAS/LAZ/COPC files and write them to OUTPUT.
+
+    Every point and every attribute other than the classification is written
+    back unchanged, with the input's point format, version, VLRs and CRS; the
+    format is widened to LAS 1.4 format 6-10 only when a class above 31 is
+    written (a warning says so), or when --point-format/--las-version ask.
 
     The classes a step assigns are reset first (ground -> unclassified, noise ->
     unclassified), so a file classified twice gets the same result. With one
@@ -130,7 +136,15 @@ def classify(
     single = len(inputs) == 1 and Path(inputs[0]).is_file()
     if single:
         record = _classify_one(
-            Path(inputs[0]), Path(output), step_list, ground, codes, params, crs, overwrite
+            Path(inputs[0]),
+            Path(output),
+            step_list,
+            ground,
+            codes,
+            params,
+            crs,
+            overwrite,
+            (point_format, las_version),
         )
         if as_json:
             click.echo(json.dumps(record, indent=2))
@@ -153,17 +167,8 @@ def classify(
         naming,
         auto_buffer if buffer is None else buffer,
         as_json,
+        (point_format, las_version),
     )
-
-
-#: steps that write IGN codes above 31 (65 noise, 64 lasting structures)
-_HIGH_CODE_STEPS = {"noise", "structures"}
-
-
-def _target_format(point_format: int, step_list: list[str], codes: str) -> int | None:
-    if codes == "ign" and _HIGH_CODE_STEPS & set(step_list) and point_format in _UPGRADE:
-        return _UPGRADE[point_format]
-    return None
 
 
 def _classify_one(
@@ -175,6 +180,7 @@ def _classify_one(
     params: dict,
     crs: str | None,
     overwrite: bool,
+    layout: tuple[int | None, str | None] = (None, None),
 ) -> dict:
     import numpy as np
 
@@ -185,8 +191,7 @@ def _classify_one(
     check_output(dst, overwrite, inputs=[src])
     cloud = las.read(src, crs=crs)
     out = run_classify(cloud, steps=step_list, ground=ground, codes=codes, **params)
-    fmt = _target_format(cloud.layout.point_format, step_list, codes)
-    las.write(out, dst, overwrite=overwrite, point_format=fmt, version="1.4" if fmt else None)
+    las.write(out, dst, overwrite=overwrite, point_format=layout[0], version=layout[1])
     values, counts = np.unique(out.classification, return_counts=True)
     return {
         "input": str(src),
@@ -211,12 +216,12 @@ def _classify_many(
     naming,
     buffer,
     as_json,
+    layout=(None, None),
 ) -> None:
     import functools
 
     from ..classify.pipeline import classify_tile
     from ..errors import ParameterError
-    from ..io import las
     from ..tiling.catalog import Catalog
     from ..tiling.engine import open_executor, run
     from ..tiling.grid import TileGrid
@@ -228,7 +233,6 @@ def _classify_many(
     catalog = Catalog.from_paths(list(inputs), crs=crs, on_error="raise")
     if len(catalog) == 0:
         raise ParameterError(f"no LAS/LAZ/COPC file found in {list(inputs)!r}")
-    fmt = _target_format(las.info(catalog.paths[0]).point_format, step_list, codes)
     grid = TileGrid(tile_size, naming=naming)
     func = functools.partial(
         classify_tile, steps=tuple(step_list), ground=ground, codes=codes, params=params
@@ -244,7 +248,8 @@ def _classify_many(
             workers=workers,
             overwrite=overwrite,
             crs=crs,
-            point_format=fmt,
+            point_format=layout[0],
+            las_version=layout[1],
             description="classifying tiles",
         )
     if as_json:

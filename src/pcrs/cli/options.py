@@ -9,6 +9,7 @@ import click
 
 __all__ = [
     "crs_option",
+    "format_options",
     "json_option",
     "overwrite_option",
     "scheduler_option",
@@ -99,3 +100,25 @@ scheduler_option = click.option(
     metavar="ADDRESS",
     help="Run on a Dask cluster, e.g. tcp://10.0.0.5:8786 (needs pip install 'pcrs[dask]').",
 )
+
+
+def format_options(f):
+    """``--point-format`` and ``--las-version``: the LAS layout of the written points.
+
+    By default the input's point format and version are kept, and widened only
+    when the points need it (classes above 31 need format 6-10, LAS 1.4).
+    """
+    f = click.option(
+        "--las-version",
+        type=click.Choice(["1.2", "1.3", "1.4"]),
+        default=None,
+        help="LAS version of the written files (default: the input's, or what the format needs).",
+    )(f)
+    return click.option(
+        "--point-format",
+        type=click.IntRange(0, 10),
+        default=None,
+        help="Point format of the written files, 0-10 (default: the input's, widened to 6-10 "
+        "only when classes above 31 are written).",
+    )(f)
+

@@ -8,6 +8,7 @@ import click
 
 from .options import (
     crs_option,
+    format_options,
     json_option,
     overwrite_option,
     scheduler_option,
@@ -46,6 +47,7 @@ from .options import (
     "--products", default="dtm,dsm,chm", show_default=True, help="Rasters to make per tile."
 )
 @click.option("--pitfree", is_flag=True, help="Pit-free CHM (Khosravipour et al. 2014).")
+@format_options
 @crs_option
 @workers_option
 @scheduler_option
@@ -62,6 +64,8 @@ def process(
     ground: str,
     products: str,
     pitfree: bool,
+    point_format: int | None,
+    las_version: str | None,
     crs: str | None,
     workers: int | None,
     scheduler: str | None,
@@ -100,6 +104,7 @@ def process(
             list(inputs), out_dir, tile_size=tile_size, buffer=buffer, resolution=resolution,
             steps=step_list, ground=ground, products=product_list, pitfree=pitfree,
             executor=executor, workers=workers, overwrite=overwrite, crs=crs,
+            point_format=point_format, las_version=las_version,
         )  # fmt: skip
     if as_json:
         click.echo(json.dumps(summary, indent=2))

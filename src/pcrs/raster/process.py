@@ -51,9 +51,6 @@ PROCESS_PRODUCTS = ("dtm", "dsm", "chm")
 #: default buffer (m) of the rasterisation pass: wider than the TIN triangles crossing a tile edge
 RASTER_BUFFER = 50.0
 
-_UPGRADE = {0: 6, 1: 6, 2: 7, 3: 7, 4: 9, 5: 10}
-
-
 def raster_tile(
     cloud: PointCloud,
     ctx: Any,
@@ -150,6 +147,8 @@ def process(
     workers: int | None = None,
     overwrite: bool = False,
     crs: Any = None,
+    point_format: int | None = None,
+    las_version: str | None = None,
 ) -> dict[str, Any]:
     """Tile, classify and rasterise a catalog; write mosaics and a summary.
 
@@ -188,6 +187,10 @@ def process(
         Recompute everything; otherwise finished tiles are skipped.
     crs : CRS-like, optional
         CRS of the inputs when their headers lack it.
+    point_format, las_version : optional
+        LAS layout of the written tiles. By default each tile keeps its
+        sources' point format and version, widened to LAS 1.4 format 6-10
+        only when it holds a class above 31 (see :func:`pcrs.io.las.write`).
 
     Returns
     -------
@@ -195,7 +198,6 @@ def process(
         The summary also written to ``summary.json``.
     """
     from ..classify.pipeline import classify_buffer
-    from ..io import las
     from ..io.atomic import atomic_path
     from ..io.raster import write_vrt
     from ..tiling.catalog import Catalog
@@ -224,10 +226,8 @@ def process(
     if steps:
         buffer1 = classify_buffer(steps, ground, codes) if buffer is None else float(buffer)
         func1 = functools.partial(classify_tile, steps=steps, ground=ground, codes=codes)
-        fmt = las.info(catalog.paths[0]).point_format
-        point_format = _UPGRADE.get(fmt) if codes == "ign" else None
     else:
-        buffer1, func1, point_format = 0.0, identity, None
+        buffer1, func1 = 0.0, identity
     buffer2 = RASTER_BUFFER if buffer is None else float(buffer)
     # re-classified without scene steps: the non-ground classes are unknown, the DSM takes
     # every point but noise
@@ -238,7 +238,7 @@ def process(
     classified = run(
         func1, catalog, out / "tiles", grid=grid, buffer=buffer1, executor=executor,
         workers=workers, overwrite=overwrite, crs=crs, point_format=point_format,
-        description="classifying tiles",
+        las_version=las_version, description="classifying tiles",
     )  # fmt: skip
     t2 = time.perf_counter()
     tile_files = sorted((out / "tiles").glob("*.laz"))

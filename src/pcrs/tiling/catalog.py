@@ -13,8 +13,8 @@ and checks the collection the way a user of lidR's ``LAScatalog`` expects:
 - ``gap``: holes in the coverage, i.e. areas surrounded by files but covered by none;
 - ``duplicate``: files with the same point count, bounds and point format (a
   copy under another name), or the same file given twice;
-- ``mixed_format``: files with different point formats or extra dimensions
-  (they cannot be re-tiled into one set of tiles);
+- ``mixed_format`` (info): files with different point formats or extra
+  dimensions; tiles that join them hold the union of their dimensions;
 - ``unreadable``: files whose header cannot be read.
 
 Footprints are the header bounding boxes, which is what a header-only index
@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 LAS_SUFFIXES = (".las", ".laz")
 
 #: Issue kinds that make a catalog unusable for tiling / processing.
-FATAL_ISSUES = {"mixed_crs", "unreadable", "mixed_format"}
+FATAL_ISSUES = {"mixed_crs", "unreadable"}
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class CatalogIssue:
         ``mixed_crs``, ``missing_crs``, ``overlap``, ``gap``, ``duplicate``,
         ``mixed_format`` or ``unreadable``.
     severity : str
-        ``"error"`` (tiling/processing would be wrong) or ``"warning"``.
+        ``"error"`` (tiling/processing would be wrong), ``"warning"`` or ``"info"``.
     message : str
     files : tuple of str
     geometry : shapely geometry, optional
@@ -384,10 +384,11 @@ class Catalog:
         return [
             CatalogIssue(
                 "mixed_format",
-                "error",
+                "info",
                 "the files have different point formats or extra dimensions ("
                 + "; ".join(parts)
-                + "); convert them to one format first",
+                + "); tiles that join them hold the union of their dimensions, in the "
+                "smallest point format that stores them all",
                 tuple(p for v in kinds.values() for p in v),
             )
         ]
@@ -543,8 +544,6 @@ class Catalog:
             For unreadable files.
         CRSError
             For mixed CRSs.
-        ParameterError
-            For mixed point formats / extra dimensions.
         """
         if self.errors:
             path, err = next(iter(self.errors.items()))
@@ -552,5 +551,3 @@ class Catalog:
         if not self.files:
             raise PcrsIOError("no readable LAS/LAZ file")
         _ = self.crs
-        for issue in self._check_formats():
-            raise ParameterError(issue.message)
