@@ -121,4 +121,3 @@ def format_options(f):
         help="Point format of the written files, 0-10 (default: the input's, widened to 6-10 "
         "only when classes above 31 are written).",
     )(f)
-

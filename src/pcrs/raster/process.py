@@ -51,6 +51,7 @@ PROCESS_PRODUCTS = ("dtm", "dsm", "chm")
 #: default buffer (m) of the rasterisation pass: wider than the TIN triangles crossing a tile edge
 RASTER_BUFFER = 50.0
 
+
 def raster_tile(
     cloud: PointCloud,
     ctx: Any,
