@@ -5,16 +5,21 @@ Commands live in their own modules and are imported only when used, so that
 a command whose module is not there yet is simply not listed.
 
 Exit codes: 0 success; 1 a validation or evaluation found errors; 2 bad usage
-or unusable input (one line on stderr, no traceback unless ``-v``); 3 an
-internal error (a bug: please report it with the ``-v`` traceback); 130
-interrupted.
+or unusable input (one line on stderr, no traceback unless ``-v``), including
+a fault of the environment (a full disk, a read-only output folder) and a file
+whose compressed points crash the decoder; 3 an internal error (a bug: please
+report it with the ``-v`` traceback); 130 interrupted. A failed or interrupted
+command leaves no temporary file of an output behind.
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.util
+import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -81,42 +86,143 @@ def main(argv: list[str] | None = None) -> None:
 
     configure_logging(0)
     try:
+        code = _run(argv)
+    finally:
+        _discard_pending()
+    sys.exit(code)
+
+
+def _run(argv: list[str] | None) -> int:
+    """Run the command; return the exit code after printing the one-line error, if any."""
+    try:
         code = cli.main(args=argv, prog_name="pcrs", standalone_mode=False)
         # without standalone mode, click returns the code of ctx.exit() / Exit(code)
         if isinstance(code, int) and code != 0:
-            sys.exit(code)
+            return code
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.exceptions.Abort:
         click.echo("pcrs: interrupted", err=True)
-        sys.exit(130)
+        return 130
     except click.ClickException as exc:
         exc.show()
-        sys.exit(EXIT_USAGE)
+        return EXIT_USAGE
     except FindingsExit:
-        sys.exit(EXIT_FINDINGS)
+        return EXIT_FINDINGS
     except PcrsError as exc:
-        if state.verbosity > 0:
-            import traceback
-
-            traceback.print_exc()
+        _traceback()
         click.echo(f"pcrs: error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         click.echo("pcrs: interrupted", err=True)
-        sys.exit(130)
-    except Exception as exc:  # a bug in pcrs: say so in one line, traceback with -v
-        if state.verbosity > 0:
-            import traceback
+        return 130
+    except Exception as exc:  # a bug in pcrs, unless the environment is at fault
+        _traceback()
+        line = _environment_error(exc)
+        if line is not None:
+            click.echo(f"pcrs: error: {line}", err=True)
+            return EXIT_USAGE
+        click.echo(_internal(exc), err=True)
+        return EXIT_INTERNAL
+    except (SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # e.g. pyo3's PanicException: a Rust library crashed
+        _traceback()
+        line = _decoder_crash(exc)
+        if line is not None:
+            click.echo(f"pcrs: error: {line}", err=True)
+            return EXIT_USAGE
+        click.echo(_internal(exc), err=True)
+        return EXIT_INTERNAL
+    return 0
 
-            traceback.print_exc()
-        click.echo(
-            f"pcrs: internal error: {type(exc).__name__}: {exc} "
-            "(this is a bug; run again with -v and report the traceback)",
-            err=True,
+
+def _traceback() -> None:
+    if state.verbosity > 0:
+        import traceback
+
+        traceback.print_exc()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:200]
+
+
+def _internal(exc: BaseException) -> str:
+    return (
+        f"pcrs: internal error: {type(exc).__name__}: {_first_line(exc)} "
+        "(this is a bug; run again with -v and report the traceback)"
+    )
+
+
+def _discard_pending() -> None:
+    """Remove the temporary files of the outputs left unfinished by a failed command."""
+    atomic = sys.modules.get("pcrs.io.atomic")
+    if atomic is not None:
+        atomic.discard_pending()
+
+
+def _environment_error(exc: BaseException) -> str | None:
+    """One line for an error caused by a full disk, a read-only folder..., else None.
+
+    Writers go through :mod:`pcrs.io.atomic`, which already raises a
+    :class:`~pcrs.errors.PcrsIOError`; this catches what escaped it (a folder
+    created outside of it, a writer that failed while closing its file).
+    """
+    atomic = sys.modules.get("pcrs.io.atomic")
+    if atomic is None:
+        if not isinstance(exc, OSError):
+            return None
+        from ..io import atomic
+    paths = []
+    if isinstance(exc, OSError) and exc.filename:
+        paths.append(Path(os.fsdecode(exc.filename)))
+    paths += atomic.pending()
+    for path in paths:
+        err = atomic.output_error(exc, path)
+        if err is not None:
+            return str(err)
+    if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
+        return (
+            f"cannot write an output ({exc.strerror or exc}); "
+            "free space or choose a writable output folder"
         )
-        sys.exit(EXIT_INTERNAL)
-    sys.exit(0)
+    return None
+
+
+#: errors that only writing can raise
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, getattr(errno, "EDQUOT", errno.ENOSPC)}
+_READ_FUNCS = ("read", "chunk", "window", "info", "histogram", "open", "decompress")
+
+
+def _decoder_crash(exc: BaseException) -> str | None:
+    """One line for a crash of a Rust/C decoder while reading a file, else None."""
+    tb = exc.__traceback__
+    reading = writing = False
+    path = None
+    while tb is not None:
+        frame = tb.tb_frame
+        module = str(frame.f_globals.get("__name__", ""))
+        func = frame.f_code.co_name.lower()
+        if module == "pcrs.io.las" or module.startswith("laspy"):
+            if "write" in module or "write" in func or "compress" in func.replace("decompress", ""):
+                writing = True
+            elif "read" in module or "copc" in module or any(w in func for w in _READ_FUNCS):
+                reading = True
+                for name in ("path", "source", "src", "filename"):
+                    value = frame.f_locals.get(name)
+                    if isinstance(value, (str, os.PathLike)):
+                        path = value
+                        break
+        tb = tb.tb_next
+    if not reading or writing:
+        return None
+    what = f"{path}: the point records" if path is not None else "a LAS/LAZ file"
+    return (
+        f"{what} could not be decoded (the decoder crashed: {_first_line(exc)}); "
+        "the file is probably corrupt or truncated: get a new copy from its producer"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from .options import crs_option, json_option, overwrite_option, verbosity_options
+from .options import (
+    crs_option,
+    format_options,
+    json_option,
+    overwrite_option,
+    verbosity_options,
+)
 
 
 @click.command()
@@ -68,6 +74,7 @@ from .options import crs_option, json_option, overwrite_option, verbosity_option
     show_default=True,
     help="Most tiles written at once; more tiles go through temporary raw files.",
 )
+@format_options
 @crs_option
 @json_option
 @overwrite_option
@@ -83,6 +90,8 @@ def tile(
     strip_buffer: bool,
     chunk_size: int,
     max_open: int,
+    point_format: int | None,
+    las_version: str | None,
     crs: str | None,
     as_json: bool,
     overwrite: bool,
@@ -116,6 +125,8 @@ def tile(
         chunk_size=chunk_size,
         max_open=max_open,
         crs=crs,
+        point_format=point_format,
+        las_version=las_version,
     )
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))

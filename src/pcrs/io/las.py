@@ -20,23 +20,35 @@ import logging
 import os
 import struct
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import laspy
 import numpy as np
+from laspy.vlrs.vlrlist import VLRList
 from pyproj import CRS
 
 from ..errors import (
     CorruptFileError,
     ParameterError,
+    PcrsError,
     PcrsIOError,
     UnsupportedFormatError,
 )
 from ..points import LasLayout, PointCloud
+from . import _las_guard
 from .atomic import atomic_path
 from .crs import crs_from_las_header, epsg_code, parse_crs
+from .las_layout import (
+    FormatChoice,
+    build_header,
+    choose_format,
+    dropped_attributes,
+    fill_record,
+    layout_from_header,
+)
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -56,10 +68,6 @@ log = logging.getLogger(__name__)
 DEFAULT_CHUNK_SIZE = 2_000_000
 
 _COORDS = ("X", "Y", "Z")
-#: Format 0-5 classification is 5 bits wide.
-_MAX_LEGACY_CLASS = 31
-_MIN_VERSION = {0: "1.2", 1: "1.2", 2: "1.2", 3: "1.2", 4: "1.3", 5: "1.3"}
-_CRS_VLR_IDS = {2111, 2112, 34735, 34736, 34737}
 
 
 # --- opening and error translation ----------------------------------------------------
@@ -79,6 +87,12 @@ def _open_reader(path: str | os.PathLike) -> laspy.LasReader:
     try:
         with open(path, "rb") as fh:
             signature = fh.read(4)
+            if signature == b"LASF":
+                # header, VLRs, EVLRs, laszip VLR and chunk table against the file size,
+                # before laspy or lazrs allocate anything from them
+                _las_guard.check_open_file(fh, path)
+    except PcrsIOError:
+        raise
     except OSError as exc:
         raise PcrsIOError(f"{path}: cannot be opened ({exc.strerror})") from exc
     if signature != b"LASF":
@@ -88,7 +102,9 @@ def _open_reader(path: str | os.PathLike) -> laspy.LasReader:
         )
     try:
         return laspy.open(path, mode="r")
-    except (laspy.errors.LaspyException, ValueError, struct.error, EOFError, OSError) as exc:
+    except BaseException as exc:
+        if not _is_read_error(exc):
+            raise
         raise CorruptFileError(
             f"{path}: the LAS header or its VLRs are corrupt ({_describe(exc)}); "
             "the file cannot be read, get a new copy from its producer"
@@ -108,8 +124,52 @@ _READ_ERRORS = (
     struct.error,
     EOFError,
     OSError,
-    RuntimeError,
+    RuntimeError,  # lazrs.LazrsError derives from it
+    MemoryError,
+    OverflowError,
+    IndexError,
+    KeyError,
+    TypeError,
 )
+
+#: a LAZ file whose points would expand more than this over its size is read in chunks
+_PLAUSIBLE_EXPANSION = 40
+
+
+def _is_read_error(exc: BaseException) -> bool:
+    """True for what laspy or lazrs raise on a corrupt file (a Rust panic included)."""
+    return isinstance(exc, _READ_ERRORS) or _las_guard.is_panic(exc)
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn a decoder failure inside the block into a CorruptFileError naming ``path``."""
+    try:
+        yield
+    except PcrsError:
+        raise
+    except BaseException as exc:
+        if not _is_read_error(exc):
+            raise
+        raise _read_failed(path, exc) from exc
+
+
+def _read_points(reader: laspy.LasReader, path: Path) -> laspy.ScaleAwarePointRecord:
+    """All the points of ``reader``; memory follows what the file holds, not its header."""
+    header = reader.header
+    count = int(header.point_count)
+    if count * header.point_format.size <= _PLAUSIBLE_EXPANSION * path.stat().st_size:
+        return reader.read_points(-1)
+    # the header may lie about the count: read in chunks until the points run out
+    parts = []
+    while count > 0:
+        part = reader.read_points(min(DEFAULT_CHUNK_SIZE, count))
+        if len(part) == 0:
+            break
+        parts.append(part.array)
+        count -= len(part)
+    array = np.concatenate(parts) if len(parts) != 1 else parts[0]
+    return laspy.ScaleAwarePointRecord(array, header.point_format, header.scales, header.offsets)
 
 
 def _is_copc(header: laspy.LasHeader) -> bool:
@@ -235,41 +295,15 @@ def info(path: str | os.PathLike) -> LasInfo:
         When the file is missing or its header is unreadable.
     """
     path = Path(path)
-    with _open_reader(path) as reader:
-        try:
-            return _header_info(path, reader.header, bool(reader.header.are_points_compressed))
-        except _READ_ERRORS as exc:  # pragma: no cover - header already parsed
-            raise CorruptFileError(f"{path}: unreadable header ({_describe(exc)})") from exc
+    with _open_reader(path) as reader, _reading(path):
+        return _header_info(path, reader.header, bool(reader.header.are_points_compressed))
 
 
 # --- records <-> PointCloud -----------------------------------------------------------
 
 
 def _layout_from_header(header: laspy.LasHeader) -> LasLayout:
-    extra = tuple(
-        laspy.ExtraBytesParams(
-            name=d.name,
-            type=np.dtype(d.dtype),
-            description=d.description or "",
-            offsets=d.offsets,
-            scales=d.scales,
-        )
-        for d in header.point_format.extra_dimensions
-    )
-    kept = tuple(
-        v
-        for v in header.vlrs
-        if getattr(v, "user_id", "") not in ("copc", "laszip encoded")
-        and not (getattr(v, "user_id", "") == "LASF_Spec" and v.record_id == 4)
-    )
-    return LasLayout(
-        point_format=int(header.point_format.id),
-        version=f"{header.version.major}.{header.version.minor}",
-        scales=tuple(float(s) for s in header.scales),
-        offsets=tuple(float(o) for o in header.offsets),
-        extra_dims=extra,
-        vlrs=kept,
-    )
+    return layout_from_header(header)
 
 
 def _record_to_cloud(
@@ -317,17 +351,15 @@ def read(
     with _open_reader(path) as reader:
         header = reader.header
         file_crs = parse_crs(crs) if crs is not None else crs_from_las_header(header)
-        layout = _layout_from_header(header)
-        try:
-            record = reader.read_points(-1)
-        except _READ_ERRORS as exc:
-            raise _read_failed(path, exc) from exc
-        if len(record) != header.point_count:
-            raise CorruptFileError(
-                f"{path}: the header announces {header.point_count} points but "
-                f"{len(record)} could be read; the file is truncated"
-            )
-        return _record_to_cloud(record, header, file_crs, layout)
+        with _reading(path):
+            layout = _layout_from_header(header)
+            record = _read_points(reader, path)
+            if len(record) != header.point_count:
+                raise CorruptFileError(
+                    f"{path}: the header announces {header.point_count} points but "
+                    f"{len(record)} could be read; the file is truncated"
+                )
+            return _record_to_cloud(record, header, file_crs, layout)
 
 
 def iter_chunks(
@@ -357,20 +389,20 @@ def iter_chunks(
     with _open_reader(path) as reader:
         header = reader.header
         file_crs = parse_crs(crs) if crs is not None else crs_from_las_header(header)
-        layout = _layout_from_header(header)
+        with _reading(path):
+            layout = _layout_from_header(header)
         remaining = int(header.point_count)
         while remaining > 0:
-            try:
+            with _reading(path):
                 record = reader.read_points(min(int(chunk_size), remaining))
-            except _READ_ERRORS as exc:
-                raise _read_failed(path, exc) from exc
-            if len(record) == 0:
-                raise CorruptFileError(
-                    f"{path}: the file ends {remaining} points before the count in its header; "
-                    "it is truncated"
-                )
-            remaining -= len(record)
-            yield _record_to_cloud(record, header, file_crs, layout)
+                if len(record) == 0:
+                    raise CorruptFileError(
+                        f"{path}: the file ends {remaining} points before the count in its "
+                        "header; it is truncated"
+                    )
+                remaining -= len(record)
+                cloud = _record_to_cloud(record, header, file_crs, layout)
+            yield cloud
 
 
 def read_window(
@@ -411,24 +443,21 @@ def read_window(
         if not parts:
             return _empty_like(path, crs)
         return PointCloud.concatenate(parts)
-    try:
-        with laspy.CopcReader.open(str(path)) as copc_reader:
-            header = copc_reader.header
-            file_crs = parse_crs(crs) if crs is not None else crs_from_las_header(header)
-            # widen by one scale step so that points on the edge are not lost to rounding
-            pad = np.asarray(header.scales[:2])
-            query = laspy.Bounds(
-                mins=np.array([minx, miny]) - pad, maxs=np.array([maxx, maxy]) + pad
-            )
-            record = copc_reader.query(bounds=query)
-            cloud = _record_to_cloud(record, header, file_crs, _layout_from_header(header))
-    except _READ_ERRORS as exc:
-        raise _read_failed(path, exc) from exc
+    # the octree hierarchy against the file size: node sizes and point counts
+    _las_guard.check_copc_hierarchy(path)
+    with _reading(path), laspy.CopcReader.open(str(path)) as copc_reader:
+        header = copc_reader.header
+        file_crs = parse_crs(crs) if crs is not None else crs_from_las_header(header)
+        # widen by one scale step so that points on the edge are not lost to rounding
+        pad = np.asarray(header.scales[:2])
+        query = laspy.Bounds(mins=np.array([minx, miny]) - pad, maxs=np.array([maxx, maxy]) + pad)
+        record = copc_reader.query(bounds=query)
+        cloud = _record_to_cloud(record, header, file_crs, _layout_from_header(header))
     return cloud[cloud.in_box(minx, miny, maxx, maxy)]
 
 
 def _empty_like(path: Path, crs: Any) -> PointCloud:
-    with _open_reader(path) as reader:
+    with _open_reader(path) as reader, _reading(path):
         header = reader.header
         record = laspy.ScaleAwarePointRecord.zeros(
             0, point_format=header.point_format, scales=header.scales, offsets=header.offsets
@@ -456,178 +485,100 @@ def class_histogram(
 # --- writing --------------------------------------------------------------------------
 
 
-def _standard_dims(point_format: int) -> set[str]:
-    return set(laspy.PointFormat(point_format).dimension_names) - set(_COORDS)
-
-
-def _all_standard_dims() -> set[str]:
-    names: set[str] = set()
-    for fmt in range(11):
-        names |= _standard_dims(fmt)
-    return names
-
-
-_ANY_STANDARD_DIM = _all_standard_dims()
-
-
-def _choose_offsets(cloud: PointCloud, scales: np.ndarray) -> np.ndarray:
+def _choose_offsets(cloud: PointCloud) -> np.ndarray:
     if len(cloud) == 0:
         return np.zeros(3)
     mins = np.array([cloud.x.min(), cloud.y.min(), cloud.z.min()])
     return np.floor(mins / 1000.0) * 1000.0
 
 
-def _check_compatible(layout: LasLayout, classes: np.ndarray | None, target: Path) -> None:
-    fmt, version = layout.point_format, layout.version
-    if not 0 <= fmt <= 10:
-        raise ParameterError(f"point format {fmt!r} does not exist; LAS has formats 0 to 10")
-    if version not in ("1.2", "1.3", "1.4"):
-        raise ParameterError(f"LAS version {version!r} is not supported; use 1.2, 1.3 or 1.4")
-    if fmt >= 6 and version != "1.4":
-        raise ParameterError(f"point format {fmt} needs LAS 1.4, not {version}")
-    if fmt in (4, 5) and version == "1.2":
-        raise ParameterError(f"point format {fmt} needs LAS 1.3 or 1.4, not 1.2")
-    if fmt < 6 and classes is not None and classes.size and int(classes.max()) > _MAX_LEGACY_CLASS:
-        raise ParameterError(
-            f"{target}: classification code {int(classes.max())} does not fit point format {fmt} "
-            "(codes 0-31 only); write point format 6 or higher (LAS 1.4), e.g. point_format=6"
+def _offsets_for(cloud: PointCloud) -> np.ndarray:
+    if cloud.layout.offsets is not None:
+        return np.asarray(cloud.layout.offsets, dtype=np.float64)
+    return _choose_offsets(cloud)
+
+
+def _announce(path: Path, cloud: PointCloud, choice: FormatChoice) -> None:
+    layout = cloud.layout
+    if choice.reason:
+        log.warning(
+            "%s: written as LAS %s point format %d (the source was LAS %s point format %d): %s",
+            path,
+            choice.version,
+            choice.point_format,
+            layout.version,
+            layout.point_format,
+            choice.reason,
         )
-
-
-def _build_header(cloud: PointCloud, layout: LasLayout) -> tuple[laspy.LasHeader, list[str]]:
-    """A header for ``cloud`` in ``layout``, and the attributes that will be stored."""
-    header = laspy.LasHeader(point_format=layout.point_format, version=layout.version)
-    scales = np.asarray(layout.scales, dtype=np.float64)
-    offsets = (
-        np.asarray(layout.offsets, dtype=np.float64)
-        if layout.offsets is not None
-        else _choose_offsets(cloud, scales)
-    )
-    header.scales = scales
-    header.offsets = offsets
-    standard = _standard_dims(layout.point_format)
-    known_extra = {p.name: p for p in layout.extra_dims}
-    extra_params = []
-    dropped = []
-    for name, values in cloud.attributes.items():
-        if name in standard:
-            continue
-        if name in _ANY_STANDARD_DIM:
-            dropped.append(name)
-            continue
-        if name in known_extra:
-            extra_params.append(known_extra[name])
-        else:
-            arr = np.asarray(values)
-            dtype = arr.dtype if arr.dtype != bool else np.dtype(np.uint8)
-            if dtype.kind not in "iuf":
-                raise ParameterError(
-                    f"attribute {name!r} has dtype {dtype}; extra dimensions must be numeric"
-                )
-            type_str = dtype.str[1:] if arr.ndim == 1 else f"{arr.shape[1]}{dtype.str[1:]}"
-            extra_params.append(laspy.ExtraBytesParams(name=name, type=type_str))
+    dropped = dropped_attributes(cloud, choice.point_format)
     if dropped:
         log.warning(
-            "point format %d has no field for %s; these attributes are not written",
-            layout.point_format,
-            ", ".join(sorted(dropped)),
+            "%s: point format %d has no field for %s; these values are not written",
+            path,
+            choice.point_format,
+            ", ".join(dropped),
         )
-    if extra_params:
-        header.add_extra_dims(extra_params)
-    for vlr in layout.vlrs:
-        if getattr(vlr, "user_id", "") == "LASF_Projection" and vlr.record_id in _CRS_VLR_IDS:
-            continue
-        header.vlrs.append(vlr)
-    _set_crs(header, cloud.crs, layout)
-    stored = [n for n in cloud.attributes if n in standard or n not in _ANY_STANDARD_DIM]
-    return header, stored
 
 
-def _set_crs(header: laspy.LasHeader, crs: CRS | None, layout: LasLayout) -> None:
-    if crs is None:
-        return
-    # keep the producer's own CRS records when the CRS did not change
-    original = [
-        v
-        for v in layout.vlrs
-        if getattr(v, "user_id", "") == "LASF_Projection" and v.record_id in _CRS_VLR_IDS
-    ]
-    if original:
-        probe = laspy.LasHeader(point_format=header.point_format.id, version=header.version)
-        probe.vlrs.extend(original)
-        if crs_from_las_header(probe) == crs:
-            has_wkt = any(v.record_id == 2112 for v in original)
-            if header.point_format.id < 6 or has_wkt:
-                header.vlrs.extend(original)
-                if has_wkt and header.version.minor >= 4:
-                    header.global_encoding.wkt = True
-                return
-    try:
-        header.add_crs(crs)
-    except Exception:  # custom CRS without EPSG code cannot become GeoTIFF keys
-        header.vlrs.append(laspy.vlrs.known.WktCoordinateSystemVlr(crs.to_wkt()))
-        if header.version.minor >= 4:
-            header.global_encoding.wkt = True
+#: output kinds by file name ending
+_KINDS = ((".copc.laz", "copc"), (".laz", "laz"), (".las", "las"))
+#: the COPC point format (6, 7 or 8) for each format, keeping what COPC can hold
+_COPC_FORMAT = {0: 6, 1: 6, 2: 7, 3: 7, 4: 6, 5: 7, 6: 6, 7: 7, 8: 8, 9: 6, 10: 8}
 
 
-def _fill_record(
-    record, cloud: PointCloud, header: laspy.LasHeader, names: list[str], target
-) -> None:
-    for axis, coord in zip(_COORDS, (cloud.x, cloud.y, cloud.z), strict=True):
-        i = "XYZ".index(axis)
-        ints = np.round((coord - header.offsets[i]) / header.scales[i])
-        if ints.size and (
-            ints.min() < np.iinfo(np.int32).min or ints.max() > np.iinfo(np.int32).max
-        ):
-            raise ParameterError(
-                f"{target}: {axis.lower()} coordinates do not fit LAS 32-bit integers with scale "
-                f"{header.scales[i]} and offset {header.offsets[i]}; use a coarser scale"
-            )
-        record.array[axis] = ints.astype(np.int32)
-    for name in names:
-        values = cloud.attributes[name]
-        if values.dtype == bool:
-            values = values.astype(np.uint8)
-        try:
-            record[name] = values
-        except (OverflowError, ValueError, TypeError) as exc:
-            raise ParameterError(
-                f"{target}: attribute {name!r} cannot be stored in point format "
-                f"{header.point_format.id} ({_describe(exc)})"
-            ) from exc
-
-
-def _target_layout(cloud: PointCloud, point_format: int | None, version: str | None) -> LasLayout:
-    layout = cloud.layout
-    changes: dict[str, Any] = {}
-    if point_format is not None:
-        changes["point_format"] = int(point_format)
-        if version is None:
-            version = (
-                "1.4"
-                if int(point_format) >= 6
-                else max(layout.version, _MIN_VERSION[int(point_format)])
-            )
-    if version is not None:
-        changes["version"] = str(version)
-    if changes:
-        from dataclasses import replace
-
-        layout = replace(layout, **changes)
-    return layout
-
-
-def _compress_for(path: Path) -> bool:
+def _output_kind(path: Path) -> str:
     name = path.name.lower()
-    if name.endswith(".copc.laz"):
+    for ending, kind in _KINDS:
+        if name.endswith(ending):
+            return kind
+    raise ParameterError(f"{path}: output must end in .las, .laz or .copc.laz")
+
+
+def _plan(
+    cloud: PointCloud, path: Path, kind: str, point_format: int | None, version: str | None
+) -> FormatChoice:
+    choice = choose_format(cloud, point_format, version)
+    if kind == "copc" and choice.point_format not in (6, 7, 8):
+        if point_format is not None:
+            raise ParameterError(
+                f"{path}: COPC files hold point formats 6, 7 or 8, not {point_format}; "
+                "choose one of them or write a .laz file"
+            )
+        fmt = _COPC_FORMAT[choice.point_format]
+        why = f"COPC holds point formats 6-8 (the source has format {choice.point_format})"
+        choice = FormatChoice(fmt, "1.4", "; ".join(r for r in (choice.reason, why) if r))
+    if kind == "copc" and choice.version != "1.4":
+        raise ParameterError(f"{path}: COPC files are LAS 1.4, not {choice.version}")
+    return choice
+
+
+#: formats whose wave packet fields lazrs 0.8 compresses wrongly when the scanner channel changes
+_WAVE_FORMATS = (9, 10)
+
+
+def _refuse_lossy_laz(path: Path, cloud: PointCloud, fmt: int, channel: int | None) -> int | None:
+    """Raise when lazrs would corrupt these points; return the scanner channel seen.
+
+    lazrs 0.8 (laspy's LAZ backend) garbles the wave packet fields of formats
+    9 and 10 as soon as the scanner channel changes from one point to the next
+    (measured: every such file loses ``wavepacket_offset``, ``x_t``...).
+    Uncompressed LAS is exact.
+    """
+    channels = cloud.get("scanner_channel")
+    if fmt not in _WAVE_FORMATS or channels is None or channels.size == 0:
+        return channel
+    first = int(channels[0]) if channel is None else channel
+    if np.any(channels != first):
         raise UnsupportedFormatError(
-            f"{path}: writing COPC is not supported; write a .laz (or .las) file instead"
+            f"{path}: the wave packet fields of point format {fmt} with several scanner "
+            "channels cannot be compressed without loss by the LAZ library (lazrs); "
+            "write a .las file instead"
         )
-    if name.endswith(".laz"):
-        return True
-    if name.endswith(".las"):
-        return False
-    raise ParameterError(f"{path}: output must end in .las or .laz")
+    return first
+
+
+def _open_laz_writer(fh, header: laspy.LasHeader, compress: bool) -> laspy.LasWriter:
+    return laspy.open(fh, mode="w", header=header, do_compress=compress, closefd=False)
 
 
 def write(
@@ -638,52 +589,71 @@ def write(
     point_format: int | None = None,
     version: str | None = None,
 ) -> None:
-    """Write a point cloud to LAS (``.las``) or LAZ (``.laz``), atomically.
+    """Write a point cloud to LAS, LAZ or COPC, atomically, losing nothing.
 
     The cloud's :attr:`~pcrs.points.PointCloud.layout` gives the point format,
-    version, scales, offsets and extra dimension types, so a cloud read by
-    :func:`read` is written back with the same records. Attributes that are
-    not standard fields of the format become extra dimensions.
+    version, scales, offsets, extra dimensions, VLRs, extended VLRs, global
+    encoding and file source id, so a cloud read by :func:`read` is written
+    back with the same records (see :mod:`pcrs.io.las_layout`). The format is
+    widened only when the points need it (classification codes above 31 need
+    format 6 or more), with a warning naming the change. Attributes that are
+    not standard fields become extra dimensions.
 
     Parameters
     ----------
     cloud : PointCloud
     path : path-like
-        Ends with ``.las`` or ``.laz``.
+        Ends with ``.las``, ``.laz`` or ``.copc.laz`` (a COPC file: LAS 1.4,
+        point format 6, 7 or 8, octree-ordered LAZ chunks).
     overwrite : bool
         Replace an existing file.
     point_format : int, optional
-        Change the point format (0-10).
+        Write this point format (0-10) instead of the source's; values the
+        format has no field for are named in a warning.
     version : str, optional
-        Change the LAS version (``"1.2"``, ``"1.3"``, ``"1.4"``).
+        Write this LAS version (``"1.2"``, ``"1.3"``, ``"1.4"``).
 
     Raises
     ------
     OutputExistsError
         When ``path`` exists and ``overwrite`` is false.
     ParameterError
-        When the points do not fit the format (e.g. class 64 in format 3).
+        When the points do not fit the format asked (e.g. class 64 in format 3).
     """
     path = Path(path)
-    compress = _compress_for(path)
-    layout = _target_layout(cloud, point_format, version)
-    _check_compatible(layout, cloud.get("classification"), path)
-    header, names = _build_header(cloud, layout)
+    kind = _output_kind(path)
+    choice = _plan(cloud, path, kind, point_format, version)
+    _announce(path, cloud, choice)
+    if kind != "las":
+        _refuse_lossy_laz(path, cloud, choice.point_format, None)
+    header, names, evlrs = build_header(cloud, choice, _offsets_for(cloud))
     record = laspy.ScaleAwarePointRecord.zeros(len(cloud), header=header)
-    _fill_record(record, cloud, header, names, path)
-    with (
-        atomic_path(path, overwrite) as tmp,
-        open(tmp, "wb") as fh,
-        laspy.open(fh, mode="w", header=header, do_compress=compress, closefd=False) as writer,
-    ):
-        writer.write_points(record)
+    fill_record(record, cloud, header, names, path)
+    with atomic_path(path, overwrite) as tmp:
+        if kind == "copc":
+            from .copc import write_copc
+
+            header.evlrs = VLRList(evlrs)
+            write_copc(tmp, header, record)
+            return
+        with (
+            open(tmp, "wb") as fh,
+            _open_laz_writer(fh, header, kind == "laz") as writer,
+        ):
+            writer.write_points(record)
+            if evlrs:
+                writer.write_evlrs(VLRList(evlrs))
 
 
 class LasStreamWriter:
-    """Write a LAS/LAZ file chunk by chunk, atomically.
+    """Write a LAS/LAZ/COPC file chunk by chunk, atomically.
 
     The file appears under its final name only when the ``with`` block ends
-    without error; otherwise the partial file is removed.
+    without error; otherwise the partial file is removed. The point format is
+    chosen from ``template`` as :func:`write` does; a chunk that needs more
+    (a class above 31 in format 0-5) is refused. A ``.copc.laz`` output is
+    streamed to a temporary LAZ file, then ordered into its octree on
+    closing, which holds the whole file in memory once.
 
     Parameters
     ----------
@@ -691,6 +661,8 @@ class LasStreamWriter:
     template : PointCloud
         Gives the layout, the CRS and the attribute names (it may be empty).
     overwrite : bool
+    point_format : int, optional
+    version : str, optional
 
     Examples
     --------
@@ -713,47 +685,78 @@ class LasStreamWriter:
         version: str | None = None,
     ) -> None:
         self.path = Path(path)
-        self._compress = _compress_for(self.path)
-        self._layout = _target_layout(template, point_format, version)
-        if self._layout.offsets is None:
-            from dataclasses import replace
-
-            self._layout = replace(
-                self._layout,
-                offsets=tuple(_choose_offsets(template, np.asarray(self._layout.scales))),
-            )
+        self._kind = _output_kind(self.path)
+        self._choice = _plan(template, self.path, self._kind, point_format, version)
+        self._offsets = _offsets_for(template)
         self._template = template
         self._overwrite = overwrite
+        self._channel: int | None = None
         self.points_written = 0
 
     def __enter__(self) -> LasStreamWriter:
         self._ctx = atomic_path(self.path, self._overwrite)
         tmp = self._ctx.__enter__()
         try:
-            _check_compatible(self._layout, None, self.path)
-            self._header, self._names = _build_header(self._template, self._layout)
-            self._fh = open(tmp, "wb")
-            self._writer = laspy.open(
-                self._fh, mode="w", header=self._header, do_compress=self._compress, closefd=False
+            _announce(self.path, self._template, self._choice)
+            self._header, self._names, self._evlrs = build_header(
+                self._template, self._choice, self._offsets
             )
+            self._stream_path = tmp.with_name(tmp.name + ".laz") if self._kind == "copc" else tmp
+            self._fh = open(self._stream_path, "wb")
+            self._writer = _open_laz_writer(self._fh, self._header, self._kind != "las")
         except BaseException as exc:
             self._ctx.__exit__(type(exc), exc, exc.__traceback__)
             raise
+        self._tmp = tmp
         return self
 
     def write(self, cloud: PointCloud) -> None:
         """Append the points of ``cloud`` (same attribute names as the template)."""
         if len(cloud) == 0:
             return
-        _check_compatible(self._layout, cloud.get("classification"), self.path)
+        fmt = self._choice.point_format
+        classes = cloud.get("classification")
+        if fmt < 6 and classes is not None and classes.size and int(classes.max()) > 31:
+            raise ParameterError(
+                f"{self.path}: classification code {int(classes.max())} does not fit point "
+                f"format {fmt} (codes 0-31 only); write point format 6 or higher (LAS 1.4)"
+            )
+        if self._kind != "las":
+            self._channel = _refuse_lossy_laz(self.path, cloud, fmt, self._channel)
         record = laspy.ScaleAwarePointRecord.zeros(len(cloud), header=self._header)
-        _fill_record(record, cloud, self._header, self._names, self.path)
+        fill_record(record, cloud, self._header, self._names, self.path)
         self._writer.write_points(record)
         self.points_written += len(cloud)
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         try:
-            self._writer.close()
-        finally:
-            self._fh.close()
+            self._close(finish=exc_type is None)
+        except BaseException as err:
+            if exc_type is not None:  # already failing: the first error is the one to tell
+                return bool(self._ctx.__exit__(exc_type, exc, tb))
+            self._ctx.__exit__(type(err), err, err.__traceback__)  # removes the partial file
+            raise
         return bool(self._ctx.__exit__(exc_type, exc, tb))
+
+    def _close(self, finish: bool) -> None:
+        try:
+            try:
+                if finish and self._evlrs and self._kind != "copc":
+                    self._writer.write_evlrs(VLRList(self._evlrs))
+                self._writer.close()
+            finally:
+                self._fh.close()
+            if finish and self._kind == "copc":
+                self._finish_copc()
+        finally:
+            if self._kind == "copc":
+                self._stream_path.unlink(missing_ok=True)
+
+    def _finish_copc(self) -> None:
+        from .copc import write_copc
+
+        with laspy.open(self._stream_path) as reader:
+            record = reader.read_points(-1)
+        header = self._header
+        header.evlrs = VLRList(self._evlrs)
+        write_copc(self._tmp, header, record)

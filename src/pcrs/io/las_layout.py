@@ -335,7 +335,7 @@ def _extra_layout(
     extra byte is undocumented).
     """
     layout = cloud.layout
-    if names == [d.name for d in layout.source_extra]:
+    if names == [d.name for d in layout.source_extra] and _source_vlr_describes(layout):
         return [copy.deepcopy(d.info) for d in layout.source_extra], None, True
     source = {d.name: d for d in layout.source_extra}
     params = {p.name: p for p in layout.extra_dims}
@@ -356,6 +356,17 @@ def _extra_layout(
         vlr.extra_bytes_structs = [s for _, s in documented]
     # undocumented bytes go last: a reader finds them as the record's tail
     return [d for d, _ in documented] + undocumented, vlr, False
+
+
+def _source_vlr_describes(layout: LasLayout) -> bool:
+    """Whether the layout's own Extra Bytes VLR declares its documented extra dimensions
+    (not so for a layout joined from several files)."""
+    documented = [d.name for d in layout.source_extra if d.struct is not None]
+    eb_vlrs = [v for v in layout.vlrs if _is_extra_bytes_vlr(v)]
+    if not eb_vlrs:
+        return not documented
+    declared = [s.format_name() for s in getattr(eb_vlrs[0], "extra_bytes_structs", [])]
+    return declared == documented
 
 
 def build_header(

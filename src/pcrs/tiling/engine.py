@@ -141,6 +141,7 @@ class TileTask:
     point_format: int | None = None
     chunk_size: int = las.DEFAULT_CHUNK_SIZE
     prebuffered: bool = False
+    las_version: str | None = None
 
 
 @dataclass
@@ -327,6 +328,7 @@ def plan(
     point_format: int | None = None,
     chunk_size: int = las.DEFAULT_CHUNK_SIZE,
     source_buffer: float | None = None,
+    las_version: str | None = None,
 ) -> tuple[list[TileTask], list[TileResult]]:
     """The tasks :func:`run` would submit, and the tiles it would skip.
 
@@ -409,6 +411,7 @@ def plan(
                 point_format=point_format,
                 chunk_size=int(chunk_size),
                 prebuffered=own_file is not None,
+                las_version=las_version,
             )
         )
     return tasks, skipped
@@ -444,13 +447,9 @@ def read_tile(task: TileTask) -> tuple[PointCloud | None, np.ndarray]:
             parts.append(cloud)
     if not parts:
         return None, np.zeros(0, bool)
-    try:
-        cloud = parts[0] if len(parts) == 1 else PointCloud.concatenate(parts)
-    except ParameterError as exc:
-        raise ParameterError(
-            f"tile {task.tile.name}: the source files have different attributes ({exc}); "
-            "convert them to one point format first"
-        ) from exc
+    # sources of different point formats or extra dimensions join on the union of their
+    # attributes; the writer widens the format to hold them all
+    cloud = parts[0] if len(parts) == 1 else PointCloud.concatenate(parts)
     col, row = task.grid.index(cloud.x, cloud.y)
     core = (col == task.tile.col) & (row == task.tile.row)
     return cloud, core
@@ -518,6 +517,7 @@ def run_task(func: Callable[..., Any], task: TileTask) -> TileResult:
                 Path(task.out_dir) / target,
                 overwrite=task.overwrite,
                 point_format=task.point_format,
+                version=task.las_version,
             )
             result.points_written = len(points)
         missing = [o for o in task.outputs if not (Path(task.out_dir) / o).exists()]
@@ -578,6 +578,108 @@ def _default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+# local workers: they stop with their parent and leave Ctrl-C to it
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_PARENT_POLL_S = 0.5
+
+
+def _worker_init(parent_pid: int) -> None:
+    """Initializer of the local worker processes of :func:`run`.
+
+    * SIGINT is ignored: a terminal sends Ctrl-C to the whole process group,
+      and only the parent acts on it (it cancels the queued tiles and stops
+      the workers), so no worker prints a ``KeyboardInterrupt`` traceback;
+    * SIGTERM (from the parent stopping the pool, or from the kernel when the
+      parent dies) removes the temporary files of the outputs being written
+      and exits at once: no output appears after it;
+    * the parent is watched: on Linux the kernel sends that SIGTERM when the
+      parent dies (``PR_SET_PDEATHSIG``); everywhere, a daemon thread polls
+      ``os.getppid()`` and stops the worker when the parent is gone.
+    """
+    import signal
+    import sys
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by the parent while it started us
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGTERM, _worker_stop)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before prctl
+        _worker_stop()
+    threading.Thread(
+        target=_watch_parent, args=(parent_pid,), name="pcrs-parent-watch", daemon=True
+    ).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(_PARENT_POLL_S)
+    _worker_stop()
+
+
+def _worker_stop(signum: int | None = None, frame: Any = None) -> None:
+    """Remove this worker's unfinished outputs and exit now (no cleanup of the pool)."""
+    from ..io.atomic import discard_pending
+
+    try:
+        discard_pending(stop=True)
+    finally:
+        os._exit(128 + (signum or 15))
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Block SIGINT in this thread for the block, then take a Ctrl-C that came meanwhile.
+
+    The worker processes started in the block inherit the blocked signal, so
+    a Ctrl-C can never interrupt their start-up (imports) before their
+    initializer ignores it.
+    """
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _stop_pool(pool: ProcessPoolExecutor, tasks: Sequence[TileTask]) -> None:
+    """Stop a local pool now: cancel the queued tiles, end the workers, remove their
+    temporary files (a worker killed after the grace time could not)."""
+    from ..io.atomic import sweep_stale
+
+    with _sigint_deferred():
+        procs = list((getattr(pool, "_processes", None) or {}).values())
+        manager = getattr(pool, "_executor_manager_thread", None)
+        pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            with contextlib.suppress(Exception):
+                p.terminate()  # SIGTERM: the worker removes its temporary files and exits
+        deadline = time.monotonic() + 5.0
+        for p in procs:
+            with contextlib.suppress(Exception):
+                p.join(max(0.0, deadline - time.monotonic()))
+                if p.is_alive():
+                    p.kill()
+                    p.join(2.0)
+        if manager is not None:
+            manager.join(5.0)
+        folders = {Path(t.out_dir) for t in tasks}
+        folders |= {(Path(t.out_dir) / o).parent for t in tasks for o in t.outputs}
+        for folder in folders:
+            sweep_stale(folder)
+
+
 def run(
     func: Callable[..., Any],
     sources: Catalog | Iterable[str | os.PathLike] | str | os.PathLike,
@@ -595,6 +697,7 @@ def run(
     chunk_size: int = las.DEFAULT_CHUNK_SIZE,
     source_buffer: float | None = None,
     prebuffer: bool = False,
+    las_version: str | None = None,
     description: str = "tiles",
 ) -> RunSummary:
     """Run ``func`` over every tile of ``grid`` that meets the ``sources``.
@@ -630,7 +733,8 @@ def run(
     crs : CRS-like, optional
         CRS of the sources when their headers lack it or are wrong.
     point_format : int, optional
-        Point format of the written tiles (default: the sources').
+        Point format of the written tiles (default: the sources', widened only
+        when the points need it; see :func:`pcrs.io.las.write`).
     chunk_size : int
         Points per chunk when filtering non-COPC sources.
     source_buffer : float, optional
@@ -639,6 +743,8 @@ def run(
         the ``buffer`` dimension). Each task then reads only its own file, whose
         buffer already holds the neighbours' points, instead of decompressing
         every neighbouring file: the fast path for non-COPC catalogs.
+    las_version : str, optional
+        LAS version of the written tiles (default: the sources', or what the format needs).
     prebuffer : bool
         Take that fast path automatically: re-tile the sources with the buffer
         into a temporary folder inside ``out_dir`` (one streaming pass,
@@ -668,6 +774,7 @@ def run(
             tiles=tiles,
             crs=crs,
             point_format=point_format,
+            las_version=las_version,
             chunk_size=chunk_size,
             description=description,
         )
@@ -683,6 +790,7 @@ def run(
         point_format=point_format,
         chunk_size=chunk_size,
         source_buffer=source_buffer,
+        las_version=las_version,
     )
     order = {t.tile.name: i for i, t in enumerate(tasks)}
     results: list[TileResult] = list(skipped)
@@ -775,10 +883,19 @@ def _execute(
         import multiprocessing
 
         # spawn: safe with threads in the parent, same behaviour on every OS
-        with ProcessPoolExecutor(
-            max_workers=min(n, len(tasks)), mp_context=multiprocessing.get_context("spawn")
-        ) as pool:
-            return _collect(pool, func, tasks, description)
+        pool = ProcessPoolExecutor(
+            max_workers=min(n, len(tasks)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
+        )
+        try:
+            results = _collect(pool, func, tasks, description, local=True)
+        except BaseException:  # Ctrl-C or an error of the parent: no worker goes on writing
+            _stop_pool(pool, tasks)
+            raise
+        pool.shutdown(wait=True)
+        return results
     if _is_dask_client(executor):
         cf = executor.get_executor(pure=False)
         return _collect(cf, func, tasks, description)
@@ -804,15 +921,23 @@ def _require_picklable(func: Callable[..., Any]) -> None:
 
 
 def _collect(
-    pool: Any, func: Callable[..., Any], tasks: list[TileTask], description: str
+    pool: Any,
+    func: Callable[..., Any],
+    tasks: list[TileTask],
+    description: str,
+    local: bool = False,
 ) -> list[TileResult]:
-    futures: dict[Future, TileTask] = {pool.submit(run_task, func, t): t for t in tasks}
+    # a local pool starts its workers while the tasks are submitted
+    with _sigint_deferred() if local else contextlib.nullcontext():
+        futures: dict[Future, TileTask] = {pool.submit(run_task, func, t): t for t in tasks}
     out = []
     for fut in progress(as_completed(futures), len(futures), description):
         task = futures[fut]
         try:
             out.append(fut.result())
-        except Exception as exc:  # the worker itself died (killed, out of memory, unpicklable func)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # the worker died (killed, out of memory) or a Rust panic
             out.append(
                 TileResult(
                     task.tile.name,

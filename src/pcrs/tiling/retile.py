@@ -64,6 +64,7 @@ import numpy as np
 from .._progress import progress
 from ..errors import OutputExistsError, ParameterError
 from ..io import las
+from ..io.atomic import abandon
 from ..io.crs import horizontal_epsg
 from ..points import PointCloud
 from .catalog import Catalog
@@ -194,17 +195,17 @@ def _groups(keys: np.ndarray) -> Iterable[tuple[int, int, int]]:
 class _DirectSink:
     """One open LasStreamWriter per tile."""
 
-    def __init__(self, template: PointCloud, overwrite: bool, point_format: int | None) -> None:
+    def __init__(self, template: PointCloud, overwrite: bool, layout: dict[str, Any]) -> None:
         self.template = template
         self.overwrite = overwrite
-        self.point_format = point_format
+        self.layout = layout
         self.writers: dict[Path, las.LasStreamWriter] = {}
 
     def append(self, path: Path, part: PointCloud) -> None:
         w = self.writers.get(path)
         if w is None:
             w = las.LasStreamWriter(
-                path, self.template, overwrite=self.overwrite, point_format=self.point_format
+                path, self.template, overwrite=self.overwrite, **self.layout
             )
             w.__enter__()
             self.writers[path] = w
@@ -219,7 +220,8 @@ class _DirectSink:
                 else:  # no point of its own: discard
                     w.__exit__(ParameterError, ParameterError("empty tile"), None)
             except Exception as exc:  # close every writer before raising
-                errors.append(exc)
+                # a writer that failed while closing: remove its temporary file, name the tile
+                errors.append(abandon(path, exc))
         self.writers.clear()
         if errors:
             raise errors[0]
@@ -235,11 +237,11 @@ class _SpillSink:
     """Per-tile raw record files, compressed one tile at a time at the end."""
 
     def __init__(
-        self, template: PointCloud, folder: Path, overwrite: bool, point_format: int | None
+        self, template: PointCloud, folder: Path, overwrite: bool, layout: dict[str, Any]
     ) -> None:
         self.template = template
         self.overwrite = overwrite
-        self.point_format = point_format
+        self.layout = layout
         self.dir = Path(tempfile.mkdtemp(prefix=".pcrs-retile-", dir=folder))
         fields = [("x", "<f8"), ("y", "<f8"), ("z", "<f8")]
         for name, arr in template.attributes.items():
@@ -269,21 +271,30 @@ class _SpillSink:
                 if path not in keep:
                     continue
                 data = np.memmap(spill, dtype=self.dtype, mode="r")
-                with las.LasStreamWriter(
-                    path, self.template, overwrite=self.overwrite, point_format=self.point_format
-                ) as w:
-                    for start in range(0, len(data), chunk_size):
-                        rec = np.array(data[start : start + chunk_size])
-                        w.write(
-                            PointCloud(
-                                rec["x"],
-                                rec["y"],
-                                rec["z"],
-                                {n: rec[n] for n in self.template.attributes},
-                                self.template.crs,
-                                self.template.layout,
+                try:
+                    with las.LasStreamWriter(
+                        path,
+                        self.template,
+                        overwrite=self.overwrite,
+                        **self.layout,
+                    ) as w:
+                        for start in range(0, len(data), chunk_size):
+                            rec = np.array(data[start : start + chunk_size])
+                            w.write(
+                                PointCloud(
+                                    rec["x"],
+                                    rec["y"],
+                                    rec["z"],
+                                    {n: rec[n] for n in self.template.attributes},
+                                    self.template.crs,
+                                    self.template.layout,
+                                )
                             )
-                        )
+                except Exception as exc:  # e.g. failed while closing: no temporary file left
+                    err = abandon(path, exc)
+                    if err is exc:
+                        raise
+                    raise err from exc
                 del data
                 spill.unlink()
         finally:
@@ -296,18 +307,28 @@ class _SpillSink:
 # --- the re-tiler ---------------------------------------------------------------------
 
 
-def _template(catalog: Catalog, crs: Any, buffer: float) -> PointCloud:
-    first = catalog.files[0]
-    with contextlib.closing(las.iter_chunks(first.path, 1, crs=crs)) as chunks:
+def _empty_of(path: Path, crs: Any) -> PointCloud:
+    with contextlib.closing(las.iter_chunks(path, 1, crs=crs)) as chunks:
         cloud = next(chunks, None)
     if cloud is None:
-        cloud = las.read(first.path, crs=crs)
+        cloud = las.read(path, crs=crs)
     cloud = cloud[:0]
     if BUFFER_DIM in cloud.attributes:
         raise ParameterError(
-            f"{first.path}: already has a {BUFFER_DIM!r} dimension (a buffered tile); "
+            f"{path}: already has a {BUFFER_DIM!r} dimension (a buffered tile); "
             "strip the buffers first (pcrs tile --strip-buffer) or tile the unbuffered files"
         )
+    return cloud
+
+
+def _template(catalog: Catalog, crs: Any, buffer: float) -> PointCloud:
+    """An empty cloud with every attribute of the catalog: the first file's layout, and
+    the union of the dimensions when the files have different point formats."""
+    kinds: dict[tuple, Path] = {}
+    for f in catalog.files:
+        kinds.setdefault((f.point_format, tuple(f.extra_dims)), f.path)
+    parts = [_empty_of(path, crs) for path in kinds.values()]
+    cloud = parts[0] if len(parts) == 1 else PointCloud.concatenate(parts)
     if buffer > 0:
         cloud[BUFFER_DIM] = np.zeros(0, np.uint8)
     return cloud
@@ -325,6 +346,7 @@ def retile(
     mode: str = "auto",
     crs: Any = None,
     point_format: int | None = None,
+    las_version: str | None = None,
 ) -> RetileSummary:
     """Cut LAS/LAZ/COPC files into the tiles of ``grid``, streaming.
 
@@ -351,7 +373,10 @@ def retile(
     crs : CRS-like, optional
         CRS of the inputs when their headers lack it or are wrong.
     point_format : int, optional
-        Point format of the tiles (default: the inputs').
+        Point format of the tiles (default: the inputs', or the smallest one
+        holding the dimensions of all of them when their formats differ).
+    las_version : str, optional
+        LAS version of the tiles (default: the inputs', or what the format needs).
 
     Returns
     -------
@@ -424,11 +449,12 @@ def retile(
             )
     out_dir.mkdir(parents=True, exist_ok=True)
     template = _template(catalog, crs, buffer)
+    layout = {"point_format": point_format, "version": las_version}
     chosen = mode if mode != "auto" else ("direct" if n_tiles <= max_open else "spill")
     sink: Any = (
-        _DirectSink(template, overwrite, point_format)
+        _DirectSink(template, overwrite, layout)
         if chosen == "direct"
-        else _SpillSink(template, out_dir, overwrite, point_format)
+        else _SpillSink(template, out_dir, overwrite, layout)
     )
     core_counts: dict[int, int] = {}
     buf_counts: dict[int, int] = {}
@@ -450,11 +476,8 @@ def retile(
             points_in += len(chunk)
             if buffer > 0:
                 chunk[BUFFER_DIM] = np.zeros(len(chunk), np.uint8)
-            if set(chunk.attributes) != set(names_attr):
-                raise ParameterError(
-                    f"the inputs have different attributes ({sorted(chunk.attributes)} vs {sorted(names_attr)}); "
-                    "convert them to one point format first"
-                )
+            if list(chunk.attributes) != names_attr:  # another point format: to the union
+                chunk = PointCloud.concatenate([template, chunk])
             idx, keys, flags = _assign(chunk, grid, buffer, cols, rows)
             part_all = chunk[idx]
             if buffer > 0:
