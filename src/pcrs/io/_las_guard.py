@@ -172,7 +172,7 @@ def check_open_file(fh: BinaryIO, name: str | os.PathLike) -> LasFacts:
     LasFacts
     """
     try:
-        return None
+        return _check(fh)
     except _Corrupt as exc:
         raise CorruptFileError(f"{name}: {exc}; {_fix()}") from None
     except _Unsupported as exc:
