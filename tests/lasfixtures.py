@@ -444,6 +444,7 @@ def _compare_dims(
     *,
     changed: tuple[str, ...],
     promoted: bool,
+    src_format: int,
 ) -> list[str]:
     diffs = []
     n_src = len(next(iter(src.values())))
@@ -481,14 +482,17 @@ def _compare_dims(
                 f"dimension {name}: {count} of {n_src} points differ "
                 f"(first: point {first}, {a[first].tolist()} -> {b[first].tolist()})"
             )
-    allowed_new = {"scan_angle", "scanner_channel", "overlap"} if promoted else set()
     for name in out_names:
-        if name not in names and name not in allowed_new and name not in changed:
-            diffs.append(f"dimension added: {name}")
-    if promoted and "scanner_channel" in out:
-        count, first = _first_diff(out["scanner_channel"], np.zeros_like(out["scanner_channel"]))
-        if count:
-            diffs.append(f"scanner_channel invented on promotion for {count} points")
+        if name in names or name in changed or (name == "scan_angle" and promoted):
+            continue
+        if promoted and name in laspy.PointFormat(PROMOTION[src_format]).dimension_names:
+            # a field the legacy format lacks (gps_time for 0/2, nir for 5, scanner_channel,
+            # overlap): nothing to keep, so it must hold no invented value
+            count, _ = _first_diff(out[name], np.zeros_like(out[name]))
+            if count and name != "overlap":
+                diffs.append(f"{name} invented on promotion for {count} of {n_src} points")
+            continue
+        diffs.append(f"dimension added: {name}")
     return diffs
 
 
@@ -544,7 +548,15 @@ def compare(
     for n in out_names:
         if n not in common:
             diffs.append(f"dimension {n} not in every output file")
-    diffs += _compare_dims(src_dims, out_dims, names, common, changed=changed, promoted=promoted)
+    diffs += _compare_dims(
+        src_dims,
+        out_dims,
+        names,
+        common,
+        changed=changed,
+        promoted=promoted,
+        src_format=src.point_format,
+    )
     return diffs
 
 
