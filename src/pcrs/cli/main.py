@@ -52,6 +52,12 @@ class _LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [name for name, target in COMMANDS.items() if _available(target)]
 
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:  # past click, which would print an empty line first
+            raise _Interrupted() from exc
+
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         target = COMMANDS.get(name)
         if target is None or not _available(target):
@@ -73,6 +79,10 @@ def cli() -> None:
     Run 'pcrs demo' to see the whole chain on a generated scene, or
     'pcrs COMMAND --help' for one command.
     """
+
+
+class _Interrupted(BaseException):
+    """Ctrl-C, carried past click to :func:`main`."""
 
 
 class FindingsExit(Exception):
@@ -113,7 +123,7 @@ def _run(argv: list[str] | None) -> int:
         _traceback()
         click.echo(f"pcrs: error: {exc}", err=True)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Interrupted):
         click.echo("pcrs: interrupted", err=True)
         return 130
     except Exception as exc:  # a bug in pcrs, unless the environment is at fault

@@ -31,6 +31,7 @@ from pathlib import Path
 from ..errors import OutputExistsError, ParameterError, PcrsError, PcrsIOError
 
 __all__ = [
+    "ENVIRONMENT_FAULT",
     "abandon",
     "atomic_path",
     "check_output",
@@ -56,6 +57,8 @@ _SWEPT: set[tuple[int, str]] = set()
 _HOST = format(zlib.crc32(socket.gethostname().encode("utf-8", "replace")) & 0xFFFFFF, "06x")
 _TEMP_NAME = re.compile(r"^\..+\.([0-9a-f]{6})-(\d+)\.[^.]+\.part$")
 
+#: in the message of every error made by output_error (so that a summary can tell them)
+ENVIRONMENT_FAULT = ": cannot be written: "
 #: below this many free bytes after a failed write, the device is taken to be full
 _FULL_BYTES = 1 << 20
 _NO_SPACE = {errno.ENOSPC}
@@ -176,7 +179,7 @@ def output_error(exc: BaseException, path: str | os.PathLike) -> PcrsIOError | N
         "read-only": f"{folder} is read-only; choose a writable output folder",
         "denied": f"no permission to write in {folder}; choose a writable output folder",
     }[kind]
-    return PcrsIOError(f"{path}: cannot be written: {fix}")
+    return PcrsIOError(f"{path}{ENVIRONMENT_FAULT}{fix}")
 
 
 # --- temporary files of this process --------------------------------------------------

@@ -665,7 +665,7 @@ def _stop_pool(pool: ProcessPoolExecutor, tasks: Sequence[TileTask]) -> None:
         for p in procs:
             with contextlib.suppress(Exception):
                 p.terminate()  # SIGTERM: the worker removes its temporary files and exits
-        deadline = time.monotonic() + 5.0
+        deadline = time.monotonic() + 2.0
         for p in procs:
             with contextlib.suppress(Exception):
                 p.join(max(0.0, deadline - time.monotonic()))
@@ -879,7 +879,11 @@ def _execute(
         if n < 1:
             raise ParameterError(f"workers must be at least 1, got {workers!r}")
         if executor == "serial" or n == 1 or len(tasks) == 1:
-            return [run_task(func, t) for t in progress(tasks, len(tasks), description)]
+            out = []
+            for t in progress(tasks, len(tasks), description):
+                out.append(run_task(func, t))
+                _stop_on_environment_fault(out[-1])
+            return out
         import multiprocessing
 
         # spawn: safe with threads in the parent, same behaviour on every OS
@@ -931,19 +935,39 @@ def _collect(
     with _sigint_deferred() if local else contextlib.nullcontext():
         futures: dict[Future, TileTask] = {pool.submit(run_task, func, t): t for t in tasks}
     out = []
-    for fut in progress(as_completed(futures), len(futures), description):
-        task = futures[fut]
-        try:
-            out.append(fut.result())
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except BaseException as exc:  # the worker died (killed, out of memory) or a Rust panic
-            out.append(
-                TileResult(
-                    task.tile.name,
-                    "failed",
-                    error=f"{type(exc).__name__}: {exc}",
-                    detail=traceback.format_exc(),
+    try:
+        for fut in progress(as_completed(futures), len(futures), description):
+            task = futures[fut]
+            try:
+                out.append(fut.result())
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # the worker died (killed, out of memory) or a Rust panic
+                out.append(
+                    TileResult(
+                        task.tile.name,
+                        "failed",
+                        error=f"{type(exc).__name__}: {exc}",
+                        detail=traceback.format_exc(),
+                    )
                 )
-            )
+            _stop_on_environment_fault(out[-1])
+    except BaseException:
+        for fut in futures:
+            fut.cancel()
+        raise
     return out
+
+
+def _stop_on_environment_fault(result: TileResult) -> None:
+    """Stop the run at the first tile that a full disk or a read-only folder made fail:
+    every other tile would fail the same way."""
+    from ..errors import PcrsIOError
+    from ..io.atomic import ENVIRONMENT_FAULT
+
+    if result.status == "failed" and result.error and ENVIRONMENT_FAULT in result.error:
+        message = result.error.split(": ", 1)[-1]
+        raise PcrsIOError(
+            f"{message} (the run stopped at tile {result.name}; the finished tiles are kept "
+            "and skipped when the same command is run again)"
+        )
