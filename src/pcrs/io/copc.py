@@ -230,15 +230,19 @@ def build_octree(
     spacing = side / (1 << GRID_BITS)
     n = len(ints[0])
     index_type = np.int32 if n < 2**31 else np.int64
-    q = tuple(
+    axes = [
         _grid_coordinates(a, s, o, c, side)
         for a, s, o, c in zip(ints, scales, offsets, corner, strict=True)
-    )
-    codes = _spread_bits(q[0]) | (_spread_bits(q[1]) << np.uint64(1))
-    codes |= _spread_bits(q[2]) << np.uint64(2)
+    ]
+    codes = _spread_bits(axes[0])
+    codes |= _spread_bits(axes[1]) << np.uint64(1)
+    codes |= _spread_bits(axes[2]) << np.uint64(2)
     idx = np.argsort(codes, kind="stable").astype(index_type)
     codes = codes[idx]
-    q = tuple(a[idx] for a in q)
+    for axis in range(3):  # one at a time, to keep the peak memory low
+        axes[axis] = axes[axis][idx]
+    q = tuple(axes)
+    del axes
 
     node_of_point = np.empty(n, dtype=np.int32)
     keys: list[np.ndarray] = []
