@@ -405,7 +405,7 @@ def test_rejects_legacy_formats_and_mismatched_points(tmp_path: Path) -> None:
         )
 
 
-def test_geotiff_keys_become_wkt(tmp_path: Path) -> None:
+def test_geotiff_keys_get_a_wkt_beside_them(tmp_path: Path) -> None:
     legacy = laspy.LasHeader(point_format=3, version="1.2")
     legacy.add_crs(CRS.from_epsg(2154))  # GeoTIFF keys only
     header = laspy.LasHeader(point_format=6, version="1.4")
@@ -416,7 +416,8 @@ def test_geotiff_keys_become_wkt(tmp_path: Path) -> None:
     path = tmp_path / "geotiff.copc.laz"
     copc.write_copc(path, header, record)
     users = [(u, r) for _, u, r, _ in _raw_vlrs(path)]
-    assert ("LASF_Projection", 2112) in users and ("LASF_Projection", 34735) not in users
+    # COPC readers need the WKT; the source's keys are kept beside it
+    assert ("LASF_Projection", 2112) in users and ("LASF_Projection", 34735) in users
     back = laspy.read(path)
     assert back.header.global_encoding.wkt and back.header.parse_crs().to_epsg() == 2154
 

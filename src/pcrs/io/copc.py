@@ -109,7 +109,6 @@ _HIERARCHY_RECORD_ID = 1000
 _EVLR_HEADER_SIZE = 60
 _ENTRY = struct.Struct("<iiiiQii")
 _INFO = struct.Struct("<5d2Q2d11Q")
-_GEOTIFF_RECORD_IDS = (34735, 34736, 34737)
 _WKT_RECORD_ID = 2112
 
 
@@ -321,16 +320,14 @@ def _copc_header(header: laspy.LasHeader) -> laspy.LasHeader:
             crs = header.parse_crs()
         except Exception as exc:  # unreadable keys: keep them as they are
             log.warning("the GeoTIFF CRS keys cannot be read (%s); they are kept as is", exc)
-        if crs is not None:
-            kept = [
-                v
-                for v in kept
-                if not (v.user_id == "LASF_Projection" and v.record_id in _GEOTIFF_RECORD_IDS)
-            ]
+        if crs is not None:  # the GeoTIFF keys stay beside it: nothing of the source is lost
             kept.append(WktCoordinateSystemVlr(crs.to_wkt()))
             has_wkt = True
     info = laspy.VLR(_COPC_USER_ID, _INFO_RECORD_ID, "COPC info VLR", bytes(_INFO.size))
-    out.vlrs = [info, *kept]  # the setter rebuilds the extra bytes VLR
+    # the list is refilled in place: laspy's setter would rebuild the Extra Bytes VLR from the
+    # point format, and describe undocumented bytes in a way laspy cannot read back
+    out.vlrs.clear()
+    out.vlrs.extend([info, *kept])
     if has_wkt:
         out.global_encoding.wkt = True
     return out
