@@ -361,3 +361,25 @@ def test_empty_wkt_record_comes_out_readable(tmp_path):
     assert (
         laspy.read(out).header.global_encoding.value == laspy.read(src).header.global_encoding.value
     )
+
+
+def test_copc_output_keeps_undocumented_bytes_and_evlrs(tmp_path):
+    src = tmp_path / "undocumented.las"
+    original = _with_undocumented_bytes(src)
+    cloud = las.read(src)
+    out = tmp_path / "out.copc.laz"
+    las.write(cloud, out)
+    assert las.info(out).copc
+    back = laspy.read(out)
+    order_a = np.lexsort([original.gps_time, original.X, original.Y])
+    order_b = np.lexsort([back.gps_time, back.X, back.Y])
+    for name in original.points.array.dtype.names:
+        assert np.array_equal(
+            original.points.array[name][order_a], back.points.array[name][order_b]
+        ), name
+    streamed = tmp_path / "streamed.copc.laz"
+    with las.LasStreamWriter(streamed, cloud[:0]) as w:
+        w.write(cloud[:50])
+        w.write(cloud[50:])
+    assert las.info(streamed).copc and las.info(streamed).points == len(cloud)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part") or ".part." in p.name]
