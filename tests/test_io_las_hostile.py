@@ -262,6 +262,18 @@ def test_decoder_panics_and_allocation_failures_become_corrupt_file_errors(
         assert str(base_laz) in str(err.value)
 
 
+def test_a_real_lazrs_panic_becomes_a_corrupt_file_error(base_laz, tmp_path, monkeypatch):
+    # chunk size 1 with a one-chunk table makes lazrs compute a negative buffer size and
+    # panic ("capacity overflow"); the guard refuses the file first, so switch it off here
+    path = _mutant(base_laz, tmp_path, [(_laszip_body(base_laz) + 12, "I", 1)])
+    with pytest.raises(CorruptFileError, match="chunk table holds at most 1"):
+        las.read(path)
+    monkeypatch.setattr(_las_guard, "check_open_file", lambda fh, name: None)
+    with pytest.raises(CorruptFileError, match="corrupt or truncated") as err:
+        las.read(path)
+    assert _las_guard.is_panic(err.value.__cause__)
+
+
 def test_other_base_exceptions_pass_through(base_laz, monkeypatch):
     def interrupt(self, n):
         raise KeyboardInterrupt
