@@ -237,8 +237,7 @@ def _check(fh: BinaryIO) -> LasFacts:
     if compressed:
         if laszip is None:
             raise _Corrupt("the points are flagged compressed but there is no laszip VLR")
-        laz = _check_laz(fh, laszip, point_format, record_length, point_count, offset_to_points,
-                         data_end)  # fmt: skip
+        laz = _check_laz(fh, laszip, point_format, record_length, point_count, offset_to_points)
     elif point_count:
         available = data_end - offset_to_points
         if point_count > available // record_length:
@@ -376,7 +375,6 @@ def _check_laz(
     record_length: int,
     point_count: int,
     data_start: int,
-    data_end: int,
 ) -> LazFacts:
     compressor, chunk_size, item_size = _parse_laszip(vlr, point_format, record_length)
     facts = LazFacts(compressor, chunk_size, item_size)
