@@ -293,10 +293,10 @@ class _AtomicOutput:
     """Context manager behind :func:`atomic_path` (``__exit__`` may be called twice)."""
 
     def __init__(self, path: str | os.PathLike, overwrite: bool) -> None:
-        self.path = check_output(path, overwrite)
-        self.overwrite = overwrite
         self.tmp: Path | None = None
         self._closed = False
+        self.path = check_output(path, overwrite)
+        self.overwrite = overwrite
 
     def __enter__(self) -> Path:
         folder = self.path.parent
