@@ -104,11 +104,29 @@ def test_fixtures_hold_what_they_promise(fixture_dir):
 
 # --- fixtures through the commands ----------------------------------------------------
 
+#: Known refusals, each with its cause (strict: the day they pass, the mark must go).
+_REFUSED = {
+    "format9": "lazrs 0.8 garbles the wave packets of formats 9-10 across scanner channels, so "
+    "pcrs refuses this LAZ output (write .las; tests/test_io_las_layout.py)",
+    "format10": "lazrs 0.8 garbles the wave packets of formats 9-10 across scanner channels, so "
+    "pcrs refuses this LAZ output (write .las; tests/test_io_las_layout.py)",
+    "deviation_13_described": "laspy 2.7 reads the options byte of a data_type 0 Extra Bytes "
+    "entry as flags (LAS 1.4 R15 says it is the byte count) and cannot open the file",
+}
+
+
+def _fixture_case(name: str, command: str):
+    marks = ()
+    if name in _REFUSED:
+        marks = (pytest.mark.xfail(strict=True, reason=_REFUSED[name]),)
+    return pytest.param(name, command, id=f"{name}-{command}", marks=marks)
+
+
 _FIXTURE_CASES = [
-    pytest.param(name, command, id=f"{name}-{command}")
+    _fixture_case(name, command)
     for name in lf.FIXTURES
     for command in ("classify", "tile", "process")
-] + [pytest.param(name, "promote", id=f"{name}-promote") for name in lf.LEGACY_FIXTURES]
+] + [_fixture_case(name, "promote") for name in lf.LEGACY_FIXTURES]
 
 
 @pytest.mark.parametrize(("name", "command"), _FIXTURE_CASES)

@@ -302,8 +302,8 @@ def info(path: str | os.PathLike) -> LasInfo:
 # --- records <-> PointCloud -----------------------------------------------------------
 
 
-def _layout_from_header(header: laspy.LasHeader) -> LasLayout:
-    return layout_from_header(header)
+def _layout_from_header(header: laspy.LasHeader, path: Path | None = None) -> LasLayout:
+    return layout_from_header(header, path)
 
 
 def _record_to_cloud(
@@ -352,7 +352,7 @@ def read(
         header = reader.header
         file_crs = parse_crs(crs) if crs is not None else crs_from_las_header(header)
         with _reading(path):
-            layout = _layout_from_header(header)
+            layout = _layout_from_header(header, path)
             record = _read_points(reader, path)
             if len(record) != header.point_count:
                 raise CorruptFileError(
@@ -390,7 +390,7 @@ def iter_chunks(
         header = reader.header
         file_crs = parse_crs(crs) if crs is not None else crs_from_las_header(header)
         with _reading(path):
-            layout = _layout_from_header(header)
+            layout = _layout_from_header(header, path)
         remaining = int(header.point_count)
         while remaining > 0:
             with _reading(path):
@@ -452,7 +452,7 @@ def read_window(
         pad = np.asarray(header.scales[:2])
         query = laspy.Bounds(mins=np.array([minx, miny]) - pad, maxs=np.array([maxx, maxy]) + pad)
         record = copc_reader.query(bounds=query)
-        cloud = _record_to_cloud(record, header, file_crs, _layout_from_header(header))
+        cloud = _record_to_cloud(record, header, file_crs, _layout_from_header(header, path))
     return cloud[cloud.in_box(minx, miny, maxx, maxy)]
 
 
@@ -463,7 +463,7 @@ def _empty_like(path: Path, crs: Any) -> PointCloud:
             0, point_format=header.point_format, scales=header.scales, offsets=header.offsets
         )
         file_crs = parse_crs(crs) if crs is not None else crs_from_las_header(header)
-        return _record_to_cloud(record, header, file_crs, _layout_from_header(header))
+        return _record_to_cloud(record, header, file_crs, _layout_from_header(header, path))
 
 
 def class_histogram(

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,12 +124,64 @@ class ExtraDim:
         return str(self.info.name)
 
 
-def layout_from_header(header: laspy.LasHeader) -> LasLayout:
+def _records(fh, offset: int, count: int, extended: bool) -> list[laspy.VLR]:
+    head = struct.Struct("<H16sHQ32s" if extended else "<H16sHH32s")
+    out = []
+    fh.seek(offset)
+    for _ in range(count):
+        raw = fh.read(head.size)
+        if len(raw) != head.size:
+            raise ValueError("truncated record header")
+        _, user_id, record_id, length, description = head.unpack(raw)
+        user = user_id.split(b"\0", 1)[0].decode("ascii", "replace")
+        if user in _OWNED_USER_IDS:  # not copied: skip its payload (a COPC hierarchy...)
+            fh.seek(length, 1)
+            out.append(laspy.VLR(user, record_id, "", b""))
+            continue
+        payload = fh.read(length)
+        if len(payload) != length:
+            raise ValueError("truncated record payload")
+        text = description.split(b"\0", 1)[0].decode("ascii", "replace")
+        out.append(laspy.VLR(user, record_id, text, payload))
+    return out
+
+
+def raw_records(path: Path) -> tuple[list[laspy.VLR], list[laspy.VLR]]:
+    """The VLRs and extended VLRs of a LAS file with their payloads exactly as stored.
+
+    laspy parses the records it knows (CRS, Extra Bytes) and writes them back
+    re-serialised, which changes bytes (a WKT gains a NUL, GeoTIFF keys are
+    re-packed, Extra Bytes statistics are recomputed); these copies are
+    written as they were. The header was checked against the file's size
+    before (:mod:`pcrs.io._las_guard`).
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(375)
+        header_size, _, n_vlrs = struct.unpack_from("<HII", head, 94)
+        minor = head[25]
+        vlrs = _records(fh, header_size, n_vlrs, extended=False)
+        evlrs: list[laspy.VLR] = []
+        if minor >= 4 and len(head) >= 247:
+            start, n_evlrs = struct.unpack_from("<QI", head, 235)
+            if start and n_evlrs:
+                evlrs = _records(fh, start, n_evlrs, extended=True)
+    return vlrs, evlrs
+
+
+def _same_records(raw: list, parsed: list) -> bool:
+    ids = [(v.user_id, v.record_id) for v in raw]
+    return ids == [(str(getattr(v, "user_id", "")), int(v.record_id)) for v in parsed]
+
+
+def layout_from_header(header: laspy.LasHeader, path: Path | None = None) -> LasLayout:
     """The :class:`~pcrs.points.LasLayout` of a file: everything needed to write its points back.
 
     Parameters
     ----------
     header : laspy.LasHeader
+    path : Path, optional
+        The file: its VLRs and EVLRs are then copied byte for byte
+        (:func:`raw_records`) rather than as laspy re-serialises them.
     """
     structs: dict[str, object] = {}
     eb_vlrs = [v for v in header.vlrs if _is_extra_bytes_vlr(v)]
@@ -149,15 +202,28 @@ def layout_from_header(header: laspy.LasHeader) -> LasLayout:
         )
         for d in header.point_format.extra_dimensions
     )
-    evlrs = tuple(v for v in (getattr(header, "evlrs", None) or []) if not _is_owned(v))
+    vlrs = [v for v in header.vlrs if not _is_owned(v)]
+    evlrs = [v for v in (getattr(header, "evlrs", None) or []) if not _is_owned(v)]
+    if path is not None:
+        try:
+            raw_vlrs, raw_evlrs = raw_records(path)
+        except (OSError, ValueError, struct.error) as exc:
+            log.debug("%s: records kept as laspy parsed them (%s)", path, exc)
+        else:
+            raw_vlrs = [v for v in raw_vlrs if not _is_owned(v)]
+            raw_evlrs = [v for v in raw_evlrs if not _is_owned(v)]
+            if _same_records(raw_vlrs, vlrs):
+                vlrs = raw_vlrs
+            if _same_records(raw_evlrs, evlrs):
+                evlrs = raw_evlrs
     return LasLayout(
         point_format=int(header.point_format.id),
         version=f"{header.version.major}.{header.version.minor}",
         scales=tuple(float(s) for s in header.scales),
         offsets=tuple(float(o) for o in header.offsets),
         extra_dims=params,
-        vlrs=tuple(v for v in header.vlrs if not _is_owned(v)),
-        evlrs=evlrs,
+        vlrs=tuple(vlrs),
+        evlrs=tuple(evlrs),
         global_encoding=int(header.global_encoding.value),
         file_source_id=int(header.file_source_id),
         system_identifier=str(header.system_identifier).strip("\x00 "),
@@ -365,8 +431,19 @@ def _source_vlr_describes(layout: LasLayout) -> bool:
     eb_vlrs = [v for v in layout.vlrs if _is_extra_bytes_vlr(v)]
     if not eb_vlrs:
         return not documented
-    declared = [s.format_name() for s in getattr(eb_vlrs[0], "extra_bytes_structs", [])]
-    return declared == documented
+    return _declared_names(eb_vlrs[0]) == documented
+
+
+def _declared_names(vlr) -> list[str]:
+    """The dimension names an Extra Bytes VLR declares (parsed by laspy, or raw bytes)."""
+    structs = getattr(vlr, "extra_bytes_structs", None)
+    if structs is not None:
+        return [s.format_name() for s in structs]
+    data = bytes(getattr(vlr, "record_data", b"") or b"")
+    return [
+        data[i + 4 : i + 36].split(b"\0", 1)[0].decode("ascii", "replace")
+        for i in range(0, len(data) - 191, 192)
+    ]
 
 
 def build_header(
@@ -467,7 +544,9 @@ def _set_crs(header: laspy.LasHeader, crs: CRS | None, layout: LasLayout, kept: 
 def _usable_wkt(header: laspy.LasHeader) -> bool:
     for v in header.vlrs:
         if _is_crs_vlr(v) and v.record_id == 2112:
-            text = getattr(v, "string", "") or ""
+            text = getattr(v, "string", None)
+            if text is None:
+                text = bytes(getattr(v, "record_data", b"") or b"").decode("utf-8", "replace")
             if text.strip("\x00 \n\t"):
                 return True
     return False
@@ -504,10 +583,18 @@ def fill_record(
             )
         record.array[axis] = ints.astype(np.int32)
     fmt = header.point_format.id
+    scaled = {
+        d.name: d
+        for d in header.point_format.extra_dimensions
+        if d.scales is not None or d.offsets is not None
+    }
     for name in names:
         values = cloud.attributes[name]
         if values.dtype == bool:
             values = values.astype(np.uint8)
+        if name in scaled:
+            _fill_scaled(record, name, values, scaled[name], target)
+            continue
         try:
             record[name] = values
         except (OverflowError, ValueError, TypeError) as exc:
@@ -515,6 +602,24 @@ def fill_record(
                 f"{target}: attribute {name!r} cannot be stored in point format {fmt} ({exc})"
             ) from exc
     _convert_scan_angle(record, cloud, fmt, target)
+
+
+def _fill_scaled(record, name: str, values: np.ndarray, dim: DimensionInfo, target: Path) -> None:
+    """Store scaled values as the integers ``round((value - offset) / scale)``, per element
+    (laspy's own conversion refuses some scaled arrays that fit)."""
+    scales = np.ones(dim.num_elements) if dim.scales is None else np.asarray(dim.scales, float)
+    offsets = np.zeros(dim.num_elements) if dim.offsets is None else np.asarray(dim.offsets, float)
+    raw = np.round((np.asarray(values, dtype=np.float64) - offsets) / scales)
+    dtype = record.array[name].dtype.base
+    info = np.iinfo(dtype) if dtype.kind in "iu" else np.finfo(dtype)
+    if raw.size and not (
+        np.isfinite(raw).all() and raw.min() >= info.min and raw.max() <= info.max
+    ):
+        raise ParameterError(
+            f"{target}: attribute {name!r} has values that do not fit its {dtype} field with "
+            f"scale {dim.scales} and offset {dim.offsets}"
+        )
+    record.array[name] = raw.astype(dtype).reshape(record.array[name].shape)
 
 
 def _convert_scan_angle(record, cloud: PointCloud, fmt: int, target: Path) -> None:
