@@ -321,3 +321,25 @@ def test_prebuffer_gives_the_same_tiles(scene_files, tmp_path):
         executor="serial",
     )
     assert len(again.skipped) == 16
+
+
+def test_points_a_float_noise_past_an_edge_are_not_lost(tmp_path):
+    """int * scale + offset can land 3e-14 past a tile edge (laspy's simple1_4.las does:
+    225.00000000000003 for 225): the edge rule counts such points as on the edge, and the
+    task that owns them must read them (100 of 22,600 points were lost before)."""
+    from pcrs.io import las
+    from pcrs.points import LasLayout, PointCloud
+
+    x = 1.0 + np.repeat(np.arange(226.0), 10)
+    y = np.tile(np.arange(1.0, 11.0), 226)
+    layout = LasLayout(point_format=6, scales=(1e-5, 1e-5, 1e-3), offsets=(1.0, 1.0, 0.0))
+    cloud = PointCloud(x, y, np.zeros_like(x), {"classification": np.full(x.size, 2, np.uint8)})
+    cloud.layout = layout
+    src = tmp_path / "in.laz"
+    las.write(cloud, src)
+    read = las.read(src)
+    assert np.any((read.x > 225.0) & (read.x < 225.0 + 1e-9))  # the float noise is there
+    assert np.all(read.x <= 226.0 + 1e-9)
+    summary = run(identity, [src], tmp_path / "out", grid=TileGrid(225), executor="serial")
+    assert summary.ok
+    assert sum(r.points_written for r in summary.results) == x.size

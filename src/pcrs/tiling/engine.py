@@ -95,7 +95,7 @@ from ..errors import ParameterError, PcrsError
 from ..io import las
 from ..points import PointCloud
 from .catalog import Catalog
-from .grid import Tile, TileGrid
+from .grid import EDGE_TOLERANCE, Tile, TileGrid
 
 __all__ = [
     "BUFFER_DIM",
@@ -387,7 +387,7 @@ def plan(
             )
             continue
         partial = any((out_dir / n).exists() for n in names)
-        box = tile.buffered(buffer)
+        box = tile.buffered(buffer + 2 * EDGE_TOLERANCE)  # as read_tile reads
         own_file = by_name.get(tile.name)
         files = [own_file] if own_file is not None else catalog.query(box)
         tasks.append(
@@ -430,7 +430,9 @@ def read_tile(task: TileTask) -> tuple[PointCloud | None, np.ndarray]:
     core : numpy.ndarray of bool
         The points that belong to the tile by the grid's edge rule.
     """
-    box = task.tile.buffered(task.buffer)
+    # the edge rule counts a point within EDGE_TOLERANCE past an edge as on it (float noise of
+    # int * scale + offset): read that far too, or such points would belong to no task
+    box = task.tile.buffered(task.buffer + 2 * EDGE_TOLERANCE)
     parts = []
     for path, copc, inside in zip(task.sources, task.copc, task.contained, strict=True):
         if inside and not copc:
