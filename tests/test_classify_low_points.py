@@ -63,3 +63,33 @@ def test_pipeline_keeps_low_noise_out_of_the_ground() -> None:
     assert (with_low[below] == 2).mean() < 0.12
     # and the ground itself is not eaten
     assert (with_low[truth == 2] == 65).mean() < 0.001
+
+
+def test_sparse_lookup_gives_the_dense_result(monkeypatch):
+    """Over a wide area the occupied cells are searched instead of a dense grid: same result."""
+    from pcrs.classify import noise
+
+    rng = np.random.default_rng(4)
+    n = 50_000
+    x, y = rng.uniform(0, 150, n), rng.uniform(0, 150, n)
+    z = np.sin(x / 30) * 3 + rng.normal(0, 0.05, n)
+    z[:100] -= 5
+    dense = noise.low_points(x, y, z)
+    monkeypatch.setattr(noise, "_DENSE_CELLS", 0)
+    sparse = noise.low_points(x, y, z)
+    assert dense[:100].sum() >= 95 and np.array_equal(dense, sparse)
+
+
+def test_a_thin_cloud_over_kilometres_is_filtered():
+    """5,000 points over 6 x 6 km (PDAL's mvk-thin.las is like this) need 144 M cells of
+    0.5 m: the filter runs on the occupied ones instead of refusing."""
+    from pcrs.classify import noise
+
+    rng = np.random.default_rng(5)
+    x, y = rng.uniform(0, 6000, 5000), rng.uniform(0, 6000, 5000)
+    x[:400], y[:400] = 3000 + rng.uniform(-2, 2, 400), 3000 + rng.uniform(-2, 2, 400)
+    x[0], y[0] = 3000.0, 3000.0
+    z = np.zeros(5000)
+    z[0] = -10.0  # 10 m below the dense patch around it
+    flagged = noise.low_points(x, y, z)
+    assert flagged[0] and flagged.sum() == 1

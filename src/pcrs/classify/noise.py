@@ -262,11 +262,6 @@ def low_points(
     ix -= ix.min()
     iy -= iy.min()
     nx, ny = int(ix.max()) + 1, int(iy.max()) + 1
-    if (nx + 2 * r) * (ny + 2 * r) > 80_000_000:
-        raise ParameterError(
-            f"low points: {nx} x {ny} cells of {cell} m is too large for one grid; "
-            "run on tiles (pcrs classify with several inputs, or the tile engine)"
-        )
     xl = (x - x.min()).astype(np.float32)
     yl = (y - y.min()).astype(np.float32)
     zl = (z - z.min()).astype(np.float32)
@@ -274,36 +269,63 @@ def low_points(
     order = np.lexsort((zl, key))
     k = key[order]
     lowest = order[np.r_[True, k[1:] != k[:-1]]]  # lowest point of each occupied cell
-    shape = (ny + 2 * r, nx + 2 * r)
-    grids = []
-    for arr in (xl, yl, zl):
-        g = np.full(shape, np.nan, np.float32)
-        g[iy[lowest] + r, ix[lowest] + r] = arr[lowest]
-        grids.append(g)
-    gx, gy, gz = grids
     offsets = [(dy, dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1) if dy or dx]
-    rows, cols = np.arange(ny) + r, np.arange(nx) + r
+    if (nx + 2 * r) * (ny + 2 * r) > _DENSE_CELLS:
+        # a sparse cloud over a wide area (a thinned flight over km²): the same test on the
+        # occupied cells only, neighbours found by binary search in their sorted keys
+        lookup = _sparse_lookup(ix, iy, lowest, nx, ny)
+    else:
+        lookup = _dense_lookup(ix, iy, lowest, nx, ny, r)
     # candidates: below all but ``tolerance`` of the neighbouring cells' lowest points
-    below = np.zeros((ny, nx), np.int16)
-    occupied = np.zeros((ny, nx), np.int16)
-    zcell = np.full((ny, nx), np.inf, np.float32)
-    zcell[iy[lowest], ix[lowest]] = zl[lowest]
+    cells_z = zl[lowest]
+    below = np.zeros(lowest.size, np.int16)
+    occupied = np.zeros(lowest.size, np.int16)
     for dy, dx in offsets:
-        q = gz[rows[:, None] + dy, cols[None, :] + dx]
-        occupied += np.isfinite(q)
-        below += q > zcell + depth
-    ok_cells = (occupied - below <= tolerance) & (occupied >= min_cells)
-    cand = np.flatnonzero(ok_cells[iy, ix])
+        nb = lookup(ix[lowest] + dx, iy[lowest] + dy)
+        has = nb >= 0
+        occupied += has
+        below += has & (zl[np.where(has, nb, 0)] > cells_z + depth)
+    ok_cell = (occupied - below <= tolerance) & (occupied >= min_cells)
+    cell_of_point = np.empty(x.size, np.int64)
+    cell_of_point[order] = np.cumsum(np.r_[True, k[1:] != k[:-1]]) - 1
+    cand = np.flatnonzero(ok_cell[cell_of_point])
     if cand.size == 0:
         return flagged
-    py, px = iy[cand] + r, ix[cand] + r
     violations = np.zeros(cand.size, np.int16)
     for dy, dx in offsets:
-        qz = gz[py + dy, px + dx]
-        d = np.hypot(gx[py + dy, px + dx] - xl[cand], gy[py + dy, px + dx] - yl[cand])
-        violations += np.isfinite(qz) & ~(qz - zl[cand] - max_slope * d > depth)
+        nb = lookup(ix[cand] + dx, iy[cand] + dy)
+        has = nb >= 0
+        j = np.where(has, nb, 0)
+        d = np.hypot(xl[j] - xl[cand], yl[j] - yl[cand])
+        violations += has & ~(zl[j] - zl[cand] - max_slope * d > depth)
     flagged[cand[violations <= tolerance]] = True
     return flagged
+
+
+#: grids of more cells than this are looked up sparsely by :func:`low_points`
+_DENSE_CELLS = 80_000_000
+
+
+def _dense_lookup(ix, iy, lowest, nx: int, ny: int, r: int):
+    """``f(cx, cy)`` -> index of the lowest point of cell ``(cx, cy)``, or -1 (a dense grid)."""
+    grid = np.full((ny + 2 * r, nx + 2 * r), -1, np.int64)
+    grid[iy[lowest] + r, ix[lowest] + r] = lowest
+    return lambda cx, cy: grid[cy + r, cx + r]
+
+
+def _sparse_lookup(ix, iy, lowest, nx: int, ny: int):
+    """The same lookup over the occupied cells only (binary search in their sorted keys)."""
+    width = nx + 64  # room for the neighbour offsets (|dx| <= 10) without wrapping rows
+    keys = (iy[lowest] + 32) * width + (ix[lowest] + 32)
+    sort = np.argsort(keys)
+    keys, owners = keys[sort], lowest[sort]
+
+    def lookup(cx, cy):
+        q = (cy + 32) * width + (cx + 32)
+        pos = np.clip(np.searchsorted(keys, q), 0, keys.size - 1)
+        return np.where(keys[pos] == q, owners[pos], -1)
+
+    return lookup
 
 
 #: noise filter name -> pure function ``f(x, y, z, **params) -> bool mask``
