@@ -173,6 +173,13 @@ def test_chunk_table_count_huge(base_laz, tmp_path):
     _assert_corrupt(_mutant(base_laz, tmp_path, [(table + 4, "I", 0xFFFFFFFF)]), "chunks")
 
 
+def test_layer_size_garbage_is_refused_before_decompression(base_laz, tmp_path):
+    # a layered chunk: raw first point (30 bytes), point count, then 9 layer sizes
+    first_layer = _point_data(base_laz) + 8 + 30 + 4
+    _assert_corrupt(_mutant(base_laz, tmp_path, [(first_layer, "I", 2**31)]), "layers")
+    _assert_corrupt(_mutant(base_laz, tmp_path, [(first_layer - 4, "I", 10**6)]), "LAZ chunk 0")
+
+
 def test_catalog_reports_truncated_laz(base_laz, tmp_path):
     (tmp_path / "ok").mkdir()
     good = tmp_path / "ok" / "good.laz"
@@ -266,7 +273,7 @@ def test_a_real_lazrs_panic_becomes_a_corrupt_file_error(base_laz, tmp_path, mon
     # chunk size 1 with a one-chunk table makes lazrs compute a negative buffer size and
     # panic ("capacity overflow"); the guard refuses the file first, so switch it off here
     path = _mutant(base_laz, tmp_path, [(_laszip_body(base_laz) + 12, "I", 1)])
-    with pytest.raises(CorruptFileError, match="chunk table holds at most 1"):
+    with pytest.raises(CorruptFileError, match="more than the 1 expected"):
         las.read(path)
     monkeypatch.setattr(_las_guard, "check_open_file", lambda fh, name: None)
     with pytest.raises(CorruptFileError, match="corrupt or truncated") as err:

@@ -415,6 +415,8 @@ def _check_laz(
             if any(p * record_length > MAX_CHUNK_BYTES for p, _ in entries):
                 raise _Corrupt("a LAZ chunk announces more points than a chunk can hold")
             points_in_chunks = sum(p for p, _ in entries)
+    if entries is not None and compressor == 3:
+        _check_layers(fh, vlr, record_length, data_start + 8, entries, chunk_size)
     if chunk_size != _VARIABLE_CHUNKS:
         points_in_chunks = n_chunks * chunk_size
     if points_in_chunks is not None and point_count > points_in_chunks:
@@ -423,6 +425,45 @@ def _check_laz(
             f"{points_in_chunks}"
         )
     return LazFacts(compressor, chunk_size, item_size, table, n_chunks, points_in_chunks)
+
+
+#: layers of each layered (LAS 1.4) laszip item; BYTE14 has one layer per byte
+_LAYERS = {10: 9, 11: 1, 12: 2, 13: 1}
+
+
+def _check_layers(
+    fh: BinaryIO,
+    vlr: bytes,
+    record_length: int,
+    start: int,
+    entries: list[tuple[int, int]],
+    chunk_size: int,
+) -> None:
+    """Each layered chunk's point count and layer sizes against the chunk's byte count.
+
+    A layered chunk starts with its first point stored raw, the number of its
+    points and the byte size of each layer; the decompressor allocates every
+    layer at the size read, so a garbled size would cost gigabytes.
+    """
+    n_items = struct.unpack_from("<H", vlr, 32)[0]
+    n_layers = 0
+    for k in range(n_items):
+        kind, item_size, _ = _LASZIP_ITEM.unpack_from(vlr, _LASZIP_FIXED.size + k * 6)
+        n_layers += item_size if kind == 14 else _LAYERS.get(kind, 0)
+    head = struct.Struct(f"<I{n_layers}I")
+    pos = start
+    for i, (points, byte_count) in enumerate(entries):
+        raw = _read_at(fh, pos + record_length, head.size, f"LAZ chunk {i}")
+        count, *layers = head.unpack(raw)
+        most = points if chunk_size == _VARIABLE_CHUNKS else chunk_size
+        if count > most:
+            raise _Corrupt(f"LAZ chunk {i} announces {count} points, more than the {most} expected")
+        if record_length + head.size + sum(layers) > byte_count:
+            raise _Corrupt(
+                f"LAZ chunk {i} announces layers of {sum(layers)} bytes, more than its "
+                f"{byte_count} bytes hold"
+            )
+        pos += byte_count
 
 
 def _read_chunk_table(
