@@ -126,19 +126,12 @@ def _run(argv: list[str] | None) -> int:
     except (KeyboardInterrupt, _Interrupted):
         click.echo("pcrs: interrupted", err=True)
         return 130
-    except Exception as exc:  # a bug in pcrs, unless the environment is at fault
-        _traceback()
-        line = _environment_error(exc)
-        if line is not None:
-            click.echo(f"pcrs: error: {line}", err=True)
-            return EXIT_USAGE
-        click.echo(_internal(exc), err=True)
-        return EXIT_INTERNAL
     except (SystemExit, GeneratorExit):
         raise
-    except BaseException as exc:  # e.g. pyo3's PanicException: a Rust library crashed
+    except BaseException as exc:  # a bug in pcrs, unless the environment is at fault or a
+        # Rust library crashed on a file (pyo3's PanicException is not an Exception)
         _traceback()
-        line = _decoder_crash(exc)
+        line = _environment_error(exc) if isinstance(exc, Exception) else _decoder_crash(exc)
         if line is not None:
             click.echo(f"pcrs: error: {line}", err=True)
             return EXIT_USAGE

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import os
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -279,6 +280,36 @@ def _check_numbers(head: bytes) -> None:
         raise _Corrupt(f"the header bounds {bounds!r} are not all finite numbers")
 
 
+def walk_records(
+    fh: BinaryIO, start: int, count: int, end: int, extended: bool
+) -> Iterator[tuple[int, str, int, str, int, int]]:
+    """Each (E)VLR header from ``start``: ``(index, user_id, record_id, description,
+    payload offset, payload length)``.
+
+    A record whose payload runs past ``end`` (the point data for VLRs, the
+    file's end for EVLRs) raises :class:`_Corrupt`; nothing past a header is read.
+    """
+    size = _EVLR_HEADER if extended else _VLR_HEADER
+    kind = "EVLR" if extended else "VLR"
+    pos = start
+    for i in range(count):
+        raw = _read_at(fh, pos, size, f"{kind} {i}")
+        user = raw[2:18].split(b"\0", 1)[0].decode("ascii", "replace")
+        (record_id,) = struct.unpack_from("<H", raw, 18)
+        (length,) = struct.unpack_from("<Q" if extended else "<H", raw, 20)
+        description = raw[size - 32 : size].split(b"\0", 1)[0].decode("ascii", "replace")
+        body = pos + size
+        if body + length > end:
+            raise _Corrupt(
+                f"EVLR {i} is {length} bytes long and runs past the end of the file"
+                if extended
+                else f"VLR {i} ({user!r} {record_id}) is {length} bytes long and runs past the "
+                f"start of the point data (byte {end})"
+            )
+        yield i, user, record_id, description, body, length
+        pos = body + length
+
+
 def _check_vlrs(
     fh: BinaryIO, header_size: int, end: int, n_vlrs: int
 ) -> tuple[list[tuple[str, int]], bytes | None, bool]:
@@ -289,26 +320,17 @@ def _check_vlrs(
             f"the header announces {n_vlrs} VLRs but only {room} bytes lie between the header "
             "and the point data"
         )
-    pos = header_size
     ids: list[tuple[str, int]] = []
     laszip = None
     copc = False
-    for i in range(n_vlrs):
-        raw = _read_at(fh, pos, _VLR_HEADER, f"VLR {i}")
-        user = raw[2:18].split(b"\0", 1)[0].decode("ascii", "replace")
-        record_id, length = struct.unpack_from("<HH", raw, 18)
-        body = pos + _VLR_HEADER
-        if body + length > end:
-            raise _Corrupt(
-                f"VLR {i} ({user!r} {record_id}) is {length} bytes long and runs past the start "
-                f"of the point data (byte {end})"
-            )
+    for i, user, record_id, _, body, length in walk_records(
+        fh, header_size, n_vlrs, end, extended=False
+    ):
         if user == "laszip encoded" and record_id == 22204:
             laszip = _read_at(fh, body, length, "the laszip VLR")
         if user == "copc" and record_id == 1:
             copc = copc or i == 0
         ids.append((user, record_id))
-        pos = body + length
     return ids, laszip, copc
 
 
@@ -320,14 +342,8 @@ def _check_evlrs(fh: BinaryIO, size: int, start: int, n_evlrs: int, data_start: 
             f"the header announces {n_evlrs} EVLRs but only {size - start} bytes follow "
             f"the first one's start (byte {start})"
         )
-    pos = start
-    for i in range(n_evlrs):
-        raw = _read_at(fh, pos, _EVLR_HEADER, f"EVLR {i}")
-        (length,) = struct.unpack_from("<Q", raw, 20)
-        pos += _EVLR_HEADER
-        if length > size - pos:
-            raise _Corrupt(f"EVLR {i} is {length} bytes long and runs past the end of the file")
-        pos += length
+    for _ in walk_records(fh, start, n_evlrs, size, extended=True):
+        pass
 
 
 def _parse_laszip(vlr: bytes, point_format: int, record_length: int) -> tuple[int, int, int]:

@@ -44,6 +44,7 @@ from .crs import crs_from_las_header, epsg_code, parse_crs
 from .las_layout import (
     FormatChoice,
     build_header,
+    check_classes_fit,
     choose_format,
     dropped_attributes,
     fill_record,
@@ -302,10 +303,6 @@ def info(path: str | os.PathLike) -> LasInfo:
 # --- records <-> PointCloud -----------------------------------------------------------
 
 
-def _layout_from_header(header: laspy.LasHeader, path: Path | None = None) -> LasLayout:
-    return layout_from_header(header, path)
-
-
 def _record_to_cloud(
     record, header: laspy.LasHeader, crs: CRS | None, layout: LasLayout
 ) -> PointCloud:
@@ -352,7 +349,7 @@ def read(
         header = reader.header
         file_crs = parse_crs(crs) if crs is not None else crs_from_las_header(header)
         with _reading(path):
-            layout = _layout_from_header(header, path)
+            layout = layout_from_header(header, path)
             record = _read_points(reader, path)
             if len(record) != header.point_count:
                 raise CorruptFileError(
@@ -390,7 +387,7 @@ def iter_chunks(
         header = reader.header
         file_crs = parse_crs(crs) if crs is not None else crs_from_las_header(header)
         with _reading(path):
-            layout = _layout_from_header(header, path)
+            layout = layout_from_header(header, path)
         remaining = int(header.point_count)
         while remaining > 0:
             with _reading(path):
@@ -452,7 +449,7 @@ def read_window(
         pad = np.asarray(header.scales[:2])
         query = laspy.Bounds(mins=np.array([minx, miny]) - pad, maxs=np.array([maxx, maxy]) + pad)
         record = copc_reader.query(bounds=query)
-        cloud = _record_to_cloud(record, header, file_crs, _layout_from_header(header, path))
+        cloud = _record_to_cloud(record, header, file_crs, layout_from_header(header, path))
     return cloud[cloud.in_box(minx, miny, maxx, maxy)]
 
 
@@ -463,7 +460,7 @@ def _empty_like(path: Path, crs: Any) -> PointCloud:
             0, point_format=header.point_format, scales=header.scales, offsets=header.offsets
         )
         file_crs = parse_crs(crs) if crs is not None else crs_from_las_header(header)
-        return _record_to_cloud(record, header, file_crs, _layout_from_header(header, path))
+        return _record_to_cloud(record, header, file_crs, layout_from_header(header, path))
 
 
 def class_histogram(
@@ -715,12 +712,7 @@ class LasStreamWriter:
         if len(cloud) == 0:
             return
         fmt = self._choice.point_format
-        classes = cloud.get("classification")
-        if fmt < 6 and classes is not None and classes.size and int(classes.max()) > 31:
-            raise ParameterError(
-                f"{self.path}: classification code {int(classes.max())} does not fit point "
-                f"format {fmt} (codes 0-31 only); write point format 6 or higher (LAS 1.4)"
-            )
+        check_classes_fit(cloud, fmt, self.path)
         if self._kind != "las":
             self._channel = _refuse_lossy_laz(self.path, cloud, fmt, self._channel)
         record = laspy.ScaleAwarePointRecord.zeros(len(cloud), header=self._header)

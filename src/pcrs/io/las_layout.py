@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from pyproj import CRS
 from .._version import __version__
 from ..errors import ParameterError
 from ..points import LasLayout, PointCloud, scan_angle_from_rank
+from ._las_guard import _Corrupt, _read_at, walk_records
 from .crs import crs_from_las_header
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "ExtraDim",
     "FormatChoice",
     "build_header",
+    "check_classes_fit",
     "choose_format",
     "fill_record",
     "layout_from_header",
@@ -124,25 +127,16 @@ class ExtraDim:
         return str(self.info.name)
 
 
-def _records(fh, offset: int, count: int, extended: bool) -> list[laspy.VLR]:
-    head = struct.Struct("<H16sHQ32s" if extended else "<H16sHH32s")
+def _records(fh, start: int, count: int, end: int, extended: bool) -> list[laspy.VLR]:
     out = []
-    fh.seek(offset)
-    for _ in range(count):
-        raw = fh.read(head.size)
-        if len(raw) != head.size:
-            raise ValueError("truncated record header")
-        _, user_id, record_id, length, description = head.unpack(raw)
-        user = user_id.split(b"\0", 1)[0].decode("ascii", "replace")
-        if user in _OWNED_USER_IDS:  # not copied: skip its payload (a COPC hierarchy...)
-            fh.seek(length, 1)
-            out.append(laspy.VLR(user, record_id, "", b""))
-            continue
-        payload = fh.read(length)
-        if len(payload) != length:
-            raise ValueError("truncated record payload")
-        text = description.split(b"\0", 1)[0].decode("ascii", "replace")
-        out.append(laspy.VLR(user, record_id, text, payload))
+    for _, user, record_id, description, body, length in walk_records(
+        fh, start, count, end, extended
+    ):
+        # the records the writer makes anew are not copied: their payload (a COPC hierarchy...)
+        # is not read
+        owned = user in _OWNED_USER_IDS
+        payload = b"" if owned else _read_at(fh, body, length, "a record")
+        out.append(laspy.VLR(user, record_id, "" if owned else description, payload))
     return out
 
 
@@ -157,14 +151,15 @@ def raw_records(path: Path) -> tuple[list[laspy.VLR], list[laspy.VLR]]:
     """
     with open(path, "rb") as fh:
         head = fh.read(375)
-        header_size, _, n_vlrs = struct.unpack_from("<HII", head, 94)
+        header_size, offset_to_points, n_vlrs = struct.unpack_from("<HII", head, 94)
         minor = head[25]
-        vlrs = _records(fh, header_size, n_vlrs, extended=False)
+        vlrs = _records(fh, header_size, n_vlrs, offset_to_points, extended=False)
         evlrs: list[laspy.VLR] = []
         if minor >= 4 and len(head) >= 247:
             start, n_evlrs = struct.unpack_from("<QI", head, 235)
             if start and n_evlrs:
-                evlrs = _records(fh, start, n_evlrs, extended=True)
+                size = os.fstat(fh.fileno()).st_size
+                evlrs = _records(fh, start, n_evlrs, size, extended=True)
     return vlrs, evlrs
 
 
@@ -207,7 +202,7 @@ def layout_from_header(header: laspy.LasHeader, path: Path | None = None) -> Las
     if path is not None:
         try:
             raw_vlrs, raw_evlrs = raw_records(path)
-        except (OSError, ValueError, struct.error) as exc:
+        except (OSError, ValueError, struct.error, _Corrupt) as exc:
             log.debug("%s: records kept as laspy parsed them (%s)", path, exc)
         else:
             raw_vlrs = [v for v in raw_vlrs if not _is_owned(v)]
@@ -308,14 +303,25 @@ def choose_format(
             f"point format {fmt} cannot be written as LAS {ver}: formats 6-10 need LAS 1.4, "
             "formats 4-5 LAS 1.3 or 1.4; choose another --las-version"
         )
-    if point_format is not None and fmt < 6 and _max_class(cloud) > _MAX_LEGACY_CLASS:
-        raise ParameterError(
-            f"classification code {_max_class(cloud)} does not fit point format {fmt} "
-            "(codes 0-31 only); write point format 6 or higher (LAS 1.4)"
-        )
+    if point_format is not None:
+        check_classes_fit(cloud, fmt)
     if not reason and ver != layout.version and version is None:
         reason = f"point format {fmt} needs LAS {ver}"
     return FormatChoice(fmt, ver, reason)
+
+
+def check_classes_fit(cloud: PointCloud, fmt: int, target: Path | None = None) -> None:
+    """Raise :class:`ParameterError` when ``cloud`` has a class that format ``fmt`` cannot hold.
+
+    Formats 0-5 store the classification in 5 bits (codes 0-31).
+    """
+    top = _max_class(cloud)
+    if fmt < 6 and top > _MAX_LEGACY_CLASS:
+        where = f"{target}: " if target is not None else ""
+        raise ParameterError(
+            f"{where}classification code {top} does not fit point format {fmt} "
+            "(codes 0-31 only); write point format 6 or higher (LAS 1.4)"
+        )
 
 
 def _check_format(value) -> int:
