@@ -128,3 +128,13 @@ def test_main_exit_codes(clean, broken, tmp_path, capsys):
     assert code(["validate", str(clean), "--lidar", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "no .las or .laz file" in err and "Traceback" not in err
+
+
+def test_quiet_of_one_call_does_not_leak_into_the_next(tmp_path, monkeypatch, clean):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+    monkeypatch.delenv("PCRS_SCHEMAS", raising=False)
+    runner = CliRunner()
+    quiet = runner.invoke(cli, ["validate", str(clean), "-q"])
+    assert quiet.output.strip().count("\n") == 0
+    loud = runner.invoke(cli, ["validate", str(clean)])
+    assert "PCRS-XSD-002" in loud.output, loud.output

@@ -49,6 +49,16 @@ COMMANDS: dict[str, str] = {
 
 
 class _LazyGroup(click.Group):
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def]
+        # Every invocation starts at the default verbosity: the ``-q``/``-v`` of a previous
+        # call in the same process (tests, notebooks calling ``cli.main``) must not leak.
+        if parent is None:
+            from .._progress import set_quiet
+
+            state.verbosity = 0
+            set_quiet(False)
+        return super().make_context(info_name, args, parent=parent, **extra)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [name for name, target in COMMANDS.items() if _available(target)]
 
