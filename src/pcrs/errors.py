@@ -95,3 +95,10 @@ def require_extra(module: str, extra: str, purpose: str):
             f"{purpose} needs the optional package {module.split('.')[0]!r}; "
             f"install it with: pip install 'pcrs[{extra}]'"
         ) from exc
+
+
+class OutputInUseError(PcrsError, BlockingIOError):
+    """Another run is writing into the same output folder (see :mod:`pcrs.io.runlock`)."""
+
+
+__all__ += ["OutputInUseError"]
