@@ -20,6 +20,11 @@ from .options import (
 _PRODUCTS = list(PRODUCTS)
 _METHODS = [*INTERPOLATORS, "max"]
 _KEEP = ("classification", "return_number", "number_of_returns", "intensity")
+#: what to do when the raster would not fit in memory
+_SIZE_FIX = (
+    "choose smaller --bounds or a coarser --resolution, or use 'pcrs process', "
+    "which writes one raster per tile"
+)
 
 
 def _parse_classes(value: str | None) -> tuple[int, ...] | None:
@@ -114,12 +119,18 @@ def rasterize(
     from ..io.atomic import check_output
     from ..io.raster import write_png, write_raster
     from ..points import PointCloud
-    from ..raster.grid import RasterGrid
+    from ..raster.grid import RasterGrid, peak_bytes_per_pixel
     from ..raster.products import quicklook as make_quicklook
     from ..raster.products import rasterize as compute
     from ..tiling.catalog import find_point_files
 
     t0 = time.perf_counter()
+    need = peak_bytes_per_pixel(product, fill=bool(fill), quicklook=bool(quicklook))
+    grid = None
+    if bounds:  # a raster too large for the memory is refused before any file is read
+        grid = RasterGrid.from_bounds(*bounds, resolution)
+        text = " ".join(f"{v:.10g}" for v in bounds)
+        grid.check_size(need, what=f"--bounds {text}", fix=_SIZE_FIX)
     files = find_point_files(inputs)
     check_output(output, overwrite, files)
     if quicklook:
@@ -155,7 +166,13 @@ def rasterize(
     )
     if len(cloud) == 0:
         raise ParameterError(f"{files[0]}: no point to rasterise")
-    grid = RasterGrid.from_bounds(*bounds, resolution) if bounds else None
+    if grid is None:  # the grid of the points' bounds, as compute() will make it
+        minx, miny, _, maxx, maxy, _ = cloud.bounds
+        RasterGrid.from_bounds(minx, miny, maxx, maxy, resolution).check_size(
+            need,
+            what=f"the points' bounds {minx:.10g} {miny:.10g} {maxx:.10g} {maxy:.10g}",
+            fix=_SIZE_FIX,
+        )
     raster = compute(cloud, product, resolution, grid=grid, **params)
     write_raster(raster, output, overwrite=overwrite)
     if quicklook:
