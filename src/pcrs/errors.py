@@ -102,3 +102,11 @@ class OutputInUseError(PcrsError, BlockingIOError):
 
 
 __all__ += ["OutputInUseError"]
+
+
+class SpawnReimportError(ParameterError):
+    """A worker process re-ran its parent's main script, whose call to pcrs is not under
+    ``if __name__ == "__main__":`` (see :mod:`pcrs._spawn`)."""
+
+
+__all__ += ["SpawnReimportError"]

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._spawn import refuse_in_bootstrap
 from ..errors import ParameterError
 from ..points import PointCloud
 from .grid import RasterGrid
@@ -198,6 +199,7 @@ def process(
     dict
         The summary also written to ``summary.json``.
     """
+    refuse_in_bootstrap("process")
     from ..classify.pipeline import classify_buffer
     from ..io.atomic import atomic_path
     from ..io.raster import write_vrt

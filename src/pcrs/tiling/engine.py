@@ -91,6 +91,7 @@ from typing import Any
 import numpy as np
 
 from .._progress import progress
+from .._spawn import refuse_in_bootstrap
 from ..errors import ParameterError, PcrsError
 from ..io import las
 from ..points import PointCloud
@@ -761,6 +762,7 @@ def run(
     RunSummary
         One result per tile; failed tiles carry their error.
     """
+    refuse_in_bootstrap("run_tiles")
     start = time.perf_counter()
     if prebuffer and buffer > 0 and source_buffer is None:
         return _run_prebuffered(
