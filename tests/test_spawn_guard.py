@@ -29,7 +29,7 @@ from pcrs.io import las
 
 #: the pcrs under test, for the subprocesses
 _SRC = str(Path(pcrs.__file__).resolve().parents[1])
-_TIMEOUT = 60.0
+_TIMEOUT = 120.0  # a safety net on a loaded machine; the runs take a few seconds
 _GUARD = 'if __name__ == "__main__":'
 
 #: README-like call: 4 tiles of 100 m, no classification, a DTM, 2 spawn workers
