@@ -50,6 +50,9 @@ MP_MAIN = "__mp_main__"
 
 #: ``Process.exitcode`` of a worker killed by SIGKILL (the out-of-memory killer's signal)
 _KILLED = -9
+#: exit codes of workers stopped by the pool or the engine once the pool broke (SIGTERM,
+#: and the engine's worker handler exiting with 128 + SIGTERM): no clue to the cause
+_STOPPED = {-15, 143}
 
 
 def in_bootstrap() -> bool:
@@ -144,7 +147,7 @@ def explain_broken_pool(
         One paragraph: what happened and the two usual causes with their fixes,
         the likely one first.
     """
-    failed = [c for c in exitcodes if c]  # not None (running) nor 0 (ended normally)
+    failed = [c for c in exitcodes if c and c not in _STOPPED]  # None: running; 0: ended
     detail = str(exc).strip() or type(exc).__name__
     head = (
         f"a worker process of pcrs.{what} ended abruptly, so its remaining tiles could "
