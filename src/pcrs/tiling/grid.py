@@ -6,21 +6,72 @@ Tile ``(col, row)`` covers ``x0 + col*s .. x0 + (col+1)*s`` in x and
 
 Edge rule
 ---------
-Every point belongs to exactly one tile. Tiles are **half-open on their left
-and bottom edges and closed on their right and top edges**::
+Every point belongs to exactly one tile. :meth:`TileGrid.assign` decides, in
+this order:
 
-    x0 + col*s  <  x  <=  x0 + (col+1)*s
-    y0 + row*s  <  y  <=  y0 + (row+1)*s
+1. **Home tile.** A source file whose header bounds lie inside one closed
+   tile (within ``EDGE_TOLERANCE``) has that tile as its *home*
+   (:meth:`TileGrid.home_cell`): every point of the file inside the closed
+   home tile belongs to it, whatever edge it lies on. Re-tiling tiles on
+   their own grid thus gives each point back to the file it came from.
+2. **Other points** (strips, files of another tiling, points past lying
+   headers) follow a half-open rule, :meth:`TileGrid.index`: tiles are
+   half-open on their left and bottom edges and closed on their right and
+   top edges::
 
-so a point lying exactly on a shared edge goes to the tile on its left (or
-below it). This is the IGN LiDAR HD convention: IGN tiles hold the points on
-their right and top edges, and IGN names a tile by its left x and its **top** y.
-The one exception is the **outer edge of the data**: when the grid knows the
-extent of the data (``extent``, set by :meth:`TileGrid.from_bounds` and by the
-catalog), points exactly on the left edge of the first column or on the bottom
-edge of the first row stay in that column/row instead of opening a new tile
-of nothing but edge points. Coordinates within ``EDGE_TOLERANCE`` (1 µm) of a
-grid line count as on it, so that ``12345600 * 0.01`` and ``123456.0`` agree.
+       x0 + col*s  <  x  <=  x0 + (col+1)*s
+       y0 + row*s  <  y  <=  y0 + (row+1)*s
+
+   When the grid knows the extent of the data (``extent``, set by
+   :meth:`TileGrid.from_bounds` and by the catalog), points exactly on the
+   left edge of the first column or on the bottom edge of the first row stay
+   in that column/row.
+3. **No tile of edge points only.** A tile is *real* when some file's header
+   box meets its open interior (:meth:`TileGrid.real_cells`, decided from the
+   headers alone, so a task needs no neighbour's points). A point on a grid
+   line whose rule-2 tile is not real goes to the first real tile containing
+   it in closed form, trying the rule-2 tile, then the tile across the
+   vertical line, across the horizontal line, across the corner. When none is
+   real (a file of zero width lying on a grid line) it stays in its rule-2
+   tile.
+
+Coordinates within ``EDGE_TOLERANCE`` (1 µm) of a grid line count as on it,
+so that ``12345600 * 0.01`` and ``123456.0`` agree. A header box is a box: a
+diagonal strip's box can make a tile real that holds none of its points, so
+rule 3 guarantees tiles of interior points only where header boxes are
+footprints (tiles, not strips).
+
+Evidence: IGN tiles hold points on all four edges
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+The half-open rule is not IGN's convention; IGN tiles are closed boxes.
+Points exactly on each edge of the tile their name gives (scale 0.01,
+offset 0, so edges are exact), in the real files (W, E, S, N)::
+
+    ign-pdal-tools test_data_* (50 m tiles, named by left x and top y in 10 m)
+      77050_627755   73,355 pts   W 11  E  0  S  7  N  8  (header max x 770541.68)
+      77050_627760   56,035 pts   W  5  E  5  S  5  N  3
+      77055_627755   72,770 pts   W 11  E  6  S 10  N 10
+      77055_627760   60,653 pts   W  8  E  7  S 11  N 10
+      77060_627755   83,518 pts   W 10  E 11  S  5  N  5
+      77060_627760   59,606 pts   W  8  E  6  S 11  N  4
+    las-digital-models ground_test_data_* (the same six cells, ground only)
+      77050_627755  W 2 E 4 S 3 N 5     77050_627760  W 3 E 4 S 1 N 1
+      77055_627755  W 7 E 3 S 3 N 5     77055_627760  W 6 E 3 S 5 N 3
+      77060_627755  W 1 E 3 S 4 N 1     77060_627760  W 2 E 2 S 4 N 0
+    ign-pdal-tools classified_test_data_77050_627755  W 11 E 7 S 11 N 10
+    ign-pdal-tools classified_test_data_77050_627760  W  5 E 5 S  5 N  3
+    1 km: Semis_2022_0906_6665 (64,572 pts)           W 1 E 0 S 1 N 0
+          test_semis_2021_0382_6565 cropped (218,731)  W 0 E 4 S 3 N 1
+
+No point lies on a corner. On a shared edge **both** neighbours hold points,
+mostly different ones, some exact duplicates (same X, Y, Z, GPS time); for
+the test_data_* set (west or south tile / east or north tile / duplicates):
+x=770550: 0/11/0 and 5/8/0; x=770600: 6/10/1 and 7/8/3; y=6277550: 8/5/0,
+10/11/4 and 5/11/2 (ground_test_data_*: 4/7/1, 4/6/0, 3/1/0, 3/2/1, 5/1/0,
+5/5/2, 1/4/1). The former rule (right and top edges closed, claimed to be
+IGN's) moved those points to the western/southern neighbour, and re-tiling
+two diagonal neighbours (77050_627760 and 77055_627755) made a tile of 16
+edge points only (8 with the ground files).
 
 Names
 -----
@@ -45,7 +96,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -295,6 +346,185 @@ class TileGrid:
         x = np.asarray(x, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         return self._axis(x, 0), self._axis(y, 1)
+
+    def _on_line(self, v: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``q`` (coordinate in tile units), the nearest grid line and whether ``v`` lies on it."""
+        q = (v - self.origin[axis]) / self.size
+        r = np.round(q)
+        return q, r, np.abs(q - r) * self.size <= EDGE_TOLERANCE
+
+    def _open_span(
+        self, lo: np.ndarray, hi: np.ndarray, axis: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """First and last index of the tiles whose open interior meets ``[lo, hi]`` on one
+        axis (first > last when it meets none: an interval lying on a grid line)."""
+        q, r, on = self._on_line(lo, axis)
+        first = np.where(on, r, np.floor(q))
+        q, r, on = self._on_line(hi, axis)
+        last = np.where(on, r - 1, np.floor(q))
+        return first.astype(np.int64), last.astype(np.int64)
+
+    @staticmethod
+    def _boxes(boxes: Iterable[Sequence[float]]) -> np.ndarray:
+        """``(n, 4)`` array of 2-D boxes from 4-value boxes or 6-value LAS header bounds."""
+        rows = []
+        for b in boxes:
+            v = [float(c) for c in b]
+            if len(v) == 6:
+                v = [v[0], v[1], v[3], v[4]]
+            if len(v) != 4:
+                raise ParameterError(f"bounds must have 4 or 6 values, got {tuple(b)!r}")
+            rows.append(v)
+        return np.array(rows, dtype=np.float64).reshape(-1, 4)
+
+    def home_cell(self, bounds: Sequence[float]) -> tuple[int, int] | None:
+        """The tile a source file belongs to, from its header bounds (rule 1 of the edge rule).
+
+        Parameters
+        ----------
+        bounds : sequence of float
+            ``(xmin, ymin, xmax, ymax)`` or the 6 values
+            ``(minx, miny, minz, maxx, maxy, maxz)`` of a LAS header.
+
+        Returns
+        -------
+        (col, row) or None
+            The one tile whose closed box holds ``bounds`` (within
+            ``EDGE_TOLERANCE``) and whose open interior the box meets; ``None``
+            when the box spans several tiles or lies on a grid line.
+
+        Examples
+        --------
+        >>> g = TileGrid(50)
+        >>> g.home_cell((770500.0, 6277500.0, 770550.0, 6277550.0))
+        (15410, 125550)
+        >>> g.home_cell((770500.0, 6277500.0, 770550.01, 6277550.0)) is None
+        True
+        """
+        box = self._boxes([bounds])
+        c0, c1 = self._open_span(box[:, 0], box[:, 2], 0)
+        r0, r1 = self._open_span(box[:, 1], box[:, 3], 1)
+        if c0[0] != c1[0] or r0[0] != r1[0]:
+            return None
+        return int(c0[0]), int(r0[0])
+
+    def real_cells(self, boxes: Iterable[Sequence[float]]) -> frozenset[tuple[int, int]]:
+        """The tiles whose open interior some box meets (rule 3 of the edge rule).
+
+        Parameters
+        ----------
+        boxes : iterable of sequence of float
+            Header bounds of the source files, 4 or 6 values each (give only
+            files that hold points: empty files have meaningless bounds).
+
+        Returns
+        -------
+        frozenset of (col, row)
+
+        Examples
+        --------
+        >>> sorted(TileGrid(50).real_cells([(0.0, 0.0, 50.0, 50.0), (50.0, 0.0, 50.0, 10.0)]))
+        [(0, 0)]
+        """
+        arr = self._boxes(boxes)
+        if arr.shape[0] == 0:
+            return frozenset()
+        c0, c1 = self._open_span(arr[:, 0], arr[:, 2], 0)
+        r0, r1 = self._open_span(arr[:, 1], arr[:, 3], 1)
+        cells: set[tuple[int, int]] = set()
+        for a, b, c, d in zip(c0.tolist(), c1.tolist(), r0.tolist(), r1.tolist(), strict=True):
+            if a <= b and c <= d:  # one product of ranges per file, not per point
+                cells.update((col, row) for col in range(a, b + 1) for row in range(c, d + 1))
+        return frozenset(cells)
+
+    def assign(
+        self,
+        x,
+        y,
+        home: tuple[int, int] | None = None,
+        real: Collection[tuple[int, int]] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Column and row of each point of one source file by the full edge rule.
+
+        Parameters
+        ----------
+        x, y : array_like
+            Coordinates of points of one source file.
+        home : (col, row), optional
+            The file's home tile (:meth:`home_cell`): its points inside the
+            closed home tile belong to it (rule 1).
+        real : collection of (col, row), optional
+            The real tiles (:meth:`real_cells` of all the files' headers): a
+            point on a grid line whose half-open tile is not real moves to a
+            real neighbour holding it (rule 3). Without it, rule 3 is not applied.
+
+        Returns
+        -------
+        col, row : numpy.ndarray of int64
+
+        Examples
+        --------
+        >>> g = TileGrid(50)
+        >>> real = g.real_cells([(50.0, 0.0, 100.0, 50.0)])
+        >>> c, r = g.assign([50.0, 100.0], [25.0, 25.0], real=real)
+        >>> c.tolist(), r.tolist()
+        ([1, 1], [0, 0])
+        >>> g.index([50.0], [25.0])[0].tolist()  # the half-open rule alone
+        [0]
+        """
+        x = np.asarray(x, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        col, row = self._axis(x, 0), self._axis(y, 1)
+        if real is not None and col.size:
+            qx, lx, onx = self._on_line(x, 0)
+            qy, ly, ony = self._on_line(y, 1)
+            edge = np.flatnonzero(onx | ony)
+            if edge.size:
+                c, r = col[edge], row[edge]
+                # the tile across a line: the other of (line - 1, line)
+                c2 = np.where(onx[edge], 2 * lx[edge].astype(np.int64) - 1 - c, c)
+                r2 = np.where(ony[edge], 2 * ly[edge].astype(np.int64) - 1 - r, r)
+                cands = [(c, r), (c2, r), (c, r2), (c2, r2)]
+                is_real = self._is_real(cands, real)
+                choice = np.full(edge.size, -1)
+                for k in range(len(cands) - 1, -1, -1):  # the first real candidate wins
+                    choice = np.where(is_real[k], k, choice)
+                for k, (cc, rr) in enumerate(cands[1:], start=1):
+                    sel = choice == k
+                    c = np.where(sel, cc, c)
+                    r = np.where(sel, rr, r)
+                col[edge], row[edge] = c, r
+        if home is not None:
+            hc, hr = int(home[0]), int(home[1])
+            qx = (x - self.origin[0]) / self.size
+            qy = (y - self.origin[1]) / self.size
+            s, tol = self.size, EDGE_TOLERANCE
+            inside = (
+                ((qx - hc) * s >= -tol)
+                & ((qx - (hc + 1)) * s <= tol)
+                & ((qy - hr) * s >= -tol)
+                & ((qy - (hr + 1)) * s <= tol)
+            )
+            col[inside] = hc
+            row[inside] = hr
+        return col, row
+
+    @staticmethod
+    def _is_real(
+        cands: list[tuple[np.ndarray, np.ndarray]], real: Collection[tuple[int, int]]
+    ) -> list[np.ndarray]:
+        """For each candidate ``(cols, rows)``, which of its cells are in ``real``."""
+        n = cands[0][0].size
+        if not real:
+            return [np.zeros(n, bool) for _ in cands]
+        known = np.array(sorted(real), dtype=np.int64).reshape(-1, 2)
+        pairs = np.concatenate(
+            [known] + [np.column_stack([c, r]).astype(np.int64) for c, r in cands]
+        )
+        _, ids = np.unique(pairs, axis=0, return_inverse=True)
+        ids = ids.reshape(-1)
+        hit = np.isin(ids[len(known) :], ids[: len(known)])
+        return [hit[k * n : (k + 1) * n] for k in range(len(cands))]
 
     def tile_bounds(self, col: int, row: int) -> tuple[float, float, float, float]:
         """``(xmin, ymin, xmax, ymax)`` of tile ``(col, row)``."""
