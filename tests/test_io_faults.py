@@ -151,6 +151,27 @@ def test_tile_with_a_full_disk_exits_2_with_one_line(
 def test_process_stops_at_the_first_read_only_tile(
     tmp_path: Path, monkeypatch, capsys, scene_file: Path
 ) -> None:
+    real_mkstemp = atomic.tempfile.mkstemp
+
+    def refuse_tiles(*args, **kwargs):  # the manifest is written, the tiles are not
+        if "manifest" in str(kwargs.get("prefix", "")):
+            return real_mkstemp(*args, **kwargs)
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", refuse_tiles)
+    code, err = _run_cli(
+        capsys, "process", scene_file, "-o", tmp_path / "p", "--tile-size", "50",
+        "--steps", "none", "--products", "dtm", "--workers", "1",
+    )  # fmt: skip
+    line = _one_line(err)
+    assert code == 2
+    assert "is read-only; choose a writable output folder" in line
+    assert "the run stopped at tile" in line
+
+
+def test_process_into_a_read_only_folder_stops_before_any_tile(
+    tmp_path: Path, monkeypatch, capsys, scene_file: Path
+) -> None:
     def refuse(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
 
@@ -161,8 +182,8 @@ def test_process_stops_at_the_first_read_only_tile(
     )  # fmt: skip
     line = _one_line(err)
     assert code == 2
-    assert "is read-only; choose a writable output folder" in line
-    assert "the run stopped at tile" in line
+    assert "manifest.json" in line and "is read-only; choose a writable output folder" in line
+    assert not list((tmp_path / "p").rglob("*.laz"))
 
 
 def test_unknown_base_exception_is_one_line_exit_3(monkeypatch, capsys, scene_file) -> None:

@@ -110,3 +110,27 @@ class SpawnReimportError(ParameterError):
 
 
 __all__ += ["SpawnReimportError"]
+
+
+class ProcessError(PcrsError):
+    """Some tiles of a run failed; the others are written.
+
+    Attributes
+    ----------
+    summary : dict
+        The run's summary (also in ``summary.json``), failed tiles included.
+    failed : list of (str, str)
+        ``(tile, error)`` of each failed tile.
+    exit_code : int
+        1: the command line's code for "the run finished with failed tiles".
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, summary: dict, failed: list[tuple[str, str]]) -> None:
+        super().__init__(message)
+        self.summary = summary
+        self.failed = failed
+
+
+__all__ += ["ProcessError"]

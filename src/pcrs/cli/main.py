@@ -4,7 +4,8 @@ Commands live in their own modules and are imported only when used, so that
 ``pcrs --help`` and ``pcrs info`` stay fast. :data:`COMMANDS` is the registry;
 a command whose module is not there yet is simply not listed.
 
-Exit codes: 0 success; 1 a validation or evaluation found errors; 2 bad usage
+Exit codes: 0 success; 1 a validation or evaluation found errors, or a tile
+run (``pcrs process``) finished with failed tiles (the others are written); 2 bad usage
 or unusable input (one line on stderr, no traceback unless ``-v``), including
 a fault of the environment (a full disk, a read-only output folder) and a file
 whose compressed points crash the decoder; 3 an internal error (a bug: please
@@ -132,7 +133,7 @@ def _run(argv: list[str] | None) -> int:
     except PcrsError as exc:
         _traceback()
         click.echo(f"pcrs: error: {exc}", err=True)
-        return EXIT_USAGE
+        return int(getattr(exc, "exit_code", EXIT_USAGE))
     except (KeyboardInterrupt, _Interrupted):
         click.echo("pcrs: interrupted", err=True)
         return 130

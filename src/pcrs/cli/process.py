@@ -38,9 +38,10 @@ from .options import (
 )  # fmt: skip
 @click.option(
     "--steps", default="auto", show_default=True,
-    help="Classification steps: 'auto' = noise, ground and the scene classes (water, bridges, "
-    "buildings, structures, vegetation) when available; a comma list; or 'none' to keep the "
-    "input classes (e.g. IGN LiDAR HD tiles).",
+    help="Classification steps. 'auto': tiles already classified (IGN LiDAR HD tiles: any "
+    "class besides 0, 1 and noise) keep their classes, the others get noise, ground and the "
+    "scene classes (water, bridges, buildings, structures, vegetation); a comma list "
+    "(e.g. noise,ground) re-classifies every tile; 'none' keeps every tile's classes.",
 )  # fmt: skip
 @click.option("--ground", default="smrf", show_default=True, help="Ground filter (smrf, csf, pmf).")
 @click.option(
@@ -79,9 +80,15 @@ def process(
     OUTPUT/dtm/, dsm/, chm/ one Cloud-Optimised GeoTIFF per tile
     OUTPUT/dtm.vrt ...      seamless mosaics (open them in QGIS)
     OUTPUT/summary.json     counts, timings, status of every tile
+    OUTPUT/manifest.json    what made each output (parameters, inputs' hashes)
 
-    A second run skips finished tiles, so an interrupted run is resumed by
-    running the same command again.
+    Classified tiles (IGN LiDAR HD) keep their classes unless --steps names
+    the steps to run. The same command run again skips the tiles whose
+    record matches (an interrupted run is resumed) and recomputes those whose
+    input files changed; other parameters into the same folder are refused,
+    naming what differs, unless --overwrite. One run at a time per folder.
+    Exit code 1 when some tiles failed (the others are written), 2 when the
+    run could not start or stopped (bad input, folder in use, disk full).
 
     \b
     Examples:
@@ -89,7 +96,7 @@ def process(
       pcrs process ign_tiles/ -o out --steps none --workers 2
       pcrs process data/ -o out --scheduler tcp://10.0.0.5:8786
     """
-    from ..errors import PcrsError
+    from ..errors import ProcessError
     from ..raster.process import process as run_process
     from ..tiling.engine import open_executor
 
@@ -99,33 +106,34 @@ def process(
         step_list = [] if steps.strip().lower() in ("", "none") else steps.split(",")
         step_list = [s.strip() for s in step_list if s.strip()]
     product_list = [p.strip() for p in products.split(",") if p.strip()]
+    failure: ProcessError | None = None
     with open_executor(scheduler, workers) as executor:
-        summary = run_process(
-            list(inputs), out_dir, tile_size=tile_size, buffer=buffer, resolution=resolution,
-            steps=step_list, ground=ground, products=product_list, pitfree=pitfree,
-            executor=executor, workers=workers, overwrite=overwrite, crs=crs,
-            point_format=point_format, las_version=las_version,
-        )  # fmt: skip
+        try:
+            summary = run_process(
+                list(inputs), out_dir, tile_size=tile_size, buffer=buffer, resolution=resolution,
+                steps=step_list, ground=ground, products=product_list, pitfree=pitfree,
+                executor=executor, workers=workers, overwrite=overwrite, crs=crs,
+                point_format=point_format, las_version=las_version,
+            )  # fmt: skip
+        except ProcessError as exc:  # some tiles failed: report the others, then exit 1
+            failure, summary = exc, exc.summary
+    _report(summary, out_dir, as_json)
+    if failure is not None:
+        raise failure
+
+
+def _report(summary: dict, out_dir: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(summary, indent=2))
-    else:
-        c, r = summary["classify"], summary["rasterize"] or {}
-        click.echo(
-            f"{summary['points_in']:,} points -> {c['tiles']} tile(s) "
-            f"(classify: {c['done']} done, {c['skipped']} skipped, {c['failed']} failed; "
-            f"rasters: {r.get('done', 0)} done, {r.get('skipped', 0)} skipped, "
-            f"{r.get('failed', 0)} failed) in {summary['seconds']['total']:.1f} s"
-        )
-        for p, m in summary["mosaics"].items():
-            click.echo(f"  {p}: {out_dir}/{m['vrt']} ({m['tiles']} tiles)")
-    if not summary["ok"]:
-        failed = [
-            f"{t['name']}: {t['error']}"
-            for part in ("classify", "rasterize")
-            for t in (summary[part] or {}).get("results", [])
-            if t["status"] == "failed"
-        ]
-        raise PcrsError(
-            f"{len(failed)} tile task(s) failed ({'; '.join(failed[:3])}); "
-            f"see {out_dir}/summary.json, then run the same command again to retry them"
-        )
+        return
+    c, r = summary["classify"], summary["rasterize"] or {}
+    kept = len(summary["classification_kept"])
+    click.echo(
+        f"{summary['points_in']:,} points -> {c['tiles']} tile(s) "
+        f"(classify: {c['done']} done, {c['skipped']} skipped"
+        + (f", {kept} kept their classification" if kept else "")
+        + f"; rasters: {r.get('done', 0)} done, {r.get('skipped', 0)} skipped) "
+        f"in {summary['seconds']['total']:.1f} s"
+    )
+    for p, m in summary["mosaics"].items():
+        click.echo(f"  {p}: {out_dir}/{m['vrt']} ({m['tiles']} tiles)")

@@ -17,9 +17,23 @@ per-tile rasters join without seams: ``DIR/dtm.vrt`` equals a DTM computed
 over all tiles at once, to float precision, wherever the buffer is wider than
 the triangles that cross the tile edge.
 
-Both passes skip tiles whose outputs exist (re-running an interrupted run
-finishes it); ``DIR/summary.json`` records counts, timings and the status of
-every tile.
+Classified input stays classified: with ``steps="auto"`` (the default) a
+tile whose points already carry a classification (any class besides
+0 "never classified", 1 "unclassified" and the noise classes), such as an IGN
+LiDAR HD tile, keeps it, and the tile's result says ``"classification":
+"kept"``; the other tiles are classified. An explicit list of steps
+re-classifies every tile; ``steps=()`` keeps every tile as it is.
+
+Every output knows what made it: ``DIR/manifest.json``
+(:mod:`pcrs.tiling.manifest`) records, per tile and pass, the parameters, the
+pcrs version and the content hash of the files read. A re-run with the same
+inputs and parameters skips finished work (and finishes an interrupted run);
+tiles whose inputs changed are recomputed; a run with other parameters into
+the same folder is refused before any work, naming what differs, unless
+``overwrite``. One run at a time holds the folder (:mod:`pcrs.io.runlock`).
+``DIR/summary.json`` and the VRT mosaics describe the outputs of the run.
+Failed tiles make :func:`process` raise :class:`~pcrs.errors.ProcessError`
+once the other tiles are written.
 """
 
 from __future__ import annotations
@@ -32,17 +46,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .._spawn import refuse_in_bootstrap
-from ..errors import ParameterError
+from .._version import __version__
+from ..errors import ParameterError, ProcessError
 from ..points import PointCloud
 from .grid import RasterGrid
 from .products import DSM_CLASSES, Raster, chm, dsm, dtm
 
 __all__ = [
+    "CLASSIFIED_SHARE",
     "PROCESS_PRODUCTS",
     "RASTER_BUFFER",
+    "UNCLASSIFIED_CLASSES",
     "classify_tile",
     "default_steps",
+    "is_classified",
     "process",
     "raster_tile",
 ]
@@ -73,6 +93,11 @@ def raster_tile(
 
     grid = RasterGrid.from_bounds(*ctx.tile.bounds, resolution)
     facts: dict[str, Any] = {"points_with_buffer": len(cloud)}
+    if dsm_classes is not None and not np.isin(cloud.classification, _ABOVE_GROUND).any():
+        # classified ground / non-ground only (e.g. classes 1 and 2): the above-ground points
+        # are in class 1, and a DSM of the listed classes would be the ground
+        dsm_classes = _surface_classes()
+        facts["dsm_classes"] = "all but noise (no vegetation or building class in the tile)"
     terrain = surface = None
     for product in products:
         t0 = time.perf_counter()
@@ -108,14 +133,51 @@ def default_steps() -> tuple[str, ...]:
     return ("noise", "ground", *_scene_steps())
 
 
-def classify_tile(cloud: PointCloud, ctx: Any, **params: Any) -> PointCloud:
-    """Tile function of the classification pass (registers the scene steps in the worker)."""
+#: classes that do not say a tile was classified: never classified, unclassified, noise
+UNCLASSIFIED_CLASSES = (0, 1, 7, 18)
+
+
+#: share of a tile's points that must carry a real class for the tile to count as classified
+CLASSIFIED_SHARE = 0.01
+
+
+def is_classified(classification: np.ndarray) -> bool:
+    """Whether points carry a real classification: at least 1 % of them
+    (:data:`CLASSIFIED_SHARE`) in a class other than 0 (never classified),
+    1 (unclassified) and the noise classes 7 and 18.
+
+    The share, not a single point, decides, so that a few points of a classified
+    neighbour (on a shared edge) do not make an unclassified tile "classified".
+    """
+    classes = np.asarray(classification)
+    if classes.size == 0:
+        return False
+    real = np.isin(classes, UNCLASSIFIED_CLASSES, invert=True)
+    return bool(real.mean() >= CLASSIFIED_SHARE)
+
+
+def classify_tile(
+    cloud: PointCloud, ctx: Any, *, keep_classified: bool = False, **params: Any
+) -> dict[str, Any]:
+    """Tile function of the classification pass (registers the scene steps in the worker).
+
+    With ``keep_classified``, a tile whose core points are already classified
+    (:func:`is_classified`) is returned unchanged. The result says which
+    happened: ``{"classification": "kept" | "computed", "classes": [...]}``.
+    """
     from ..classify.pipeline import classify_tile as _classify
 
+    core_classes = cloud.classification[ctx.core]
+    if keep_classified and is_classified(core_classes):
+        classes = np.unique(core_classes).tolist()
+        return {"points": cloud, "classification": "kept", "classes": classes}
     _scene_steps()
-    return _classify(cloud, ctx, **params)
+    out = _classify(cloud, ctx, **params)
+    return {"points": out, "classification": "computed"}
 
 
+#: classes of above-ground objects (vegetation, buildings, bridges, IGN's lasting above-ground)
+_ABOVE_GROUND = (3, 4, 5, 6, 17, 64, 67)
 #: classes that never go into a DSM: noise (ASPRS 7, 18; IGN 65) and IGN virtual points (66)
 _NOT_SURFACE = (7, 18, 65, 66)
 
@@ -203,9 +265,11 @@ def process(
     from ..classify.pipeline import classify_buffer
     from ..io.atomic import atomic_path
     from ..io.raster import write_vrt
+    from ..io.runlock import run_lock
     from ..tiling.catalog import Catalog
-    from ..tiling.engine import identity, run
+    from ..tiling.engine import identity, run, run_params
     from ..tiling.grid import TileGrid
+    from ..tiling.manifest import Manifest
 
     t_start = time.perf_counter()
     out = Path(out_dir)
@@ -218,6 +282,7 @@ def process(
     if not resolution > 0:
         raise ParameterError(f"resolution must be > 0, got {resolution!r}")
     _check_alignment(tile_size, resolution)
+    keep_classified = steps == "auto"
     steps = default_steps() if steps == "auto" else tuple(steps)
     catalog = Catalog.from_paths(list(inputs), crs=crs, on_error="raise")
     if len(catalog) == 0:
@@ -228,63 +293,126 @@ def process(
     )
     if steps:
         buffer1 = classify_buffer(steps, ground, codes) if buffer is None else float(buffer)
-        func1 = functools.partial(classify_tile, steps=steps, ground=ground, codes=codes)
+        func1 = functools.partial(
+            classify_tile, steps=steps, ground=ground, codes=codes,
+            keep_classified=keep_classified,
+        )  # fmt: skip
     else:
         buffer1, func1 = 0.0, identity
     buffer2 = RASTER_BUFFER if buffer is None else float(buffer)
     # re-classified without scene steps: the non-ground classes are unknown, the DSM takes
     # every point but noise
     rescene = not steps or bool(set(steps) & set(_scene_steps()))
-    dsm_classes = DSM_CLASSES if rescene else None
-
-    t1 = time.perf_counter()
-    classified = run(
-        func1, catalog, out / "tiles", grid=grid, buffer=buffer1, executor=executor,
-        workers=workers, overwrite=overwrite, crs=crs, point_format=point_format,
-        las_version=las_version, description="classifying tiles",
-    )  # fmt: skip
-    t2 = time.perf_counter()
-    tile_files = sorted((out / "tiles").glob("*.laz"))
-    rasters = None
-    if tile_files:
-        func2 = functools.partial(
-            raster_tile, resolution=resolution, products=products, pitfree=pitfree,
-            dsm_classes=dsm_classes if dsm_classes is not None else _surface_classes(),
-        )  # fmt: skip
-        rasters = run(
-            func2, tile_files, out, grid=grid, buffer=buffer2, executor=executor,
-            workers=workers, overwrite=overwrite, crs=crs,
-            outputs=[f"{p}/{{stem}}.tif" for p in products], description="rasterising tiles",
-        )  # fmt: skip
-    t3 = time.perf_counter()
-    mosaics = {}
-    for p in products:
-        files = sorted((out / p).glob("*.tif"))
-        if files:
-            write_vrt(files, out / f"{p}.vrt", overwrite=True)
-            mosaics[p] = {"vrt": f"{p}.vrt", "tiles": len(files)}
-    summary = {
-        "inputs": [str(p) for p in catalog.paths],
-        "output": str(out),
-        "points_in": catalog.points,
-        "tile_size": tile_size,
-        "resolution": resolution,
-        "buffer": {"classify": buffer1, "rasterize": buffer2},
+    dsm_classes = DSM_CLASSES if rescene else _surface_classes()
+    params1 = {
         "steps": list(steps),
+        "keep_classified": keep_classified,
         "ground": ground if steps else None,
+        "codes": codes if steps else None,
+    }
+    params2 = {
+        "resolution": resolution,
         "products": list(products),
         "pitfree": pitfree,
-        "dsm_classes": "all but noise" if dsm_classes is None else list(dsm_classes),
-        "classify": classified.to_dict(),
-        "rasterize": rasters.to_dict() if rasters is not None else None,
-        "mosaics": mosaics,
-        "seconds": {
-            "classify": round(t2 - t1, 3),
-            "rasterize": round(t3 - t2, 3),
-            "total": round(time.perf_counter() - t_start, 3),
-        },
-        "ok": classified.ok and (rasters is None or rasters.ok),
+        "dsm_classes": list(dsm_classes),
+        "dtm": "tin, seamless",
     }
-    with atomic_path(out / "summary.json", overwrite=True) as tmp:
-        tmp.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    outputs1 = ["{stem}.laz"]
+    outputs2 = [f"{p}/{{stem}}.tif" for p in products]
+    common = {"executor": executor, "workers": workers, "overwrite": overwrite, "crs": crs}
+
+    out.mkdir(parents=True, exist_ok=True)
+    with run_lock(out, command="pcrs process"):
+        manifest = Manifest(out)
+        # both passes are checked before any work: a run with other parameters is refused
+        # at once, not after an hour of classification
+        manifest.prepare(
+            "classify",
+            run_params(params1, buffer1, grid, outputs1, point_format, las_version, crs),
+            overwrite=overwrite,
+        )
+        manifest.prepare(
+            "rasterize", run_params(params2, buffer2, grid, outputs2, None, None, crs),
+            overwrite=overwrite,
+        )  # fmt: skip
+        manifest.save()
+        t1 = time.perf_counter()
+        classified = run(
+            func1, catalog, out / "tiles", grid=grid, buffer=buffer1, point_format=point_format,
+            las_version=las_version, outputs=outputs1, description="classifying tiles",
+            manifest=manifest, section="classify", params=params1,
+            **common,
+        )  # fmt: skip
+        t2 = time.perf_counter()
+        tile_files = [o for r in classified.results for o in r.outputs if o.endswith(".laz")]
+        rasters = None
+        if tile_files:
+            func2 = functools.partial(
+                raster_tile, resolution=resolution, products=products, pitfree=pitfree,
+                dsm_classes=dsm_classes,
+            )  # fmt: skip
+            rasters = run(
+                func2, tile_files, out, grid=grid, buffer=buffer2, outputs=outputs2,
+                description="rasterising tiles", manifest=manifest, section="rasterize",
+                params=params2, **common,
+            )  # fmt: skip
+        t3 = time.perf_counter()
+        mosaics = {}
+        for p in products:
+            files = [
+                o
+                for r in (rasters.results if rasters is not None else [])
+                for o in r.outputs
+                if Path(o).parent.name == p
+            ]
+            vrt = out / f"{p}.vrt"
+            if files:
+                write_vrt(sorted(files), vrt, overwrite=True)
+                mosaics[p] = {"vrt": f"{p}.vrt", "tiles": len(files)}
+            else:  # no raster of this run: an older mosaic would describe other outputs
+                vrt.unlink(missing_ok=True)
+        kept = [r.name for r in classified.results if r.info.get("classification") == "kept"]
+        summary = {
+            "pcrs": __version__,
+            "inputs": [str(p) for p in catalog.paths],
+            "output": str(out),
+            "points_in": catalog.points,
+            "tile_size": tile_size,
+            "resolution": resolution,
+            "buffer": {"classify": buffer1, "rasterize": buffer2},
+            "steps": list(steps),
+            "keep_classified": keep_classified,
+            "classification_kept": kept,
+            "ground": ground if steps else None,
+            "products": list(products),
+            "pitfree": pitfree,
+            "dsm_classes": list(dsm_classes),
+            "classify": classified.to_dict(),
+            "rasterize": rasters.to_dict() if rasters is not None else None,
+            "mosaics": mosaics,
+            "manifest": "manifest.json",
+            "seconds": {
+                "classify": round(t2 - t1, 3),
+                "rasterize": round(t3 - t2, 3),
+                "total": round(time.perf_counter() - t_start, 3),
+            },
+            "ok": classified.ok and (rasters is None or rasters.ok),
+        }
+        with atomic_path(out / "summary.json", overwrite=True) as tmp:
+            tmp.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    failed = [
+        (f"{part} {t['name']}", str(t["error"]))
+        for part in ("classify", "rasterize")
+        for t in (summary[part] or {}).get("results", [])
+        if t["status"] == "failed"
+    ]
+    if failed:
+        listed = "; ".join(f"{name}: {err}" for name, err in failed[:3])
+        more = f" (and {len(failed) - 3} more)" if len(failed) > 3 else ""
+        raise ProcessError(
+            f"{len(failed)} tile task(s) failed: {listed}{more}; the other tiles are written "
+            f"(see {out / 'summary.json'}); run the same command again to retry the failed ones",
+            summary,
+            failed,
+        )
     return summary

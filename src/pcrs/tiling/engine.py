@@ -84,6 +84,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,7 @@ from ..io import las
 from ..points import PointCloud
 from .catalog import Catalog
 from .grid import EDGE_TOLERANCE, Tile, TileGrid
+from .manifest import Manifest, file_fingerprint, refuse_unknown_outputs
 
 __all__ = [
     "BUFFER_DIM",
@@ -111,6 +113,7 @@ __all__ = [
     "plan",
     "read_tile",
     "run",
+    "run_params",
     "run_task",
 ]
 
@@ -143,6 +146,11 @@ class TileTask:
     chunk_size: int = las.DEFAULT_CHUNK_SIZE
     prebuffered: bool = False
     las_version: str | None = None
+    key: str = ""
+    #: home tile of each source (:meth:`TileGrid.home_cell`), aligned with ``sources``
+    homes: tuple[tuple[int, int] | None, ...] = ()
+    #: the real tiles around this one (:meth:`TileGrid.real_cells`), for the edge rule
+    real_cells: frozenset[tuple[int, int]] | None = None
 
 
 @dataclass
@@ -200,6 +208,10 @@ class TileResult:
     error: str | None = None
     detail: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    #: key of the computation (see :mod:`pcrs.tiling.manifest`), when the run keeps a manifest
+    key: str = ""
+    #: fingerprint of each output written, computed by the worker (manifest runs only)
+    fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -316,6 +328,86 @@ def _as_catalog(
     return Catalog.from_paths(sources, crs=crs, on_error="raise")
 
 
+def _edge_facts(
+    catalog: Catalog, grid: TileGrid
+) -> tuple[dict[str, tuple[int, int] | None], frozenset[tuple[int, int]], set[tuple[int, int]]]:
+    """What the edge rule needs from the headers: home tiles, real tiles, tiles to plan.
+
+    A file carrying the ``buffer`` dimension, named as a tile of ``grid`` and
+    reaching less than one tile past it, is that tile with a buffer: its own
+    points are the tile's, so the tile is its home and its header box, cut to
+    the tile, is what makes tiles real.
+
+    Returns
+    -------
+    homes : dict
+        Path (str) of each file → its home ``(col, row)`` or None.
+    real : frozenset of (col, row)
+        Tiles whose open interior a file's box meets (:meth:`TileGrid.real_cells`).
+    planned : set of (col, row)
+        The tiles that can hold points of their own: the real tiles, the home
+        tiles, and the tiles of files whose box meets no open interior (a
+        file lying on a grid line keeps its points in its half-open tiles).
+    """
+    homes: dict[str, tuple[int, int] | None] = {}
+    real: set[tuple[int, int]] = set()
+    planned: set[tuple[int, int]] = set()
+    for f in catalog.files:
+        box = (f.bounds[0], f.bounds[1], f.bounds[3], f.bounds[4])
+        home = None
+        if f.points > 0 and BUFFER_DIM in (n for n, _ in f.extra_dims):
+            try:
+                t = grid.tile_from_name(f.path.name.replace(".copc.laz", ".laz"))
+            except ParameterError:
+                t = None
+            # less than a tile past it: a tile of this grid's size, not a bigger one
+            lim = t.buffered(grid.size - EDGE_TOLERANCE) if t is not None else None
+            if (
+                t is not None
+                and lim is not None
+                and lim[0] <= box[0]
+                and lim[1] <= box[1]
+                and box[2] <= lim[2]
+                and box[3] <= lim[3]
+            ):
+                home = (t.col, t.row)
+                planned.add(home)
+                box = (
+                    max(box[0], t.bounds[0]),
+                    max(box[1], t.bounds[1]),
+                    min(box[2], t.bounds[2]),
+                    min(box[3], t.bounds[3]),
+                )
+                if box[0] > box[2] or box[1] > box[3]:  # no point in the tile itself
+                    box = t.bounds
+        if home is None and f.points > 0:
+            home = grid.home_cell(box)
+        homes[str(f.path)] = home
+        if f.points == 0:  # meaningless bounds
+            continue
+        cells = grid.real_cells([box])
+        if cells:
+            real |= cells
+        else:  # a box lying on a grid line: its points stay in their half-open tiles
+            cr, rr = grid.index_ranges(box)
+            planned.update((c, r) for r in rr for c in cr)
+    return homes, frozenset(real), planned | real
+
+
+def _real_near(
+    real: frozenset[tuple[int, int]], grid: TileGrid, tile: Tile, buffer: float
+) -> frozenset[tuple[int, int]]:
+    """The real tiles that the assignment of the points of ``tile``'s buffered box can
+    involve: those within one tile of the box."""
+    k = int(np.ceil((buffer + 2 * EDGE_TOLERANCE) / grid.size)) + 1
+    return frozenset(
+        (c, r)
+        for c in range(tile.col - k, tile.col + k + 1)
+        for r in range(tile.row - k, tile.row + k + 1)
+        if (c, r) in real
+    )
+
+
 def plan(
     sources: Catalog | Iterable[str | os.PathLike],
     out_dir: str | os.PathLike,
@@ -330,6 +422,8 @@ def plan(
     chunk_size: int = las.DEFAULT_CHUNK_SIZE,
     source_buffer: float | None = None,
     las_version: str | None = None,
+    manifest: Manifest | None = None,
+    section: str = "tiles",
 ) -> tuple[list[TileTask], list[TileResult]]:
     """The tasks :func:`run` would submit, and the tiles it would skip.
 
@@ -339,7 +433,15 @@ def plan(
     -------
     tasks : list of TileTask
     skipped : list of TileResult
-        Tiles whose outputs are all present (empty when ``overwrite``).
+        Tiles whose outputs are all present (empty when ``overwrite``); with a
+        ``manifest``, only those whose record matches this run (and tiles
+        recorded as empty).
+
+    Raises
+    ------
+    OutputExistsError
+        With a ``manifest`` and without ``overwrite``: outputs exist that no
+        record explains.
     """
     catalog = _as_catalog(sources, crs)
     catalog.require_consistent()
@@ -368,11 +470,12 @@ def plan(
         }
     # the tiles that may hold points: those meeting a file's bounds (not the whole extent,
     # which may be mostly empty for diagonal strips), in row-major order
-    cells: set[tuple[int, int]] = set()
-    for f in catalog.files:
-        if f.points > 0:
-            cr, rr = grid.index_ranges((f.bounds[0], f.bounds[1], f.bounds[3], f.bounds[4]))
-            cells.update((r, c) for r in rr for c in cr)
+    # and holding points of their own by the edge rule (no tile of edge points only)
+    homes, real, planned = _edge_facts(catalog, grid)
+    cells = {(r, c) for c, r in planned}
+    hashes = {} if manifest is None else manifest.fingerprints(catalog.paths)
+    fresh = manifest is not None and manifest.is_fresh(section)
+    unexplained: list[Path] = []
     tasks, skipped = [], []
     for r, c in sorted(cells):
         tile = grid.tile(c, r)
@@ -382,15 +485,29 @@ def plan(
         if not catalog.query(tile.bounds):
             continue
         names = [_format_output(t, tile) for t in outputs]
-        if names and not overwrite and all((out_dir / n).exists() for n in names):
-            skipped.append(
-                TileResult(tile.name, "skipped", outputs=[str(out_dir / n) for n in names])
-            )
-            continue
-        partial = any((out_dir / n).exists() for n in names)
         box = tile.buffered(buffer + 2 * EDGE_TOLERANCE)  # as read_tile reads
         own_file = by_name.get(tile.name)
         files = [own_file] if own_file is not None else catalog.query(box)
+        key = ""
+        if manifest is not None:
+            key = manifest.task_key(section, tile.name, [str(f.path) for f in files], hashes)
+            if not overwrite and manifest.is_current(section, tile.name, key):
+                entry = manifest.entry(section, tile.name) or {}
+                status = "empty" if entry.get("status") == "empty" else "skipped"
+                done = [str(out_dir / n) for n in names] if status == "skipped" else []
+                skipped.append(TileResult(tile.name, status, outputs=done, key=key))
+                continue
+            on_disk = [out_dir / n for n in names if (out_dir / n).exists()]
+            if on_disk and fresh and not overwrite:
+                unexplained += on_disk  # no record says what made them
+            partial = bool(on_disk)
+        else:
+            if names and not overwrite and all((out_dir / n).exists() for n in names):
+                skipped.append(
+                    TileResult(tile.name, "skipped", outputs=[str(out_dir / n) for n in names])
+                )
+                continue
+            partial = any((out_dir / n).exists() for n in names)
         tasks.append(
             TileTask(
                 tile=tile,
@@ -413,8 +530,13 @@ def plan(
                 chunk_size=int(chunk_size),
                 prebuffered=own_file is not None,
                 las_version=las_version,
+                homes=tuple(homes.get(str(f.path)) for f in files),
+                real_cells=_real_near(real, grid, tile, float(buffer)),
+                key=key,
             )
         )
+    if manifest is not None and unexplained:
+        refuse_unknown_outputs(manifest, unexplained)
     return tasks, skipped
 
 
@@ -434,28 +556,36 @@ def read_tile(task: TileTask) -> tuple[PointCloud | None, np.ndarray]:
     # the edge rule counts a point within EDGE_TOLERANCE past an edge as on it (float noise of
     # int * scale + offset): read that far too, or such points would belong to no task
     box = task.tile.buffered(task.buffer + 2 * EDGE_TOLERANCE)
-    parts = []
-    for path, copc, inside in zip(task.sources, task.copc, task.contained, strict=True):
+    homes = task.homes or (None,) * len(task.sources)
+    parts, cores = [], []
+    for path, copc, inside, home in zip(
+        task.sources, task.copc, task.contained, homes, strict=True
+    ):
         if inside and not copc:
             cloud = las.read(path, crs=task.crs_wkt)
         else:
             cloud = las.read_window(path, box, crs=task.crs_wkt, chunk_size=task.chunk_size)
+        own = None
         if BUFFER_DIM in cloud.attributes:
             if task.prebuffered:  # this tile, buffer included: keep the buffer inside the box
                 cloud = cloud[cloud.in_box(*box)]
+                # the re-tiler marked the tile's own points by the edge rule, homes included
+                own = cloud.attributes[BUFFER_DIM] == 0
             else:  # a buffered tile of a neighbour: its buffer points belong elsewhere
                 cloud = cloud[cloud.attributes[BUFFER_DIM] == 0]
             del cloud.attributes[BUFFER_DIM]
         if len(cloud):
+            if own is None:  # the edge rule, with the home tile of this source
+                col, row = task.grid.assign(cloud.x, cloud.y, home, task.real_cells)
+                own = (col == task.tile.col) & (row == task.tile.row)
             parts.append(cloud)
+            cores.append(own)
     if not parts:
         return None, np.zeros(0, bool)
     # sources of different point formats or extra dimensions join on the union of their
     # attributes; the writer widens the format to hold them all
     cloud = parts[0] if len(parts) == 1 else PointCloud.concatenate(parts)
-    col, row = task.grid.index(cloud.x, cloud.y)
-    core = (col == task.tile.col) & (row == task.tile.row)
-    return cloud, core
+    return cloud, np.concatenate(cores)
 
 
 def _strip(result: PointCloud, n_in: int, core: np.ndarray, buffered: bool) -> PointCloud:
@@ -486,6 +616,7 @@ def run_task(func: Callable[..., Any], task: TileTask) -> TileResult:
         result.points_core = n_core
         if cloud is None or n_core == 0:
             result.status = "empty"
+            result.key = task.key
             return result
         buffered = task.buffer > 0
         if buffered:
@@ -529,6 +660,9 @@ def run_task(func: Callable[..., Any], task: TileTask) -> TileResult:
                 f"the function did not write the declared output(s) {', '.join(missing)}"
             )
         result.outputs = [str(Path(task.out_dir) / o) for o in task.outputs]
+        if task.key:  # hashed here, in parallel and while the files are in the page cache
+            result.key = task.key
+            result.fingerprints = {o: file_fingerprint(o) for o in result.outputs}
     except Exception as exc:  # one tile's failure must not stop the others
         result.status = "failed"
         result.error = f"{type(exc).__name__}: {exc}"
@@ -702,6 +836,9 @@ def run(
     prebuffer: bool = False,
     las_version: str | None = None,
     description: str = "tiles",
+    manifest: Manifest | None = None,
+    section: str = "tiles",
+    params: Mapping[str, Any] | None = None,
 ) -> RunSummary:
     """Run ``func`` over every tile of ``grid`` that meets the ``sources``.
 
@@ -756,14 +893,41 @@ def run(
         tile is already complete. Needs disk space for the buffered tiles.
     description : str
         Label of the progress bar.
+    manifest : Manifest, optional
+        Record what made each output in this manifest (see
+        :mod:`pcrs.tiling.manifest`) and skip a tile only when its record
+        matches this run: same ``params``, same content of its source files.
+        Without it, a tile is skipped when its outputs exist.
+    section : str
+        Name of this run's part of the manifest (e.g. ``"classify"``).
+    params : mapping, optional
+        JSON-ready parameters of ``func`` that change its outputs (with a
+        ``manifest``); ``buffer``, the grid, the output layout and the
+        output templates are added.
 
     Returns
     -------
     RunSummary
         One result per tile; failed tiles carry their error.
+
+    Raises
+    ------
+    OutputExistsError
+        With a ``manifest``, without ``overwrite``: the folder holds outputs
+        made with other parameters, or outputs no record explains.
     """
     refuse_in_bootstrap("run_tiles")
     start = time.perf_counter()
+    stale: list[Path] = []
+    if manifest is not None:
+        if prebuffer:
+            raise ParameterError("prebuffer and manifest cannot be used together")
+        manifest.prepare(
+            section,
+            run_params(params, buffer, grid, outputs, point_format, las_version, crs),
+            overwrite=overwrite,
+        )
+        stale = manifest.take_stale(section)
     if prebuffer and buffer > 0 and source_buffer is None:
         return _run_prebuffered(
             func,
@@ -795,13 +959,36 @@ def run(
         chunk_size=chunk_size,
         source_buffer=source_buffer,
         las_version=las_version,
+        manifest=manifest,
+        section=section,
     )
     order = {t.tile.name: i for i, t in enumerate(tasks)}
     results: list[TileResult] = list(skipped)
     if skipped:
         log.info("%d tile(s) already complete, skipped", len(skipped))
-    if tasks:
-        results += _execute(func, tasks, executor, workers, description)
+    on_result = None
+    if manifest is not None:
+        for t in tasks:  # recomputed: no record until it is finished
+            manifest.forget(section, t.tile.name)
+
+        def on_result(r: TileResult) -> None:
+            if r.status in ("done", "empty") and r.key:
+                manifest.record(section, r.name, r.key, r.fingerprints, r.status)
+            else:
+                manifest.forget(section, r.name)
+            manifest.save(force=False)
+
+    try:
+        if tasks:
+            results += _execute(func, tasks, executor, workers, description, on_result)
+    finally:
+        if manifest is not None:
+            manifest.save()
+    if stale:  # outputs of other parameters that this run did not replace
+        mine = {Path(o).resolve() for r in results for o in r.outputs}
+        for path in stale:
+            if path.resolve() not in mine:
+                path.unlink(missing_ok=True)
     for r in results:
         if r.status == "failed":
             log.warning("tile %s failed: %s", r.name, r.error)
@@ -810,6 +997,33 @@ def run(
             log.info("tile %s: %s", r.name, r.status)
     results.sort(key=lambda r: order.get(r.name, -1))
     return RunSummary(results, time.perf_counter() - start)
+
+
+def run_params(
+    params: Mapping[str, Any] | None,
+    buffer: float,
+    grid: TileGrid,
+    outputs: Sequence[str],
+    point_format: int | None = None,
+    las_version: str | None = None,
+    crs: Any = None,
+) -> dict[str, Any]:
+    """The parameters :func:`run` records in a manifest section: the function's
+    ``params`` and the run's own (buffer, grid, output templates and layout, CRS)."""
+    return {
+        **dict(params or {}),
+        "buffer": float(buffer),
+        "grid": {
+            "size": grid.size,
+            "origin": list(grid.origin),
+            "naming": grid.naming,
+            "prefix": grid.prefix,
+        },
+        "outputs": list(outputs),
+        "point_format": point_format,
+        "las_version": las_version,
+        "crs": None if crs is None else str(crs),
+    }
 
 
 def _run_prebuffered(func, sources, out_dir, *, grid, buffer, crs, chunk_size, **kw) -> RunSummary:
@@ -868,6 +1082,7 @@ def _execute(
     executor: Any,
     workers: int | None,
     description: str,
+    on_result: Callable[[TileResult], None] | None = None,
 ) -> list[TileResult]:
     if executor is None:
         executor = "process"
@@ -886,6 +1101,8 @@ def _execute(
             out = []
             for t in progress(tasks, len(tasks), description):
                 out.append(run_task(func, t))
+                if on_result is not None:
+                    on_result(out[-1])
                 _stop_on_environment_fault(out[-1])
             return out
         import multiprocessing
@@ -898,7 +1115,7 @@ def _execute(
             initargs=(os.getpid(),),
         )
         try:
-            results = _collect(pool, func, tasks, description, local=True)
+            results = _collect(pool, func, tasks, description, local=True, on_result=on_result)
         except BaseException:  # Ctrl-C or an error of the parent: no worker goes on writing
             _stop_pool(pool, tasks)
             raise
@@ -906,9 +1123,9 @@ def _execute(
         return results
     if _is_dask_client(executor):
         cf = executor.get_executor(pure=False)
-        return _collect(cf, func, tasks, description)
+        return _collect(cf, func, tasks, description, on_result=on_result)
     if isinstance(executor, Executor):
-        return _collect(executor, func, tasks, description)
+        return _collect(executor, func, tasks, description, on_result=on_result)
     raise ParameterError(
         f"executor {executor!r} is not usable; give 'serial', 'process', a dask.distributed.Client "
         "or a concurrent.futures.Executor"
@@ -934,10 +1151,13 @@ def _collect(
     tasks: list[TileTask],
     description: str,
     local: bool = False,
+    on_result: Callable[[TileResult], None] | None = None,
 ) -> list[TileResult]:
     # a local pool starts its workers while the tasks are submitted
     with _sigint_deferred() if local else contextlib.nullcontext():
         futures: dict[Future, TileTask] = {pool.submit(run_task, func, t): t for t in tasks}
+    # the workers, to tell later why the pool broke (their exit codes)
+    workers = list(getattr(pool, "_processes", {}).values()) if local else []
     out = []
     try:
         for fut in progress(as_completed(futures), len(futures), description):
@@ -946,6 +1166,14 @@ def _collect(
                 out.append(fut.result())
             except (KeyboardInterrupt, SystemExit):
                 raise
+            except BrokenProcessPool as exc:  # every task left would fail the same way
+                if not local:
+                    raise
+                from .._spawn import explain_broken_pool
+
+                what = "process" if description.endswith("ing tiles") else "run_tiles"
+                codes = [getattr(w, "exitcode", None) for w in workers]
+                raise PcrsError(explain_broken_pool(exc, what=what, exitcodes=codes)) from exc
             except BaseException as exc:  # the worker died (killed, out of memory) or a Rust panic
                 out.append(
                     TileResult(
@@ -955,6 +1183,8 @@ def _collect(
                         detail=traceback.format_exc(),
                     )
                 )
+            if on_result is not None:
+                on_result(out[-1])
             _stop_on_environment_fault(out[-1])
     except BaseException:
         for fut in futures:
