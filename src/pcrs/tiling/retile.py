@@ -128,14 +128,22 @@ class RetileSummary:
 
 
 def _assign(
-    cloud: PointCloud, grid: TileGrid, buffer: float, cols: range, rows: range
+    cloud: PointCloud,
+    grid: TileGrid,
+    buffer: float,
+    cols: range,
+    rows: range,
+    home: tuple[int, int] | None = None,
+    real: frozenset[tuple[int, int]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Point indices, tile keys and buffer flags of every (point, tile) membership.
 
-    Keys are ``row_offset * ncols + col_offset`` over the planned tiles.
+    ``home`` is the home tile of the file the points come from and ``real``
+    the real tiles of the catalog (:meth:`TileGrid.assign`). Keys are
+    ``row_offset * ncols + col_offset`` over the planned tiles.
     """
     ncols = len(cols)
-    col, row = grid.index(cloud.x, cloud.y)
+    col, row = grid.assign(cloud.x, cloud.y, home, real)
     outside = (col < cols.start) | (col >= cols.stop) | (row < rows.start) | (row >= rows.stop)
     if outside.any():  # cannot happen with truthful header bounds
         raise ParameterError(
@@ -147,7 +155,9 @@ def _assign(
     key_parts = [(row - rows.start) * ncols + (col - cols.start)]
     flag_parts = [np.zeros(n, np.uint8)]
     if buffer > 0:
-        k = math.ceil(buffer / grid.size)
+        # a point on a grid line is within ``buffer`` of floor(buffer / size) + 1 tiles on
+        # either side (ceil falls one short when buffer is a multiple of the size)
+        k = math.floor(buffer / grid.size) + 1
         x0, y0 = grid.origin
         s = grid.size
         for dr in range(-k, k + 1):
@@ -419,6 +429,10 @@ def retile(
     if grid.extent is None:
         grid = grid.with_extent(catalog.bounds)
     cols, rows = grid.index_ranges(grid.extent)
+    # the edge rule's home tiles and real tiles, from the headers (TileGrid.assign)
+    live = [f for f in catalog.files if f.points > 0]
+    real = grid.real_cells(f.bounds for f in live)
+    homes = {id(f): grid.home_cell(f.bounds) for f in live}
     # headers round their bounds (PDAL's test_epsg_4326.las: a point 5e-5 degree past them):
     # one more tile around takes such points; only tiles with points of their own are written
     cols, rows = range(cols.start - 1, cols.stop + 1), range(rows.start - 1, rows.stop + 1)
@@ -471,15 +485,17 @@ def retile(
     try:
         total_chunks = sum(max(1, math.ceil(f.points / chunk_size)) for f in catalog.files)
         chunks = (
-            chunk for f in catalog.files for chunk in las.iter_chunks(f.path, chunk_size, crs=crs)
+            (homes.get(id(f)), chunk)
+            for f in catalog.files
+            for chunk in las.iter_chunks(f.path, chunk_size, crs=crs)
         )
-        for chunk in progress(chunks, total_chunks, "tiling"):
+        for home, chunk in progress(chunks, total_chunks, "tiling"):
             points_in += len(chunk)
             if buffer > 0:
                 chunk[BUFFER_DIM] = np.zeros(len(chunk), np.uint8)
             if list(chunk.attributes) != names_attr:  # another point format: to the union
                 chunk = PointCloud.concatenate([template, chunk])
-            idx, keys, flags = _assign(chunk, grid, buffer, cols, rows)
+            idx, keys, flags = _assign(chunk, grid, buffer, cols, rows, home, real)
             part_all = chunk[idx]
             if buffer > 0:
                 part_all.attributes[BUFFER_DIM] = flags
