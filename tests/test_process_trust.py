@@ -186,3 +186,16 @@ def test_help_and_readme_say_classified_tiles_are_kept():
     assert "keep their classes" in res.output.replace("\n", " ").replace("  ", " ")
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     assert "--steps none" in readme or "keep their classification" in readme
+
+
+def test_classify_of_a_catalog_refuses_other_steps_into_the_same_folder(
+    scene_dir, tmp_path, capsys
+):
+    out = tmp_path / "classified"
+    args = ["classify", str(scene_dir / "west.laz"), str(scene_dir / "east.laz"), "-o", str(out),
+            "--tile-size", "50", "--workers", "1"]  # fmt: skip
+    assert run_cli([*args, "--steps", "noise"]) == 0
+    assert run_cli([*args, "--steps", "noise"]) == 0  # same parameters: skipped
+    assert "4 skipped" in capsys.readouterr().out
+    assert run_cli([*args, "--steps", "noise,ground"]) == 2
+    assert "steps noise -> noise,ground" in capsys.readouterr().err

@@ -222,9 +222,11 @@ def _classify_many(
 
     from ..classify.pipeline import classify_tile
     from ..errors import ParameterError
+    from ..io.runlock import run_lock
     from ..tiling.catalog import Catalog
     from ..tiling.engine import open_executor, run
     from ..tiling.grid import TileGrid
+    from ..tiling.manifest import Manifest
 
     if out_dir.suffix.lower() in (".las", ".laz"):
         raise ParameterError(
@@ -237,7 +239,9 @@ def _classify_many(
     func = functools.partial(
         classify_tile, steps=tuple(step_list), ground=ground, codes=codes, params=params
     )
-    with open_executor(scheduler, workers) as executor:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # one run at a time; the manifest makes a re-run skip only tiles made with these parameters
+    with run_lock(out_dir, command="pcrs classify"), open_executor(scheduler, workers) as executor:
         summary = run(
             func,
             catalog,
@@ -251,6 +255,14 @@ def _classify_many(
             point_format=layout[0],
             las_version=layout[1],
             description="classifying tiles",
+            manifest=Manifest(out_dir),
+            section="classify",
+            params={
+                "steps": list(step_list),
+                "ground": ground,
+                "codes": codes,
+                "params": dict(params or {}),
+            },
         )
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))
