@@ -151,6 +151,8 @@ class TileTask:
     homes: tuple[tuple[int, int] | None, ...] = ()
     #: the real tiles around this one (:meth:`TileGrid.real_cells`), for the edge rule
     real_cells: frozenset[tuple[int, int]] | None = None
+    #: JSON file listing every source of the run with its bounds, for :meth:`TileContext.read`
+    index: str | None = None
 
 
 @dataclass
@@ -178,11 +180,54 @@ class TileContext:
     core: np.ndarray
     out_dir: Path
     overwrite: bool
+    index: str | None = None
+    crs_wkt: str | None = None
+    chunk_size: int = las.DEFAULT_CHUNK_SIZE
 
     @property
     def buffered_bounds(self) -> tuple[float, float, float, float]:
         """The core bounds grown by the buffer."""
         return self.tile.buffered(self.buffer)
+
+    @property
+    def extent(self) -> tuple[float, float, float, float]:
+        """Bounds ``(xmin, ymin, xmax, ymax)`` of all the run's sources."""
+        return tuple(_load_index(self._require_index())["extent"])  # type: ignore[return-value]
+
+    def _require_index(self) -> str:
+        if self.index is None:
+            raise ParameterError(
+                "this run keeps no index of its sources; TileContext.read needs one"
+            )
+        return self.index
+
+    def read(self, box: Sequence[float]) -> PointCloud | None:
+        """Every point of the run's sources inside ``box`` (xmin, ymin, xmax, ymax), edges
+        included: a wider read than the buffer, for functions that must see farther on
+        some tiles (e.g. until every triangle touching the core is final). None when the
+        sources hold no point there. Buffer points of prebuffered sources are dropped
+        (each point is read once, from the file whose core holds it)."""
+        index = _load_index(self._require_index())
+        xmin, ymin, xmax, ymax = (float(v) for v in box)
+        parts = []
+        for path, b, copc in index["files"]:
+            if b[0] > xmax or b[2] < xmin or b[1] > ymax or b[3] < ymin:
+                continue
+            inside = xmin <= b[0] and ymin <= b[1] and b[2] <= xmax and b[3] <= ymax
+            if inside and not copc:
+                cloud = las.read(path, crs=self.crs_wkt)
+            else:
+                cloud = las.read_window(
+                    path, (xmin, ymin, xmax, ymax), crs=self.crs_wkt, chunk_size=self.chunk_size
+                )
+            if BUFFER_DIM in cloud.attributes:
+                cloud = cloud[cloud.attributes[BUFFER_DIM] == 0]
+                del cloud.attributes[BUFFER_DIM]
+            if len(cloud):
+                parts.append(cloud)
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else PointCloud.concatenate(parts)
 
     def path(self, template: str = "{stem}.laz") -> Path:
         """An output path in ``out_dir``: ``template`` formatted with ``stem``, ``name``,
@@ -626,8 +671,9 @@ def run_task(func: Callable[..., Any], task: TileTask) -> TileResult:
             core = np.ones(len(cloud), bool)
         n_in = len(cloud)
         ctx = TileContext(
-            task.tile, task.grid, task.buffer, core, Path(task.out_dir), task.overwrite
-        )
+            task.tile, task.grid, task.buffer, core, Path(task.out_dir), task.overwrite,
+            index=task.index, crs_wkt=task.crs_wkt, chunk_size=task.chunk_size,
+        )  # fmt: skip
         out = func(cloud, ctx)
         points = out
         if isinstance(out, Mapping):
@@ -946,8 +992,9 @@ def run(
             chunk_size=chunk_size,
             description=description,
         )
+    catalog = _as_catalog(sources, crs)
     tasks, skipped = plan(
-        sources,
+        catalog,
         out_dir,
         grid=grid,
         buffer=buffer,
@@ -980,7 +1027,8 @@ def run(
 
     try:
         if tasks:
-            results += _execute(func, tasks, executor, workers, description, on_result)
+            with _sources_index(catalog, Path(out_dir), tasks) as indexed:
+                results += _execute(func, indexed, executor, workers, description, on_result)
     finally:
         if manifest is not None:
             manifest.save()
@@ -1024,6 +1072,53 @@ def run_params(
         "las_version": las_version,
         "crs": None if crs is None else str(crs),
     }
+
+
+_INDEXES: dict[tuple[str, int], dict[str, Any]] = {}
+
+
+def _load_index(path: str) -> dict[str, Any]:
+    """The sources index of a run, read once per worker process."""
+    import json
+
+    key = (path, os.stat(path).st_mtime_ns)
+    if key not in _INDEXES:
+        _INDEXES.clear()
+        _INDEXES[key] = json.loads(Path(path).read_text(encoding="utf-8"))
+    return _INDEXES[key]
+
+
+@contextlib.contextmanager
+def _sources_index(
+    catalog: Catalog, out_dir: Path, tasks: list[TileTask]
+) -> Iterator[list[TileTask]]:
+    """Write the index of the sources that :meth:`TileContext.read` uses into ``out_dir``
+    (a hidden file, removed after the run) and give the tasks its path."""
+    import dataclasses
+    import json
+
+    if not tasks:
+        yield tasks
+        return
+    from ..io.atomic import atomic_path
+
+    b = catalog.bounds
+    data = {
+        "extent": list(b),
+        "files": [
+            [str(f.path), [f.bounds[0], f.bounds[1], f.bounds[3], f.bounds[4]], bool(f.copc)]
+            for f in catalog.files
+            if f.points > 0
+        ],
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f".pcrs-sources-{os.getpid()}-{id(tasks):x}.json"
+    with atomic_path(path, overwrite=True) as tmp:
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+    try:
+        yield [dataclasses.replace(t, index=str(path)) for t in tasks]
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _run_prebuffered(func, sources, out_dir, *, grid, buffer, crs, chunk_size, **kw) -> RunSummary:
