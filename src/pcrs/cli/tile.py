@@ -98,9 +98,11 @@ def tile(
 ) -> None:
     """Stream the points of INPUT files/folders into a regular grid of LAZ tiles in OUTPUT.
 
-    Every point goes to exactly one tile; a point exactly on a shared edge goes
-    to the tile on its left / below (tiles hold their right and top edges, as
-    IGN LiDAR HD tiles do), except on the outer left/bottom edge of the data.
+    Every point goes to exactly one tile. Tiles are closed boxes, as IGN LiDAR
+    HD tiles are: an input file lying inside one tile keeps all its points
+    there, those on its edges included, so re-tiling tiles on their own grid
+    gives them back. Other points exactly on a shared edge go to the tile on
+    the left / below, unless that tile would hold edge points only.
     Memory is bounded by --chunk-size, whatever the size of the input.
 
     \b
