@@ -138,16 +138,16 @@ def test_classified_tiles_keep_their_classes_unclassified_ones_are_classified(sc
 
 
 def test_failed_tiles_raise_with_the_summary_and_exit_1(scene_dir, tmp_path, monkeypatch, capsys):
-    import pcrs.raster.process as rp
+    import pcrs.io.raster as io_raster
 
-    real_dtm = rp.dtm
+    real_write = io_raster.write_raster
 
-    def broken_dtm(cloud, grid, *args, **kwargs):
-        if grid.bounds[0] % 100 == 0:  # one column of tiles fails
+    def broken_write(raster, path, *args, **kwargs):
+        if raster.grid.bounds[0] % 100 == 0:  # one column of tiles fails
             raise RuntimeError("simulated failure")
-        return real_dtm(cloud, grid, *args, **kwargs)
+        return real_write(raster, path, *args, **kwargs)
 
-    monkeypatch.setattr(rp, "dtm", broken_dtm)
+    monkeypatch.setattr(io_raster, "write_raster", broken_write)
     with pytest.raises(ProcessError, match="simulated failure") as info:
         process([scene_dir], tmp_path / "out", resolution=1.0, **FAST)
     summary = info.value.summary
@@ -226,3 +226,27 @@ def test_a_task_can_read_farther_than_its_buffer(scene_dir, tmp_path):
         assert r.info["far"] == int(whole.in_box(*box).sum())
         assert r.info["extent"][0] == pytest.approx(whole.x.min(), abs=0.01)
     assert not list((tmp_path / "o").glob(".pcrs-sources-*"))  # the index is removed
+
+
+def test_process_dtm_equals_the_whole_dtm_on_a_sparse_scene_with_a_lake(tmp_path):
+    """0.05-0.3 ground points/m², a 150 m lake across a tile edge, 200 m tiles, 15 m buffer:
+    the mosaic of pcrs process equals one TIN of all points (a fixed buffer is off by metres,
+    tests/test_seamless_dtm.py::test_a_fixed_buffer_is_not_enough_on_the_sparse_scene)."""
+    from pcrs.io.crs import parse_crs
+    from pcrs.io.raster import read_raster
+    from pcrs.raster import dtm
+    from test_seamless_dtm import _sparse_scene
+
+    cloud = _sparse_scene()
+    cloud.crs = parse_crs("EPSG:2154")
+    las.write(cloud, tmp_path / "sparse.laz")
+    out = tmp_path / "out"
+    summary = process([tmp_path / "sparse.laz"], out, tile_size=200.0, buffer=15.0, steps=(),
+                      products=("dtm",), resolution=1.0, executor="serial")  # fmt: skip
+    facts = [r["info"] for r in summary["rasterize"]["results"]]
+    assert max(f["dtm_reads"] for f in facts) > 1  # some tiles had to read farther
+    assert all(f["dtm_unproven"] == 0 for f in facts)
+    mosaic = read_raster(out / "dtm.vrt")
+    whole = dtm(las.read(tmp_path / "sparse.laz"), mosaic.grid)
+    assert np.array_equal(np.isnan(mosaic.data), np.isnan(whole))
+    assert np.nanmax(np.abs(mosaic.data - whole)) <= 1e-3

@@ -81,13 +81,26 @@ def raster_tile(
     products: Sequence[str] = PROCESS_PRODUCTS,
     pitfree: bool = False,
     dsm_classes: Sequence[int] | None = DSM_CLASSES,
+    seamless: bool = True,
+    hull: Sequence[Sequence[float]] | None = None,
 ) -> dict[str, Any]:
     """Tile function of the rasterisation pass: DTM/DSM/CHM of the tile's core area.
 
     ``cloud`` holds the classified tile and its buffer; the rasters cover
     ``ctx.tile.bounds`` exactly and are written to ``{product}/{stem}.tif``
     under the run's folder. ``dsm_classes`` are the classes of the DSM.
-    Returns JSON-ready facts (seconds per product).
+
+    With ``seamless`` (and a context that can read farther, ``ctx.read``), the
+    DTM is :func:`~pcrs.raster.seamless.seamless_dtm`: where the buffer does
+    not hold every triangle that covers the tile (ground points far apart),
+    the tile's ground is read again over a larger box until every pixel is
+    proven equal to the DTM of all points at once (within
+    :data:`SEAMLESS_MAX_AREA` times the first box; pixels still unproven
+    there are left empty and counted in ``dtm_unproven``). ``hull`` is the
+    convex hull of the catalog's terrain points (pass 1 computes it), which
+    spares the tiles at the data's edge reads along it.
+
+    Returns JSON-ready facts (seconds per product, DTM reads and reach).
     """
     from ..io.raster import write_raster
 
@@ -102,7 +115,11 @@ def raster_tile(
     for product in products:
         t0 = time.perf_counter()
         if product == "dtm" or (product == "chm" and terrain is None):
-            terrain = dtm(cloud, grid)
+            if seamless and getattr(ctx, "index", None):
+                terrain, seam = _seamless_terrain(cloud, ctx, grid, hull)
+                facts.update(seam)
+            else:
+                terrain = dtm(cloud, grid)
         if product == "dsm" or (product == "chm" and surface is None and not pitfree):
             surface = dsm(cloud, grid, classes=dsm_classes)
         data = {"dtm": terrain, "dsm": surface}.get(product)
@@ -115,6 +132,54 @@ def raster_tile(
         write_raster(raster, ctx.path(f"{product}/{{stem}}.tif"), overwrite=True)
         facts[f"{product}_seconds"] = round(time.perf_counter() - t0, 3)
     return facts
+
+
+#: largest read of a tile's DTM, as a multiple of its first box (core + buffer) area: 4 lets
+#: a 1 km tile with a 50 m buffer read 550 m past its edges (ground points only)
+SEAMLESS_MAX_AREA = 4.0
+
+
+class _TileReader:
+    """``read(box)`` for :func:`~pcrs.raster.seamless.seamless_dtm`: the points the engine
+    already read when the box lies within them, else the terrain points of the catalog."""
+
+    def __init__(self, cloud: PointCloud, ctx: Any) -> None:
+        from ..tiling.grid import EDGE_TOLERANCE
+
+        self.cloud, self.ctx = cloud, ctx
+        self.have = ctx.tile.buffered(ctx.buffer + 2 * EDGE_TOLERANCE)
+
+    def __call__(self, box: Sequence[float]) -> PointCloud:
+        from .products import DTM_CLASSES
+
+        h = self.have
+        if h[0] <= box[0] and h[1] <= box[1] and box[2] <= h[2] and box[3] <= h[3]:
+            return self.cloud
+        far = self.ctx.read(box, classes=DTM_CLASSES)
+        return far if far is not None else self.cloud[:0]
+
+
+def _seamless_terrain(
+    cloud: PointCloud, ctx: Any, grid: RasterGrid, hull: Sequence[Sequence[float]] | None
+) -> tuple[np.ndarray, dict[str, Any]]:
+    import warnings
+
+    from .seamless import SeamlessWarning, seamless_dtm
+
+    first = ctx.tile.buffered(ctx.buffer)
+    max_area = SEAMLESS_MAX_AREA * (first[2] - first[0]) * (first[3] - first[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SeamlessWarning)  # counted in the facts instead
+        terrain, facts = seamless_dtm(
+            _TileReader(cloud, ctx), grid, buffer=ctx.buffer, extent=ctx.extent,
+            hull=None if hull is None else np.asarray(hull, np.float64),
+            max_area=max_area, on_limit="mask",
+        )  # fmt: skip
+    return terrain, {
+        "dtm_reads": int(facts["reads"]),
+        "dtm_reach": None if facts.get("buffer") is None else round(float(facts["buffer"]), 1),
+        "dtm_unproven": int(facts.get("unproven", 0)),
+    }
 
 
 def _scene_steps() -> tuple[str, ...]:
@@ -131,6 +196,23 @@ def _scene_steps() -> tuple[str, ...]:
 def default_steps() -> tuple[str, ...]:
     """``noise``, ``ground`` and the scene steps when available: what ``steps="auto"`` runs."""
     return ("noise", "ground", *_scene_steps())
+
+
+def with_terrain_hull(cloud: PointCloud, ctx: Any, *, func: Any) -> dict[str, Any]:
+    """Run the tile function ``func`` of pass 1, and add to its facts the convex hull of
+    the tile's terrain points (``"terrain_hull"``, a list of vertices): pass 2 merges the
+    tiles' hulls into the catalog's, which the seamless DTM needs at the data's edge."""
+    from ..tiling.engine import BUFFER_DIM
+    from .seamless import terrain_hull
+
+    out = func(cloud, ctx)
+    facts = dict(out) if isinstance(out, dict) else {"points": out}
+    points = facts.get("points")
+    if isinstance(points, PointCloud):
+        if BUFFER_DIM in points.attributes:
+            points = points[points.attributes[BUFFER_DIM] == 0]
+        facts["terrain_hull"] = terrain_hull(points).round(3).tolist()
+    return facts
 
 
 #: classes that do not say a tile was classified: never classified, unclassified, noise
@@ -270,6 +352,7 @@ def process(
     from ..tiling.engine import identity, run, run_params
     from ..tiling.grid import TileGrid
     from ..tiling.manifest import Manifest
+    from .seamless import terrain_hull
 
     t_start = time.perf_counter()
     out = Path(out_dir)
@@ -299,6 +382,7 @@ def process(
         )  # fmt: skip
     else:
         buffer1, func1 = 0.0, identity
+    func1 = functools.partial(with_terrain_hull, func=func1)
     buffer2 = RASTER_BUFFER if buffer is None else float(buffer)
     # re-classified without scene steps: the non-ground classes are unknown, the DSM takes
     # every point but noise
@@ -345,11 +429,13 @@ def process(
         )  # fmt: skip
         t2 = time.perf_counter()
         tile_files = [o for r in classified.results for o in r.outputs if o.endswith(".laz")]
+        hulls = [r.info["terrain_hull"] for r in classified.results if r.info.get("terrain_hull")]
         rasters = None
         if tile_files:
             func2 = functools.partial(
                 raster_tile, resolution=resolution, products=products, pitfree=pitfree,
                 dsm_classes=dsm_classes,
+                hull=terrain_hull([np.asarray(h) for h in hulls]).tolist() if hulls else None,
             )  # fmt: skip
             rasters = run(
                 func2, tile_files, out, grid=grid, buffer=buffer2, outputs=outputs2,

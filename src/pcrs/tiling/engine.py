@@ -201,12 +201,13 @@ class TileContext:
             )
         return self.index
 
-    def read(self, box: Sequence[float]) -> PointCloud | None:
+    def read(self, box: Sequence[float], classes: Sequence[int] | None = None) -> PointCloud | None:
         """Every point of the run's sources inside ``box`` (xmin, ymin, xmax, ymax), edges
         included: a wider read than the buffer, for functions that must see farther on
         some tiles (e.g. until every triangle touching the core is final). None when the
         sources hold no point there. Buffer points of prebuffered sources are dropped
-        (each point is read once, from the file whose core holds it)."""
+        (each point is read once, from the file whose core holds it). ``classes`` keeps
+        only the points of these classes (file by file, so memory holds only them)."""
         index = _load_index(self._require_index())
         xmin, ymin, xmax, ymax = (float(v) for v in box)
         parts = []
@@ -223,6 +224,8 @@ class TileContext:
             if BUFFER_DIM in cloud.attributes:
                 cloud = cloud[cloud.attributes[BUFFER_DIM] == 0]
                 del cloud.attributes[BUFFER_DIM]
+            if classes is not None:
+                cloud = cloud[np.isin(cloud.classification, np.asarray(classes))]
             if len(cloud):
                 parts.append(cloud)
         if not parts:
@@ -540,7 +543,8 @@ def plan(
                 entry = manifest.entry(section, tile.name) or {}
                 status = "empty" if entry.get("status") == "empty" else "skipped"
                 done = [str(out_dir / n) for n in names] if status == "skipped" else []
-                skipped.append(TileResult(tile.name, status, outputs=done, key=key))
+                info = dict(entry.get("info", {}))
+                skipped.append(TileResult(tile.name, status, outputs=done, key=key, info=info))
                 continue
             on_disk = [out_dir / n for n in names if (out_dir / n).exists()]
             if on_disk and fresh and not overwrite:
@@ -1020,7 +1024,7 @@ def run(
 
         def on_result(r: TileResult) -> None:
             if r.status in ("done", "empty") and r.key:
-                manifest.record(section, r.name, r.key, r.fingerprints, r.status)
+                manifest.record(section, r.name, r.key, r.fingerprints, r.status, r.info)
             else:
                 manifest.forget(section, r.name)
             manifest.save(force=False)

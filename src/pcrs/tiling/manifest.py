@@ -304,13 +304,16 @@ class Manifest:
         key: str,
         outputs: Mapping[str, Mapping[str, Any]],
         status: str,
+        info: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record a finished tile: its key and the fingerprint of each output."""
+        """Record a finished tile: its key, the fingerprint of each output and the
+        JSON-ready facts its function returned (given back when it is skipped)."""
         tiles = self.sections[section]["tiles"]
         tiles[tile] = {
             "key": key,
             "status": status,
             "outputs": {self._name(p): int(fp["size"]) for p, fp in outputs.items()},
+            "info": dict(info or {}),
         }
         for p, fp in outputs.items():
             self.record_file(p, fp)
