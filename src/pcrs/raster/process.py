@@ -95,8 +95,9 @@ def raster_tile(
     not hold every triangle that covers the tile (ground points far apart),
     the tile's ground is read again over a larger box until every pixel is
     proven equal to the DTM of all points at once (within
-    :data:`SEAMLESS_MAX_AREA` times the first box; pixels still unproven
-    there are left empty and counted in ``dtm_unproven``). ``hull`` is the
+    :data:`SEAMLESS_MAX_AREA` times the first box, or :data:`SEAMLESS_MAX_POINTS`
+    terrain points at the first read's density where that is farther; pixels
+    still unproven there are left empty and counted in ``dtm_unproven``). ``hull`` is the
     convex hull of the catalog's terrain points (pass 1 computes it), which
     spares the tiles at the data's edge reads along it.
 
@@ -135,8 +136,11 @@ def raster_tile(
 
 
 #: largest read of a tile's DTM, as a multiple of its first box (core + buffer) area: 4 lets
-#: a 1 km tile with a 50 m buffer read 550 m past its edges (ground points only)
+#: a 1 km tile with a 50 m buffer read 550 m past its edges (ground points only) ...
 SEAMLESS_MAX_AREA = 4.0
+#: ... or farther where the ground is sparse: as far as this many terrain points at the
+#: density of the first read (about 1.8 GB of triangulation at 0.9 kB per point)
+SEAMLESS_MAX_POINTS = 2_000_000
 
 
 class _TileReader:
@@ -164,10 +168,13 @@ def _seamless_terrain(
 ) -> tuple[np.ndarray, dict[str, Any]]:
     import warnings
 
+    from .products import DTM_CLASSES
     from .seamless import SeamlessWarning, seamless_dtm
 
     first = ctx.tile.buffered(ctx.buffer)
-    max_area = SEAMLESS_MAX_AREA * (first[2] - first[0]) * (first[3] - first[1])
+    first_area = (first[2] - first[0]) * (first[3] - first[1])
+    density = np.isin(cloud.classification, DTM_CLASSES).sum() / first_area
+    max_area = max(SEAMLESS_MAX_AREA * first_area, SEAMLESS_MAX_POINTS / max(density, 1e-6))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SeamlessWarning)  # counted in the facts instead
         terrain, facts = seamless_dtm(
