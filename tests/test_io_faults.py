@@ -153,8 +153,8 @@ def test_process_stops_at_the_first_read_only_tile(
 ) -> None:
     real_mkstemp = atomic.tempfile.mkstemp
 
-    def refuse_tiles(*args, **kwargs):  # the manifest is written, the tiles are not
-        if "manifest" in str(kwargs.get("prefix", "")):
+    def refuse_tiles(*args, **kwargs):  # the run's records are written, the tiles are not
+        if any(k in str(kwargs.get("prefix", "")) for k in ("manifest", "pcrs-sources")):
             return real_mkstemp(*args, **kwargs)
         raise OSError(errno.EROFS, "Read-only file system")
 
