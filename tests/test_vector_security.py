@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -161,6 +162,107 @@ def test_malformed_file_with_schema_step_is_located(pcrs_dir, tmp_path, cut):
     (b,) = [f for f in with_schema.findings if f.rule == "PCRS-XML-002"]
     assert a.line == b.line and a.line > 2
     assert with_schema.has_errors
+
+
+# syntax errors that lxml 6 with libxml2 2.14 lets pass without a word while it validates
+# against a schema (see pcrs.vector.gml), and one that stops its parse
+_BREAKS = {
+    "truncate": lambda t: t[: int(len(t) * 0.6)],
+    "ampersand": lambda t: t.replace(
+        "<thematique>03</thematique>", "<thematique>03 & 04</thematique>", 1
+    ),
+    "attribute": lambda t: re.sub(r'(<featureMember><\w+ gml:id=)"', r"\1", t, count=1),
+    "prefix": lambda t: t.replace("<thematique>", '<thematique foo:a="1">', 1),
+    "mismatch": lambda t: t.replace("</SeuilPCRS>", "</Seuil>", 2),
+}
+
+
+def _findings_but_schema_note(report) -> list:
+    return [
+        (f.rule, f.line, f.gml_id, f.field, f.params)
+        for f in report.findings
+        if f.rule != "PCRS-XSD-002"
+    ]
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        {"reader": "lxml", "schema_process": False},
+        {"reader": "fast", "schema_process": False},
+        {"reader": "lxml", "schema_process": True},
+        {"reader": "fast", "schema_process": True},
+    ],
+    ids=["lxml", "fast", "lxml-process", "fast-process"],
+)
+@pytest.mark.parametrize("cut", list(_BREAKS))
+def test_schema_step_never_hides_a_syntax_error(pcrs_dir, tmp_path, cut, how):
+    """Whichever way the file is read (lxml, or the compiled reader after libxml2's pass; the
+    schema step here or in a second process), a file that is not well-formed gets the
+    finding of the run without schema, at the same line, and the rules saw the same part of
+    it."""
+    from pcrs.vector.sample import delivery_text
+
+    text = delivery_text(3, seed=2)
+    broken = _BREAKS[cut](text)
+    assert broken != text
+    p = tmp_path / "bad.gml"
+    p.write_text(broken)
+    plain = validate(p, schemas=False)
+    with_schema = validate(p, schemas=pcrs_dir / "schemas", **how)
+    (a,) = [f for f in plain.findings if f.rule == "PCRS-XML-002"]
+    (b,) = [f for f in with_schema.findings if f.rule == "PCRS-XML-002"]
+    assert a.line == b.line and a.line > 2
+    assert _findings_but_schema_note(with_schema) == _findings_but_schema_note(plain)
+
+
+@pytest.mark.parametrize("cut", ["truncate", "ampersand", "prefix"])
+def test_a_big_broken_file_is_reported_by_the_fast_path(pcrs_dir, tmp_path, cut):
+    """A file read by the compiled reader (at least FAST_READER_MIN_BYTES): libxml2's pass
+    with the schema step says it is not well-formed, and the finding is the one without
+    schema."""
+    from pcrs.vector.sample import write_delivery
+    from pcrs.vector.validate import FAST_READER_MIN_BYTES, _libxml2_pass
+    from pcrs.vector.xsd import load_schema
+
+    good = write_delivery(tmp_path / "good.gml", target_bytes=FAST_READER_MIN_BYTES * 2)
+    text = good.read_text()
+    p = tmp_path / "bad.gml"
+    p.write_text(_BREAKS[cut](text))
+    assert p.stat().st_size >= FAST_READER_MIN_BYTES
+    assert _libxml2_pass(p, load_schema(pcrs_dir / "schemas"))[0]
+    plain = validate(p, schemas=False)
+    with_schema = validate(p, schemas=pcrs_dir / "schemas")
+    (a,) = [f for f in plain.findings if f.rule == "PCRS-XML-002"]
+    (b,) = [f for f in with_schema.findings if f.rule == "PCRS-XML-002"]
+    assert a.line == b.line
+    assert _findings_but_schema_note(with_schema) == _findings_but_schema_note(plain)
+
+
+def test_reader_with_a_schema_survives_an_entity_bomb(pcrs_dir, tmp_path):
+    """The raw reader validating against the schema, on an entity bomb: no expansion and
+    no crash (lxml 6 with resolve_entities="internal" and a schema dies of a segmentation
+    fault here, which is why pcrs keeps resolve_entities=False), in a child process."""
+    p = tmp_path / "bomb.gml"
+    p.write_text(BILLION_LAUGHS)
+    code = (
+        "import sys\n"
+        "from pcrs.vector.gml import GmlReader\n"
+        "from pcrs.vector.xsd import load_schema\n"
+        "r = GmlReader(sys.argv[1])\n"
+        "texts = [p.text or '' for m in r.members(schema=load_schema(sys.argv[2]))\n"
+        "         for f in getattr(m, 'features', ()) for p in f.props]\n"
+        "assert not any('lollol' in t for t in texts), 'expanded'\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(p), str(pcrs_dir / "schemas")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "ok"
 
 
 def test_text_node_over_10_mb_is_refused_with_an_explanation(tmp_path):

@@ -18,6 +18,16 @@ true circle; Z is interpolated linearly with the angle between the control point
 
 Parsers are built with ``resolve_entities=False, no_network=True, load_dtd=False,
 huge_tree=False``: no external entity, DTD or network resource is ever read.
+
+Well-formedness is always judged by a parse without schema. While it validates against a
+schema (``schema=``) with these options, lxml gets none of libxml2's syntax errors: it
+raises at most "no element found (line 0)", or nothing, and a document whose root element
+never closed was the only sign left. libxml2 2.12 (lxml 5.3) closes the root after an
+undeclared namespace prefix; libxml2 2.14 (lxml 6.2) also after a truncation (it closes
+the open elements at the end of the input), a bare ``&`` or an attribute without its
+opening quote (it skips what it cannot parse), without a word. ``resolve_entities=
+"internal"`` would bring most errors back, but it expands internal entities, and lxml 6.2
+with it and a schema dies of a segmentation fault on an entity bomb.
 """
 
 from __future__ import annotations
@@ -1378,6 +1388,7 @@ class GmlReader:
         self.malformed = False
         #: with a schema: number of schema violations libxml2 found while streaming
         self.schema_errors = 0
+        self._syntax = None  # (the first syntax error of a parse without schema, once known)
 
     def _input(self):
         return io.BytesIO(self.source) if self.source is not None else str(self.path)
@@ -1397,7 +1408,10 @@ class GmlReader:
             validation: nearly free). Violations are counted in :attr:`schema_errors`
             (libxml2 does not give their lines in this mode: run a second pass with
             per-feature validation to place them). In this mode a document that is not
-            well-formed sets :attr:`malformed`; :meth:`locate_error` then finds where.
+            well-formed sets :attr:`malformed` (judged by a second parse, without schema:
+            lxml loses syntax errors while it validates, see the module's docstring), and
+            the members after its first syntax error may have been handed out as libxml2
+            recovered them; :meth:`locate_error` then finds where.
         read : bool
             Read the features (False: only the elements, for a schema-only pass).
         split_links : bool
@@ -1490,27 +1504,39 @@ class GmlReader:
                 if parent is not None:
                     parent.remove(el)
         except etree.XMLSyntaxError as exc:
-            if schema is not None:
-                if not closed:
-                    self.malformed = True
-            else:
+            # (with a schema: a schema violation, or, sometimes, a syntax error)
+            if schema is None:
                 self.error = exc.msg if hasattr(exc, "msg") else str(exc)
                 self.error_line = exc.lineno if hasattr(exc, "lineno") else None
         if schema is not None:
-            if not closed:
-                self.malformed = True
+            # lxml may have taken a document that is not well-formed for a sound one (the
+            # root closed, no error): a parse without schema says
+            self.malformed = not closed or self._syntax_error() is not None
             self.schema_errors = sum(1 for e in it.error_log if e.domain_name == "SCHEMASV")
         self.root = it.root if getattr(it, "root", None) is not None else self.root
 
     def locate_error(self) -> tuple[int | None, str | None]:
         """Parse the file without schema to find where it stops being well-formed."""
-        it = etree.iterparse(self._input(), events=("end",), tag=_MEMBER_TAGS, **parser_options())
-        try:
-            for _ev, el in it:
-                parent = el.getparent()
-                el.clear()
-                if parent is not None:
-                    parent.remove(el)
-        except etree.XMLSyntaxError as exc:
-            return getattr(exc, "lineno", None), getattr(exc, "msg", str(exc))
+        found = self._syntax_error()
+        if found is not None:
+            return found
         return None, "the document ends before its root element is closed"
+
+    def _syntax_error(self) -> tuple[int | None, str] | None:
+        """``(line, message)`` of the first syntax error of a parse without schema, None
+        for a well-formed document (parsed once per reader)."""
+        if self._syntax is None:
+            it = etree.iterparse(
+                self._input(), events=("end",), tag=_MEMBER_TAGS, **parser_options()
+            )
+            found: tuple | bool = False
+            try:
+                for _ev, el in it:
+                    parent = el.getparent()
+                    el.clear()
+                    if parent is not None:
+                        parent.remove(el)
+            except etree.XMLSyntaxError as exc:
+                found = (getattr(exc, "lineno", None), getattr(exc, "msg", str(exc)))
+            self._syntax = found
+        return self._syntax or None

@@ -88,9 +88,9 @@ def validate(
         either way.
     reader : {"auto", "fast", "lxml"}
         How the rules read the GML. ``"fast"``: a compiled scanner
-        (:mod:`pcrs.vector.fastread`) once libxml2 has parsed the file without error (the
-        schema step, or a plain parse without schema); ``"lxml"``: lxml alone, in the same
-        pass as the schema step; ``"auto"``: ``"fast"`` for files of at least
+        (:mod:`pcrs.vector.fastread`) once libxml2 has parsed the file without error (a
+        plain parse, then the schema step); ``"lxml"``: lxml alone (the schema step then
+        runs after it, on a well-formed file); ``"auto"``: ``"fast"`` for files of at least
         :data:`FAST_READER_MIN_BYTES` (the ``PCRS_GML_READER`` environment variable
         overrides it). The findings are the same, except for line numbers from 65,535 on:
         the compiled reader gives the true ones, where libxml2 gives lxml approximations.
@@ -196,34 +196,39 @@ def _schema_pass(path: Path, schema) -> tuple[bool, int]:
 
 
 def _libxml2_pass(path: Path, schema) -> tuple[bool, int]:
-    """:func:`_schema_pass` without reading anything: libxml2 streams the file (validating it
-    against ``schema`` when given) and each member is dropped as soon as it is parsed.
+    """:func:`_schema_pass` without reading anything: libxml2 streams the file and each member
+    is dropped as soon as it is parsed; once without schema (lxml loses syntax errors while
+    it validates: see :mod:`pcrs.vector.gml`), then, with ``schema``, once more validating it.
 
     Returns ``(malformed, schema violations)`` as :func:`_schema_pass` does."""
+    malformed = _libxml2_stream(path, None)[0]
+    return malformed, _libxml2_stream(path, schema)[1] if schema is not None else 0
+
+
+def _libxml2_stream(path: Path, schema) -> tuple[bool, int]:
+    """One streaming parse by libxml2: ``(failed, schema violations)``. ``failed`` (an
+    ``XMLSyntaxError``) says that the file is not well-formed only without ``schema``: with
+    one, syntax errors may go unreported, and violations raise it too."""
     from lxml import etree
 
     from .gml import _MEMBER_TAGS, parser_options
 
-    root_tag = "{" + NS_PCRS + "}PlanCorpsRueSimplifie"
     opts = parser_options()
     if schema is not None:
         opts["schema"] = schema
-    it = etree.iterparse(str(path), events=("end",), tag=(*_MEMBER_TAGS, root_tag), **opts)
-    closed = False
+    it = etree.iterparse(str(path), events=("end",), tag=_MEMBER_TAGS, **opts)
     failed = False
     try:
         for _ev, el in it:
             parent = el.getparent()
-            if parent is None:
-                closed = el.tag == root_tag
-            elif el.tag != root_tag and parent.getparent() is None:
+            if parent is not None and parent.getparent() is None:
                 el.clear()
                 parent.remove(el)
     except etree.XMLSyntaxError:
         failed = True
     if schema is None:
         return failed, 0
-    return not closed, sum(1 for e in it.error_log if e.domain_name == "SCHEMASV")
+    return failed, sum(1 for e in it.error_log if e.domain_name == "SCHEMASV")
 
 
 def _use_fast_reader(reader: str, size: int, root) -> bool:
@@ -394,18 +399,18 @@ def _one_file(
             except (OSError, AssertionError, ValueError) as exc:
                 # (no fork here, or a daemonic process, which may not have children)
                 log.debug("schema step stays in this process: %s", exc)
-        if side is None:
-            for member in reader.members(schema=schema):
-                validator.member(member)
-            malformed = schema is not None and reader.malformed
-            schema_errors = reader.schema_errors if schema is not None else 0
-        else:
-            for member in reader.members():
-                validator.member(member)
+        # the rules read the file without schema, stopping at its first syntax error (lxml
+        # loses syntax errors while it validates, see pcrs.vector.gml); libxml2 counts the
+        # schema violations in a second pass, or in the second process meanwhile
+        for member in reader.members():
+            validator.member(member)
+        if side is not None:
             verdict = side.result()
             if verdict is None:  # the second process failed: the same step here
                 verdict = _schema_pass(path, schema)
             malformed, schema_errors = verdict
+        elif schema is not None and reader.error is None:
+            schema_errors = _libxml2_stream(path, schema)[1]
     state = validator.file
     if malformed:
         line, msg = reader.locate_error()
