@@ -95,3 +95,23 @@ def test_cell_extreme_index_is_order_independent(points):
     perm = np.random.default_rng(1).permutation(len(x))
     idx2 = cell_extreme_index(GRID, x[perm], y[perm], v[perm], "max")
     assert sorted(perm[idx2].tolist()) == sorted(idx.tolist())
+
+
+def test_cell_extreme_index_kernel_equals_the_numpy_path(monkeypatch):
+    """The compiled single pass picks the same point per pixel as the lexsort, ties included."""
+    from pcrs.raster import binning
+
+    if not binning.have_kernels():
+        pytest.skip("numba is not usable here: only the numpy path runs")
+    rng = np.random.default_rng(3)
+    n = 200_000
+    x = np.round(rng.uniform(0, 50, n), 1)  # coarse values: many ties of z and of position
+    y = np.round(rng.uniform(0, 50, n), 1)
+    z = np.round(rng.uniform(0, 3, n), 0)
+    z[::97] = np.nan
+    grid = RasterGrid.from_bounds(0, 0, 50, 50, 1.0)
+    compiled = [binning.cell_extreme_index(grid, x, y, z, w) for w in ("max", "min")]
+    monkeypatch.setattr(binning, "have_kernels", lambda: False)
+    plain = [binning.cell_extreme_index(grid, x, y, z, w) for w in ("max", "min")]
+    for a, b in zip(compiled, plain, strict=True):
+        assert np.array_equal(a, b)

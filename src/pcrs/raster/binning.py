@@ -20,10 +20,12 @@ array([[ 3., nan],
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
 
+from .._compiled import kernels_import
 from ..errors import ParameterError
 from .grid import RasterGrid
 
@@ -254,8 +256,21 @@ def cell_extreme_index(
     key = -vals if which == "max" else vals
     # ties broken by position, not by input order, so that any subset containing
     # the whole pixel picks the same point
-    xs, ys = np.asarray(x)[inside], np.asarray(y)[inside]
+    xs = np.asarray(x, np.float64)[inside]
+    ys = np.asarray(y, np.float64)[inside]
+    if have_kernels():  # one pass, O(n)
+        from ._raster_kernels import cell_best
+
+        best = cell_best(index.astype(np.int64), key, xs, ys, grid.size)
+        return ids[best[best >= 0]]
     order = np.lexsort((ys, xs, key, index))
     sidx = index[order]
     first = np.r_[True, sidx[1:] != sidx[:-1]]
     return ids[order[first]]
+
+
+@functools.lru_cache(maxsize=1)
+def have_kernels() -> bool:
+    """Whether the compiled single-pass kernels of the raster products can run (numba
+    installed and importing); otherwise numpy gives the same results, slower."""
+    return kernels_import("pcrs.raster._raster_kernels", "numpy")
