@@ -929,15 +929,16 @@ def _local_planes(
         sx, sy = dx.sum(1), dy.sum(1)
         sxx, syy, sxy = (dx * dx).sum(1), (dy * dy).sum(1), (dx * dy).sum(1)
         sz, sxz, syz = zz.sum(1), (dx * zz).sum(1), (dy * zz).sum(1)
-        m = np.empty((lx.size, 3, 3))
-        m[:, 0] = np.column_stack([np.full(lx.size, n), sx, sy])
-        m[:, 1] = np.column_stack([sx, sxx, sxy])
-        m[:, 2] = np.column_stack([sy, sxy, syy])
-        rhs = np.column_stack([sz, sxz, syz])
-        det = np.linalg.det(m)
+        # the normal equations [[n, sx, sy], [sx, sxx, sxy], [sy, sxy, syy]] (a, b, c) =
+        # (sz, sxz, syz), solved for a by Cramer's rule (closed form: 10x faster than a
+        # batched LAPACK solve of millions of 3x3 systems)
+        cof_xx = sxx * syy - sxy * sxy
+        cof_xy = sx * syy - sxy * sy
+        cof_yy = sx * sxy - sxx * sy
+        det = n * cof_xx - sx * cof_xy + sy * cof_yy
+        det_a = sz * cof_xx - sx * (sxz * syy - sxy * syz) + sy * (sxz * sxy - sxx * syz)
         ok = np.abs(det) > 1e-9 * np.maximum(sxx * syy, 1e-12) * n
         val = sz / n  # collinear neighbours: their mean
-        if ok.any():
-            val[ok] = np.linalg.solve(m[ok], rhs[ok][..., None])[:, 0, 0]
+        val[ok] = det_a[ok] / det[ok]
         out[start:stop] = val
     return out
