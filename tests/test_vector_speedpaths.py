@@ -1,7 +1,8 @@
 """The validator's fast paths give exactly what the general code gives.
 
-- clean geometries are read in plain Python floats (``gml._fast_geometry``): same vertices,
-  bounds, verdicts as the general reader, and every defect still goes to the general reader;
+- clean geometries are read by ``pcrs.vector._geom_spec`` run as plain Python
+  (``gml._read_clean``): same vertices, bounds, verdicts as the general reader, and every
+  defect still goes to the general reader;
 - a class with the same property tags in the same order reuses one structural verdict
   (``engine._PLANS``): a later feature with the same tags still gets its values checked;
 - the schema step may run in a forked second process: same findings as in one process.
@@ -21,7 +22,7 @@ from lxml import etree
 from pcrs.vector import validate
 from pcrs.vector.gml import (
     GML_NS,
-    _fast_geometry,
+    _read_clean,
     _read_geometry_general,
     parser_options,
     read_geometry,
@@ -72,7 +73,7 @@ def _check_tree(root) -> tuple[int, int]:
     fast = total = 0
     for el in _geometries(root):
         total += 1
-        if _fast_geometry(el, None, 0.005) is not None:
+        if _read_clean(el, None, 0.005) is not None:
             fast += 1
         _same(read_geometry(el), _read_geometry_general(el, None, 0.005))
     return fast, total
@@ -121,7 +122,7 @@ def test_curve_defects_are_left_to_the_general_reader(kind, a, b, dim):
     slow = _read_geometry_general(el, None, 0.005)
     _same(read_geometry(el), slow)
     if slow.problems:
-        assert _fast_geometry(el, None, 0.005) is None
+        assert _read_clean(el, None, 0.005) is None
 
 
 def _pairs(text: str) -> list[str]:
@@ -214,7 +215,7 @@ def test_random_arcs_match_the_general_reader(dim):
         el = etree.fromstring(CURVE.format(ns=NS, d=dim, kind="Arc", a=a, b=b))
         slow = _read_geometry_general(el, None, 0.005)
         _same(read_geometry(el), slow)
-        if _fast_geometry(el, None, 0.005) is not None:
+        if _read_clean(el, None, 0.005) is not None:
             fast += 1
     assert fast > 200  # most random arcs are clean: the fast path was compared
 

@@ -1,8 +1,10 @@
-"""Layout of the element records the compiled GML reader works on (no numba needed here).
+"""Layout of the element records the GML readers work on (no numba needed here).
 
 :mod:`pcrs.vector._scan_kernels` writes one row per element (columns ``C_*``);
-:mod:`pcrs.vector._geom_kernels` reads the geometries among them (roles ``R_*``, tables
-``G_*`` and ``F_*``); :mod:`pcrs.vector.fastread` turns both into features.
+:mod:`pcrs.vector._geom_spec` reads the geometries among them from geometry records
+(columns ``A_*``, roles ``R_*``, which :mod:`pcrs.vector.gml` also builds from lxml
+elements) into tables ``G_*`` and ``F_*``; :mod:`pcrs.vector.fastread` turns both into
+features.
 """
 
 from __future__ import annotations
@@ -75,6 +77,19 @@ ROLES = {
     "Arc": R_ARC,
     "ArcString": R_ARCSTRING,
 }
+
+# columns of the geometry records (pcrs.vector._geom_spec), one row per element
+A_DEPTH = 0  # as C_DEPTH: 4 for a geometry, the first child of a feature's property
+A_PARENT = 1  # row of the parent element
+A_NCHILD = 2  # number of element children
+A_ROLE = 3  # R_* (R_NONE for a name the geometry readers do not know)
+A_DIM = 4  # srsDimension: 0 absent, 2 or 3, -1 anything else
+A_SRS_S = 5  # srsName value span of a geometry root (-1: none)
+A_SRS_E = 6
+A_ID = 7  # 1 when a geometry root has a gml:id
+A_NUM_K = 8  # numbers of a pos/posList text: nv[A_NUM_K:A_NUM_K + A_NUM_N]
+A_NUM_N = 9  # (-1: no text, or a text that is not read as numbers there)
+A_NCOLS = 10
 
 # columns of the integer table of geometries
 G_ROW = 0  # record row of the geometry element

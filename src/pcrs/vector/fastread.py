@@ -9,8 +9,9 @@ a time:
 1. :mod:`pcrs.vector._scan_kernels` cuts the bytes into one record per element (name,
    attributes, first text, line, parent);
 2. :mod:`pcrs.vector._geom_kernels` reads the common geometries (points, lines, curves of
-   straight segments and arcs, polygons, multi-curves) from the bytes, exactly as the
-   Python geometry readers would;
+   straight segments and arcs, polygons, multi-curves) from the bytes: the functions of
+   :mod:`pcrs.vector._geom_spec`, compiled, which :func:`~pcrs.vector.gml.read_geometry`
+   runs as they are;
 3. :mod:`pcrs.vector._feature_kernels` finds each feature's identifier and its properties'
    names, lines, texts, links and geometries;
 4. Python decodes the texts and builds one :class:`~pcrs.vector.gml.Feature` per member, in
@@ -42,6 +43,7 @@ import numpy as np
 
 from .._compiled import kernels_import
 from ._records import (
+    A_NCOLS,
     C_ATTR_E,
     C_ATTR_S,
     C_DEPTH,
@@ -56,6 +58,8 @@ from ._records import (
     F_NCOLS,
     FULL,
     G_NCOLS,
+    G_SRS_E,
+    G_SRS_S,
     K_EMPRISE,
     K_GML,
     K_ID_EMPRISE,
@@ -82,11 +86,8 @@ from ._records import (
     P_ROW,
     PF_NODES,
     PF_STRIP,
-    R_CURVE,
-    R_LINESTRING,
     R_MULTICURVE,
     R_POINT,
-    R_POLYGON,
     R_POS,
     R_POSLIST,
     ROLES,
@@ -102,6 +103,7 @@ from .gml import (
     Geometry,
     GmlReader,
     Member,
+    _geometry_of,
     _prop_tag,
     read_geometry,
 )
@@ -120,13 +122,6 @@ _ATTR = re.compile(rb"""([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _NS_DECL = re.compile(rb"""xmlns(?::([^\s=]+))?\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _MEMBER = _MEMBER_TAGS[0]
 _ID_EMPRISE = "{" + NS_PCRS + "}idEmprise"
-_KIND_NAMES = {
-    R_POINT: "Point",
-    R_LINESTRING: "LineString",
-    R_CURVE: "Curve",
-    R_POLYGON: "Polygon",
-    R_MULTICURVE: "MultiCurve",
-}
 
 
 class FastReadUnavailable(Exception):
@@ -483,8 +478,9 @@ _HREF_NAME = np.frombuffer(b"href", np.uint8)
 
 
 class _GeometryReader:
-    """The compiled reader of the common clean geometries (:mod:`pcrs.vector._geom_kernels`)
-    for one file, and the :class:`~pcrs.vector.gml.Geometry` objects it gives."""
+    """The compiled reader of the common clean geometries (:mod:`pcrs.vector._geom_spec`,
+    compiled by :mod:`pcrs.vector._geom_kernels`) for one file, and the
+    :class:`~pcrs.vector.gml.Geometry` objects it gives."""
 
     def __init__(self, names: _Names, tolerance: float):
         self.names = names
@@ -499,7 +495,7 @@ class _GeometryReader:
         )
 
     def read(self, data: bytes, arr: np.ndarray, out: np.ndarray, rows: int) -> _GeometryReader:
-        from ._geom_kernels import geometries
+        from ._geom_kernels import geometries, prepare
 
         # tables sized by what the records hold (a geometry per candidate element, a part
         # and at most (length + 1) / 2 numbers per pos/posList text)
@@ -511,47 +507,28 @@ class _GeometryReader:
         )
         numeric = ((role == R_POS) | (role == R_POSLIST)) & (out[:rows, C_TEXT_S] >= 0)
         lengths = out[:rows, C_TEXT_E][numeric] - out[:rows, C_TEXT_S][numeric]
-        gi = np.empty((candidates, G_NCOLS), np.int64)
-        gf = np.empty((candidates, F_NCOLS), np.float64)
-        parts = np.empty((int(numeric.sum()), 2), np.int64)
+        n_numbers = int((lengths // 2 + 1).sum())
+        ga = np.empty(rows * A_NCOLS, np.int64)
+        nv = np.empty(n_numbers, np.float64)
+        gi = np.empty(candidates * G_NCOLS, np.int64)
+        gf = np.empty(candidates * F_NCOLS, np.float64)
+        parts = np.empty(2 * int(numeric.sum()), np.int64)
         # (and room for the points of linearised arcs: a geometry that would not fit is
         # read in Python)
-        self.fv = fv = np.empty(int((lengths // 2 + 1).sum()) * 4 + 4096, np.float64)
-        self.row_geo, self.keep, n = geometries(
-            arr, out, rows, self.names.roles, self.prefix, *self.attr_names, gi, gf, parts, fv,
-            self.tolerance,
-        )  # fmt: skip
-        self.gi = gi[:n].tolist()
-        self.gf = gf[:n].tolist()
+        self.fv = fv = np.empty(n_numbers * 4 + 4096, np.float64)
+        prepare(arr, out, rows, self.names.roles, self.prefix, *self.attr_names, ga, nv)
+        self.row_geo, n = geometries(ga, rows, nv, gi, gf, parts, fv, self.tolerance)
+        self.gi = gi[: n * G_NCOLS].reshape(n, G_NCOLS).tolist()
+        self.gf = gf[: n * F_NCOLS].reshape(n, F_NCOLS).tolist()
         self.parts = parts.tolist() if n else []  # (the unused rows too: they are few)
         self.data = data
         return self
 
     def geometry(self, g: int, line: int) -> Geometry:
-        _row, role, d, ss, se, has_id, p0, npart, holes = self.gi[g]
-        b = self.gf[g]
-        fv = self.fv
+        gi = self.gi[g]
+        ss, se = gi[G_SRS_S], gi[G_SRS_E]
         srs = self.data[ss:se].decode("utf-8") if se > ss >= 0 else None
-        kind = _KIND_NAMES[role]
-        problems = [] if has_id else [("no_gml_id", f"gml:{kind} without gml:id", None, None)]
-        if role == R_POINT:
-            o, n = self.parts[p0]
-            vals = tuple(fv[o : o + n].tolist())
-            return Geometry(
-                ("Point", vals), "Point", srs, line, {n}, problems, 0, False,
-                (b[0], b[1], b[2], b[3]), (b[4], b[5]), (b[6], b[7]) if n == 3 else None,
-            )  # fmt: skip
-        arrays = [fv[o : o + n].reshape(-1, d).copy() for o, n in self.parts[p0 : p0 + npart]]
-        if role == R_POLYGON:
-            spec = ("Polygon", arrays[0], arrays[1:])
-        elif role == R_MULTICURVE:
-            spec = ("MultiLineString", arrays)
-        else:
-            spec = ("LineString", arrays[0])
-        return Geometry(
-            spec, kind, srs, line, {d}, problems, holes, False,
-            (b[0], b[1], b[2], b[3]), (b[4], b[5]), (b[6], b[7]) if d == 3 else None,
-        )  # fmt: skip
+        return _geometry_of(gi, self.gf[g], self.parts, self.fv, srs, line)
 
 
 def _text(data: bytes, s: int, e: int) -> str:

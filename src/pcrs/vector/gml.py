@@ -44,6 +44,22 @@ import numpy as np
 import shapely
 from lxml import etree
 
+from ._geom_spec import NO_ROOM, ZERO_LENGTH, arc_into, arc_steps, numbers, read_at
+from ._records import (
+    A_ID,
+    A_SRS_E,
+    A_SRS_S,
+    F_NCOLS,
+    G_NCOLS,
+    R_CURVE,
+    R_LINESTRING,
+    R_MULTICURVE,
+    R_POINT,
+    R_POLYGON,
+    R_POS,
+    R_POSLIST,
+    ROLES,
+)
 from .model import GML_NS, NS_PCRS, NS_PCRS_INFO, XLINK_NS
 
 __all__ = [
@@ -66,8 +82,6 @@ __all__ = [
 ARC_TOLERANCE = 0.005
 #: consecutive vertices closer than this (m, 3D when Z is given) are identical: zero-length segment
 IDENTICAL = 1e-6
-#: consecutive vertices closer than this (m) coincide within any survey precision: a warning
-ZERO_LENGTH = 0.001
 
 _G = "{" + GML_NS + "}"
 _HREF = "{" + XLINK_NS + "}href"
@@ -371,7 +385,7 @@ class _CoordError(ValueError):
 
 def _parse_numbers(text: str) -> np.ndarray:
     try:
-        return np.array(list(map(float, text.split())), dtype=np.float64)
+        return np.array(numbers(text), dtype=np.float64)
     except ValueError:
         raise _CoordError(f"non-numeric coordinate in {text[:60]!r}") from None
 
@@ -533,13 +547,15 @@ def linearise_arc(p0, p1, p2, tolerance: float = ARC_TOLERANCE, full_circle: boo
     """Points along the circular arc through ``p0``, ``p1``, ``p2`` (2D or 3D).
 
     The chord-to-arc distance (sagitta) of each step is at most ``tolerance``. Z, when
-    present, varies linearly with the angle between the three control points.
+    present, varies linearly with the angle between the three control points. The points are
+    those of :func:`pcrs.vector._geom_spec.arc_into`, as every reader of pcrs linearises arcs.
 
     Returns
     -------
     numpy.ndarray or None
-        ``(n, dim)`` points from ``p0`` to ``p2``; None when the points are collinear
-        (the caller then keeps the control points as a straight line).
+        ``(n, dim)`` points from ``p0`` to ``p2`` (back to ``p0`` with ``full_circle``);
+        None when the points are collinear (the caller then keeps the control points as a
+        straight line), or the circle through them is too large to be stepped.
 
     Examples
     --------
@@ -547,64 +563,17 @@ def linearise_arc(p0, p1, p2, tolerance: float = ARC_TOLERANCE, full_circle: boo
     >>> bool(abs((pts ** 2).sum(axis=1) - 1).max() < 1e-9)
     True
     """
-    p0 = np.asarray(p0, float)
-    p1 = np.asarray(p1, float)
-    p2 = np.asarray(p2, float)
-    # plain Python floats (same float64 arithmetic, far less overhead than numpy scalars)
-    q0 = p0.tolist()
-    q1 = p1.tolist()
-    q2 = p2.tolist()
-    ax, ay = q0[0], q0[1]
-    bx, by = q1[0], q1[1]
-    cx, cy = q2[0], q2[1]
-    # work relative to p0 for numerical safety with large projected coordinates
-    bx, by, cx, cy = bx - ax, by - ay, cx - ax, cy - ay
-    d = 2.0 * (bx * cy - by * cx)
-    # (square roots of sums of squares, not hypot: the compiled reader repeats them exactly)
-    chord = math.sqrt(cx * cx + cy * cy)
-    if full_circle:
-        chord = math.sqrt(bx * bx + by * by)
-    # the middle point within 0.1 mm of the chord: a flat "arc"
-    if chord == 0.0 or abs(d) / 2.0 / chord < 1e-4:
+    q0 = np.asarray(p0, float).tolist()
+    dim = 3 if len(q0) >= 3 else 2
+    ctrl = q0[:dim] + np.asarray(p1, float).tolist()[:dim] + np.asarray(p2, float).tolist()[:dim]
+    n = arc_steps(ctrl, 0, dim, tolerance, full_circle)
+    if n < 0:
         return None
-    ux = (cy * (bx * bx + by * by) - by * (cx * cx + cy * cy)) / d
-    uy = (bx * (cx * cx + cy * cy) - cx * (bx * bx + by * by)) / d
-    r = math.sqrt(ux * ux + uy * uy)
-    a0 = math.atan2(-uy, -ux)
-    a1 = math.atan2(by - uy, bx - ux)
-    a2 = math.atan2(cy - uy, cx - ux)
-    ccw = d > 0
-    two_pi = 2 * math.pi
-
-    def sweep(a, b):
-        s = (b - a) % two_pi
-        return s if ccw else -((a - b) % two_pi)
-
-    s1 = sweep(a0, a1)
-    s2 = two_pi if full_circle else sweep(a0, a2)
-    if full_circle and not ccw:
-        s2 = -two_pi
-    step = math.pi / 2 if tolerance >= r else 2 * math.acos(1 - tolerance / r)
-    n = int(min(max(math.ceil(abs(s2) / step), 2), 10000))
-    t = np.arange(n + 1) * (s2 / n)
-    dim = 3 if p0.size >= 3 else 2
+    fv = [0.0] * (n * dim)
+    arc_into(ctrl, 0, dim, tolerance, full_circle, fv, 0)
     out = np.empty((n + 1, dim))
-    ang = a0 + t
-    out[:, 0] = np.cos(ang)
-    out[:, 0] *= r
-    out[:, 0] += ax + ux
-    out[:, 1] = np.sin(ang)
-    out[:, 1] *= r
-    out[:, 1] += ay + uy
-    end = q0 if full_circle else q2
-    out[0, :2] = q0[:2]
-    out[-1, :2] = end[:2]
-    if dim == 3:
-        z0, z1, z2 = q0[2], q1[2], end[2]
-        if z0 == z1 == z2:
-            out[:, 2] = z0
-        else:
-            out[:, 2] = np.interp(np.abs(t), [0, abs(s1), abs(s2)], [z0, z1, z2])
+    out[0] = ctrl[:dim]
+    out[1:] = np.array(fv).reshape(n, dim)
     return out
 
 
@@ -833,367 +802,132 @@ def _geom_of(el, ctx: _Ctx, tol: float):
     raise _CoordError(f"gml:{local} is not a geometry PCRS uses")
 
 
-_POINT_TAG = _G + "Point"
-_POS_TAG = _G + "pos"
-
-
-def _fast_point(el, srs):
-    """The common ``<gml:Point gml:id srsName><gml:pos>x y z</gml:pos></gml:Point>``, without numpy."""
-    if len(el) != 1:
-        return None
-    pos = el[0]
-    if pos.tag != _POS_TAG or (pos.items() and pos.get("srsDimension") is not None):
-        return None
-    try:
-        vals = tuple(map(float, (pos.text or "").split()))
-    except ValueError:
-        return None
-    n = len(vals)
-    if n not in (2, 3) or not all(map(_ISFINITE, vals)):
-        return None
-    gid = el.get(_GML_ID)
-    problems = [] if gid is not None else [("no_gml_id", "gml:Point without gml:id", None, None)]
-    x, y = vals[0], vals[1]
-    return Geometry(
-        ("Point", vals),
-        "Point",
-        el.get("srsName") or srs,
-        el.sourceline or 0,
-        {n},
-        problems,
-        0,
-        False,
-        (x, y, x, y),
-        (x, y),
-        (vals[2], vals[2]) if n == 3 else None,
-    )
-
-
-_LINESTRING_TAG = _G + "LineString"
-_POSLIST_TAG = _G + "posList"
-
-
-# --- fast paths: the common clean geometries, in plain Python floats ----------------------
+# --- the common clean geometries: pcrs.vector._geom_spec, on records of lxml elements -----
 #
-# Small geometries (a handful of vertices) cost more in numpy's per-call overhead than in
-# arithmetic. The readers below handle the shapes PCRS deliveries use most (Curve of
-# LineStringSegment/Arc/ArcString, LineString, LinearRing or Ring polygons, MultiCurve) with
-# an explicit srsDimension of 2 or 3 and finite numbers, in Python floats, with the same
-# float64 operations in the same order as the general reader (so the same vertices, bounds
-# and verdicts). On anything else, and on any defect (zero-length or short segment, arc point
-# count, aligned arc points, gap, open ring...), they give up and the general reader, which
-# reports the defect, reads the geometry again.
+# pcrs.vector._geom_spec reads the common clean forms (Point, LineString, Curve of
+# LineStringSegment/Arc/ArcString, Polygon of LinearRing or Ring, MultiCurve) from geometry
+# records; the compiled reader (pcrs.vector.fastread) runs it compiled over the file's bytes,
+# read_geometry runs the same functions here, over records of the lxml element, without
+# numba. What they decline (any defect, any other form) is read by the general reader above,
+# which gives the same result for what they read.
 
-
-class _Slow(Exception):
-    """The fast path does not handle this geometry: read it with the general reader."""
-
-
-_SEGMENTS_TAG = _G + "segments"
-_LSS_TAG = _G + "LineStringSegment"
-_ARC_TAG = _G + "Arc"
-_ARCSTRING_TAG = _G + "ArcString"
-_CURVE_TAG = _G + "Curve"
-_POLYGON_TAG = _G + "Polygon"
-_EXTERIOR_TAG = _G + "exterior"
-_INTERIOR_TAG = _G + "interior"
-_LINEARRING_TAG = _G + "LinearRing"
-_RING_TAG = _G + "Ring"
-_CURVEMEMBER_TAG = _G + "curveMember"
-_MULTICURVE_TAG = _G + "MultiCurve"
-_TWO_PI = 2 * math.pi
-_FAST_TAGS = frozenset((_LINESTRING_TAG, _CURVE_TAG, _POLYGON_TAG, _MULTICURVE_TAG))
+_ROLE_OF_TAG = {_G + name: role for name, role in ROLES.items()}
+_KIND_NAMES = {
+    R_POINT: "Point",
+    R_LINESTRING: "LineString",
+    R_CURVE: "Curve",
+    R_POLYGON: "Polygon",
+    R_MULTICURVE: "MultiCurve",
+}
+_CLEAN_TAGS = frozenset(_G + kind for kind in _KIND_NAMES.values())
+_DIMS = {None: 0, "2": 2, "3": 3}
 _ISFINITE = math.isfinite
+_MAX_VALUES = 1 << 24
 
 
-def _flat_poslist(holder, d: int) -> list:
-    """Floats of the single ``posList`` of ``holder`` (no own srsDimension), checked for
-    zero-length and short segments like :func:`_check_zero_length`."""
-    if len(holder) != 1:
-        raise _Slow
-    pl = holder[0]
-    if pl.tag != _POSLIST_TAG or pl.get("srsDimension") is not None:
-        raise _Slow
-    try:
-        vals = list(map(float, (pl.text or "").split()))
-    except ValueError:
-        raise _Slow from None
-    n = len(vals)
-    if n < 2 * d or n % d:
-        raise _Slow
-    if not all(map(_ISFINITE, vals)):
-        raise _Slow
-    if n > 16 * d:
-        ctx = _Ctx(None, d, ZERO_LENGTH)
-        _check_zero_length(np.array(vals).reshape(-1, d), ctx)
-        if ctx.problems:
-            raise _Slow
-        return vals
-    tol2 = ZERO_LENGTH * ZERO_LENGTH
-    # the same sums, in the same order, as _check_zero_length's short-line loop
-    if d == 3:
-        for i in range(3, n, 3):
-            if (
-                not (vals[i] - vals[i - 3]) ** 2
-                + (vals[i + 1] - vals[i - 2]) ** 2
-                + (vals[i + 2] - vals[i - 1]) ** 2
-                >= tol2
-            ):
-                raise _Slow
-    else:
-        for i in range(2, n, 2):
-            if not (vals[i] - vals[i - 2]) ** 2 + (vals[i + 1] - vals[i - 1]) ** 2 >= tol2:
-                raise _Slow
-    return vals
-
-
-def _arc_flat(v: list, i: int, d: int, tol: float, out: list) -> None:
-    """Append to ``out`` the points after the first of the arc whose control points start at
-    ``v[i]``: :func:`linearise_arc` (not a full circle), operation for operation."""
-    ax, ay = v[i], v[i + 1]
-    bx, by = v[i + d], v[i + d + 1]
-    cx, cy = v[i + 2 * d], v[i + 2 * d + 1]
-    bx, by, cx, cy = bx - ax, by - ay, cx - ax, cy - ay
-    dd = 2.0 * (bx * cy - by * cx)
-    chord = math.sqrt(cx * cx + cy * cy)
-    if chord == 0.0 or abs(dd) / 2.0 / chord < 1e-4:
-        raise _Slow  # aligned points: the general reader reports them
-    ux = (cy * (bx * bx + by * by) - by * (cx * cx + cy * cy)) / dd
-    uy = (bx * (cx * cx + cy * cy) - cx * (bx * bx + by * by)) / dd
-    r = math.sqrt(ux * ux + uy * uy)
-    if not (_ISFINITE(r) and _ISFINITE(ux) and _ISFINITE(uy)):
-        raise _Slow
-    a0 = math.atan2(-uy, -ux)
-    a1 = math.atan2(by - uy, bx - ux)
-    a2 = math.atan2(cy - uy, cx - ux)
-    if dd > 0:
-        s1 = (a1 - a0) % _TWO_PI
-        s2 = (a2 - a0) % _TWO_PI
-    else:
-        s1 = -((a0 - a1) % _TWO_PI)
-        s2 = -((a0 - a2) % _TWO_PI)
-    step = math.pi / 2 if tol >= r else 2 * math.acos(1 - tol / r)
-    n = int(min(max(math.ceil(abs(s2) / step), 2), 10000))
-    q = s2 / n
-    ox = ax + ux
-    oy = ay + uy
-    cos = math.cos
-    sin = math.sin
-    if d == 3:
-        z0, z1, z2 = v[i + 2], v[i + d + 2], v[i + 2 * d + 2]
-        if z0 == z1 == z2:
-            zs = None
-        else:
-            zs = np.interp(
-                np.abs(np.arange(n + 1) * q), [0, abs(s1), abs(s2)], [z0, z1, z2]
-            ).tolist()
-        for k in range(1, n):
-            ang = a0 + k * q
-            out.append(cos(ang) * r + ox)
-            out.append(sin(ang) * r + oy)
-            out.append(z0 if zs is None else zs[k])
-        out.append(v[i + 2 * d])
-        out.append(v[i + 2 * d + 1])
-        out.append(z0 if zs is None else zs[n])
-    else:
-        for k in range(1, n):
-            ang = a0 + k * q
-            out.append(cos(ang) * r + ox)
-            out.append(sin(ang) * r + oy)
-        out.append(v[i + 4])
-        out.append(v[i + 5])
-
-
-def _flat_curve(el, d: int, tol: float) -> list:
-    """Linearised vertices (flat floats) of an inner LineString or Curve element."""
-    if el.get("srsDimension") is not None:
-        raise _Slow
-    tag = el.tag
-    if tag == _LINESTRING_TAG:
-        return _flat_poslist(el, d)
-    if tag != _CURVE_TAG or len(el) != 1:
-        raise _Slow
-    segs = el[0]
-    if segs.tag != _SEGMENTS_TAG:
-        raise _Slow
-    return _flat_segments(segs, d, tol)
-
-
-def _flat_segments(segs, d: int, tol: float) -> list:
-    """Linearised vertices of the segments of a Curve, joined like :func:`_join`."""
-    out = None
-    for seg in segs:
-        stag = seg.tag
-        if seg.get("srsDimension") is not None:
-            raise _Slow
-        vals = _flat_poslist(seg, d)
-        if stag == _LSS_TAG:
-            part = vals
-        elif stag in (_ARC_TAG, _ARCSTRING_TAG):
-            npts = len(vals) // d
-            if npts < 3 or npts % 2 == 0 or (stag == _ARC_TAG and npts != 3):
-                raise _Slow
-            part = vals[:d]
-            for i in range(0, (npts - 2) * d, 2 * d):
-                _arc_flat(vals, i, d, tol, part)
-        else:
-            raise _Slow
-        if out is None:
-            out = part
-        else:
-            _flat_join(out, part, d)
-    if out is None:
-        raise _Slow
-    return out
-
-
-def _flat_join(out: list, part: list, d: int) -> None:
-    """Append ``part`` to ``out`` as :func:`_join` does: its first point must touch the last
-    point of ``out`` (within ZERO_LENGTH, in 2D), and is not repeated."""
-    dx = out[-d] - part[0]
-    dy = out[-d + 1] - part[1]
-    if math.sqrt(dx**2 + dy**2) > ZERO_LENGTH:
-        raise _Slow
-    out.extend(part[d:])
-
-
-def _flat_ring(holder, d: int, tol: float) -> list:
-    """Vertices of the ring in an ``exterior``/``interior`` element (closed, >= 4 points)."""
-    if len(holder) != 1:
-        raise _Slow
-    ring = holder[0]
-    if ring.get("srsDimension") is not None:
-        raise _Slow
-    if ring.tag == _LINEARRING_TAG:
-        vals = _flat_poslist(ring, d)
-    elif ring.tag == _RING_TAG:
-        vals = None
-        for member in ring:
-            if member.tag != _CURVEMEMBER_TAG or len(member) != 1:
-                raise _Slow
-            part = _flat_curve(member[0], d, tol)
-            if vals is None:
-                vals = part
-            else:
-                _flat_join(vals, part, d)
-        if vals is None:
-            raise _Slow
-    else:
-        raise _Slow
-    n = len(vals)
-    if n < 4 * d:
-        raise _Slow
-    if max(abs(vals[0] - vals[-d]), abs(vals[1] - vals[-d + 1])) > 1e-9 or (
-        d == 3 and abs(vals[2] - vals[-1]) > 1e-6
-    ):
-        raise _Slow
-    return vals
-
-
-def _fast_geometry(el, srs, tol: float):
-    """A :class:`Geometry` for the common clean cases, or None (see the notes above)."""
-    sd = el.get("srsDimension")
-    if sd == "3":
-        d = 3
-    elif sd == "2":
-        d = 2
-    else:
-        return None
-    own_srs = el.get("srsName")
-    if not own_srs:
-        return None
-    tag = el.tag
-    try:
-        if tag in (_LINESTRING_TAG, _CURVE_TAG):
-            if tag == _LINESTRING_TAG:
-                vals = _flat_poslist(el, d)
-            else:
-                if len(el) != 1:
-                    return None
-                segs = el[0]
-                if segs.tag != _SEGMENTS_TAG:
-                    return None
-                vals = _flat_segments(segs, d, tol)
-            spec = ("LineString", np.array(vals).reshape(-1, d))
-            allv = vals
-            holes = 0
-        elif tag == _POLYGON_TAG:
-            shell = None
-            rings = []
-            for child in el:
-                ctag = child.tag
-                if ctag == _EXTERIOR_TAG and shell is None:
-                    shell = _flat_ring(child, d, tol)
-                elif ctag == _INTERIOR_TAG:
-                    rings.append(_flat_ring(child, d, tol))
-                else:
-                    return None
-            if shell is None:
-                return None
-            holes = len(rings)
-            spec = (
-                "Polygon",
-                np.array(shell).reshape(-1, d),
-                [np.array(h).reshape(-1, d) for h in rings],
-            )
-            allv = shell
-            for h in rings:
-                allv = allv + h
-            vals = shell
-        elif tag == _MULTICURVE_TAG:
-            lines = []
-            allv = []
-            for member in el:
-                if member.tag != _CURVEMEMBER_TAG or len(member) != 1:
-                    return None
-                part = _flat_curve(member[0], d, tol)
-                lines.append(np.array(part).reshape(-1, d))
-                allv.extend(part)
-            if not lines:
-                return None
-            spec = ("MultiLineString", lines)
-            vals = allv
-            holes = 0
-        else:
+def _records_of(el) -> tuple[list, int, list] | None:
+    """Geometry records (flat, ``A_*`` columns, document order) of ``el`` and its
+    descendants, their number, and the numbers their ``pos``/``posList`` point to; None for
+    a tree with a node that is not an element (the general reader reads it)."""
+    ga: list = []
+    nv: list = []
+    todo = [(el, -1, 4)]
+    rows = 0
+    while todo:
+        node, parent, depth = todo.pop()
+        tag = node.tag
+        if tag.__class__ is not str:
             return None
-    except _Slow:
+        role = _ROLE_OF_TAG.get(tag, 0)
+        kids = list(node)
+        dim = _DIMS.get(node.get("srsDimension"), -1) if node.items() else 0
+        k = 0
+        n = -1
+        if role in (R_POS, R_POSLIST):
+            text = node.text
+            if text is not None:
+                try:
+                    vals = numbers(text)
+                except ValueError:
+                    vals = None
+                if vals is not None and all(map(_ISFINITE, vals)):
+                    k = len(nv)
+                    n = len(vals)
+                    nv += vals
+        ga += (depth, parent, len(kids), role, dim, -1, -1, 0, k, n)
+        for kid in reversed(kids):
+            todo.append((kid, rows, depth + 1))
+        rows += 1
+    return ga, rows, nv
+
+
+def _read_clean(el, srs: str | None, tol: float) -> Geometry | None:
+    """``el`` read by :func:`pcrs.vector._geom_spec.read_at`, or None where it declines."""
+    found = _records_of(el)
+    if found is None:
         return None
-    xs = allv[0::d]
-    ys = allv[1::d]
-    problems = []
-    if el.get(_GML_ID) is None:
-        problems.append(("no_gml_id", f"gml:{tag[len(_G) :]} without gml:id", None, None))
-    if d == 3:
-        zs = allv[2::d]
-        zrange = (min(zs), max(zs))
+    ga, rows, nv = found
+    own = el.get("srsName")
+    if own is not None:
+        ga[A_SRS_S] = 0
+        ga[A_SRS_E] = len(own)
+    if el.get(_GML_ID) is not None:
+        ga[A_ID] = 1
+    gi = [0] * G_NCOLS
+    gf = [0.0] * F_NCOLS
+    parts = [0] * (2 * rows)
+    room = 4 * len(nv) + 64
+    while True:
+        fv = [0.0] * room
+        status, _npart, _k = read_at(0, ga, rows, nv, gi, gf, parts, fv, 0, 0, 0, tol)
+        if status != NO_ROOM or room > _MAX_VALUES:
+            break
+        room *= 16  # (arcs of many steps)
+    if status < 0:
+        return None
+    return _geometry_of(gi, gf, parts, fv, own or srs, el.sourceline or 0)
+
+
+def _geometry_of(gi: list, b: list, parts: list, fv, srs: str | None, line: int) -> Geometry:
+    """The :class:`Geometry` of one row of the tables :mod:`pcrs.vector._geom_spec` fills.
+
+    ``gi`` and ``b`` are its columns in the integer and float tables (lists), ``parts`` the
+    flat list of vertex blocks ``(offset, count)`` in ``fv`` (a list or a float64 array),
+    ``srs`` the effective srsName."""
+    _row, role, d, _ss, _se, has_id, p0, npart, holes = gi
+    kind = _KIND_NAMES[role]
+    problems = [] if has_id else [("no_gml_id", f"gml:{kind} without gml:id", None, None)]
+    bounds = (b[0], b[1], b[2], b[3])
+    zrange = (b[6], b[7]) if d == 3 else None
+    if role == R_POINT:
+        o, n = parts[2 * p0], parts[2 * p0 + 1]
+        vals = fv[o : o + n]
+        spec = ("Point", tuple(vals if vals.__class__ is list else vals.tolist()))
+        return Geometry(
+            spec, kind, srs, line, {d}, problems, 0, False, bounds, (b[4], b[5]), zrange
+        )
+    blocks = parts[2 * p0 : 2 * (p0 + npart)]
+    arrays = [
+        np.array(fv[o : o + n], dtype=np.float64).reshape(-1, d)
+        for o, n in zip(blocks[::2], blocks[1::2], strict=True)
+    ]
+    if role == R_POLYGON:
+        spec = ("Polygon", arrays[0], arrays[1:])
+    elif role == R_MULTICURVE:
+        spec = ("MultiLineString", arrays)
     else:
-        zrange = None
+        spec = ("LineString", arrays[0])
     return Geometry(
-        spec,
-        tag[len(_G) :],
-        own_srs,
-        el.sourceline or 0,
-        {d},
-        problems,
-        holes,
-        False,
-        (min(xs), min(ys), max(xs), max(ys)),
-        (vals[0], vals[1]),
-        zrange,
+        spec, kind, srs, line, {d}, problems, holes, False, bounds, (b[4], b[5]), zrange
     )
 
 
 def read_geometry(el, srs: str | None = None, tolerance: float = ARC_TOLERANCE) -> Geometry:
     """Read one GML geometry element into a :class:`Geometry` (never raises on bad content)."""
-    tag = el.tag
-    if tag == _POINT_TAG:
-        fast = _fast_point(el, srs)
-        if fast is not None:
-            return fast
-    elif tag in _FAST_TAGS:
-        fast = _fast_geometry(el, srs, tolerance)
-        if fast is not None:
-            return fast
+    if el.tag in _CLEAN_TAGS:
+        clean = _read_clean(el, srs, tolerance)
+        if clean is not None:
+            return clean
     return _read_geometry_general(el, srs, tolerance)
 
 
