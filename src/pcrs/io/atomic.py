@@ -27,6 +27,7 @@ import threading
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal
 
 from ..errors import OutputExistsError, ParameterError, PcrsError, PcrsIOError
 
@@ -251,14 +252,14 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def sweep_stale(folder: str | os.PathLike) -> list[Path]:
+def sweep_stale(folder: str | os.PathLike[str]) -> list[Path]:
     """Remove the temporary files that dead processes of this host left in ``folder``.
 
     Only files named by :func:`atomic_path` (``.{name}.{host}-{pid}.{random}.part``)
     whose host is this one and whose process no longer exists are removed.
     Returns them.
     """
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -321,7 +322,7 @@ class _AtomicOutput:
             _PENDING[self.tmp] = self.path
         return self.tmp
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> Literal[False]:
         if self._closed or self.tmp is None:
             return False
         self._closed = True

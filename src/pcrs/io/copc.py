@@ -254,7 +254,7 @@ def build_octree(
     codes = codes[idx]
     for axis in range(3):  # one at a time, to keep the peak memory low
         axes[axis] = axes[axis][idx]
-    q = tuple(axes)
+    q = (axes[0], axes[1], axes[2])
     del axes
 
     node_of_point = np.empty(n, dtype=np.int32)
@@ -290,7 +290,7 @@ def build_octree(
         keep = ~take
         codes = codes[keep]
         idx = idx[keep]
-        q = tuple(a[keep] for a in q)
+        q = (q[0][keep], q[1][keep], q[2][keep])
 
     # group by node, input order inside a node (a stable sort of the node ids)
     small = np.uint16 if n_nodes <= np.iinfo(np.uint16).max else np.uint32

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import struct
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +49,7 @@ from .las_layout import (
     dropped_attributes,
     fill_record,
     layout_from_header,
+    xyz_floats,
 )
 
 __all__ = [
@@ -266,9 +267,9 @@ def _header_info(path: Path, header: laspy.LasHeader, compressed: bool) -> LasIn
         las_version=f"{header.version.major}.{header.version.minor}",
         compressed=compressed,
         copc=_is_copc(header),
-        scales=tuple(float(s) for s in header.scales),
-        offsets=tuple(float(o) for o in header.offsets),
-        bounds=(*(float(v) for v in mins), *(float(v) for v in maxs)),
+        scales=xyz_floats(header.scales),
+        offsets=xyz_floats(header.offsets),
+        bounds=(*xyz_floats(mins), *xyz_floats(maxs)),
         crs=crs_from_las_header(header),
         extra_dims=extra,
         points_by_return=[int(n) for n in header.number_of_points_by_return],
@@ -363,7 +364,7 @@ def iter_chunks(
     path: str | os.PathLike,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     crs: Any = None,
-) -> Iterator[PointCloud]:
+) -> Generator[PointCloud, None, None]:
     """Stream a file as point clouds of at most ``chunk_size`` points.
 
     Memory stays bounded by the chunk size whatever the size of the file.

@@ -32,7 +32,7 @@ import copy
 import logging
 import os
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,6 +168,11 @@ def _same_records(raw: list, parsed: list) -> bool:
     return ids == [(str(getattr(v, "user_id", "")), int(v.record_id)) for v in parsed]
 
 
+def xyz_floats(values: Sequence[float] | np.ndarray) -> tuple[float, float, float]:
+    """The three values of a header's x, y, z array (scales, offsets, mins...) as floats."""
+    return float(values[0]), float(values[1]), float(values[2])
+
+
 def layout_from_header(header: laspy.LasHeader, path: Path | None = None) -> LasLayout:
     """The :class:`~pcrs.points.LasLayout` of a file: everything needed to write its points back.
 
@@ -214,8 +219,8 @@ def layout_from_header(header: laspy.LasHeader, path: Path | None = None) -> Las
     return LasLayout(
         point_format=int(header.point_format.id),
         version=f"{header.version.major}.{header.version.minor}",
-        scales=tuple(float(s) for s in header.scales),
-        offsets=tuple(float(o) for o in header.offsets),
+        scales=xyz_floats(header.scales),
+        offsets=xyz_floats(header.offsets),
         extra_dims=params,
         vlrs=tuple(vlrs),
         evlrs=tuple(evlrs),
