@@ -355,7 +355,7 @@ class Catalog:
                 )
             )
         if len(groups) > 1:
-            crs_of = {}
+            crs_of: dict[str | None, CRS | None] = {}
             for f in self.files:
                 crs_of.setdefault(_crs_key(f.crs), f.crs)
             parts = [f"{crs_label(crs_of[k])}: {len(v)} file(s)" for k, v in groups.items()]

@@ -192,7 +192,7 @@ class TileContext:
     @property
     def extent(self) -> tuple[float, float, float, float]:
         """Bounds ``(xmin, ymin, xmax, ymax)`` of all the run's sources."""
-        return tuple(_load_index(self._require_index())["extent"])  # type: ignore[return-value]
+        return tuple(_load_index(self._require_index())["extent"])
 
     def _require_index(self) -> str:
         if self.index is None:

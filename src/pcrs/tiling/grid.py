@@ -302,7 +302,7 @@ class TileGrid:
             b = [b[0], b[1], b[3], b[4]]
         if len(b) != 4:
             raise ParameterError(f"bounds must have 4 or 6 values, got {bounds!r}")
-        return cls(size, origin, naming, prefix, tuple(b))
+        return cls(size, origin, naming, prefix, (b[0], b[1], b[2], b[3]))
 
     def with_extent(self, bounds: Sequence[float] | None) -> TileGrid:
         """The same grid with another data extent (``None`` removes it)."""

@@ -184,10 +184,10 @@ class Manifest:
     def fingerprints(self, paths: Iterable[str | os.PathLike], threads: int = 4) -> dict[str, str]:
         """The content hash of each path (``{str(path): hash}``), hashing only the
         files whose size or modification time changed since they were recorded."""
-        paths = [str(p) for p in paths]
+        names = [str(p) for p in paths]
         todo = []
         out: dict[str, str] = {}
-        for p in paths:
+        for p in names:
             rec = self.files.get(self._name(p))
             if rec is not None and _stat_matches(Path(p), rec):
                 out[p] = rec["blake2b"]

@@ -251,7 +251,7 @@ class _SpillSink:
         self.overwrite = overwrite
         self.layout = layout
         self.dir = Path(tempfile.mkdtemp(prefix=".pcrs-retile-", dir=folder))
-        fields = [("x", "<f8"), ("y", "<f8"), ("z", "<f8")]
+        fields: list[tuple[Any, ...]] = [("x", "<f8"), ("y", "<f8"), ("z", "<f8")]
         for name, arr in template.attributes.items():
             fields.append(
                 (name, arr.dtype.str, arr.shape[1:]) if arr.ndim > 1 else (name, arr.dtype.str)
@@ -428,6 +428,7 @@ def retile(
         )
     if grid.extent is None:
         grid = grid.with_extent(catalog.bounds)
+    assert grid.extent is not None  # with_extent(bounds) always sets it
     cols, rows = grid.index_ranges(grid.extent)
     # the edge rule's home tiles and real tiles, from the headers (TileGrid.assign)
     live = [f for f in catalog.files if f.points > 0]
