@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -218,7 +219,7 @@ _GDAL_TYPES = {
 
 
 def write_vrt(
-    tiles: list[str | os.PathLike],
+    tiles: Sequence[str | os.PathLike],
     path: str | os.PathLike,
     *,
     overwrite: bool = False,

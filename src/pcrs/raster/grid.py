@@ -494,7 +494,7 @@ def available_memory() -> int | None:
     avail = _meminfo_available()
     if avail is None:
         try:
-            import psutil  # type: ignore[import-untyped]
+            import psutil
 
             avail = int(psutil.virtual_memory().available)
         except Exception:

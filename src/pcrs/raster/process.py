@@ -42,7 +42,7 @@ import functools
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +105,8 @@ def raster_tile(
     """
     from ..io.raster import write_raster
 
-    grid = RasterGrid.from_bounds(*ctx.tile.bounds, resolution)
+    minx, miny, maxx, maxy = ctx.tile.bounds
+    grid = RasterGrid.from_bounds(minx, miny, maxx, maxy, resolution)
     facts: dict[str, Any] = {"points_with_buffer": len(cloud)}
     if dsm_classes is not None and not np.isin(cloud.classification, _ABOVE_GROUND).any():
         # classified ground / non-ground only (e.g. classes 1 and 2): the above-ground points
@@ -129,6 +130,10 @@ def raster_tile(
                 cloud, grid, terrain=terrain, surface=surface, pitfree=pitfree,
                 dsm_classes=dsm_classes,
             )  # fmt: skip
+        if data is None:
+            raise ParameterError(
+                f"unknown raster product {product!r}; choose among {PROCESS_PRODUCTS}"
+            )
         raster = Raster(data, grid, cloud.crs, product, [product], "m")
         write_raster(raster, ctx.path(f"{product}/{{stem}}.tif"), overwrite=True)
         facts[f"{product}_seconds"] = round(time.perf_counter() - t0, 3)
@@ -381,6 +386,7 @@ def process(
     grid = TileGrid(
         tile_size, naming="ign" if abs(tile_size - 1000.0) < 1e-9 else "xy", prefix="tile"
     )
+    func1: Callable[..., Any]
     if steps:
         buffer1 = classify_buffer(steps, ground, codes) if buffer is None else float(buffer)
         func1 = functools.partial(
@@ -465,7 +471,7 @@ def process(
             else:  # no raster of this run: an older mosaic would describe other outputs
                 vrt.unlink(missing_ok=True)
         kept = [r.name for r in classified.results if r.info.get("classification") == "kept"]
-        summary = {
+        summary: dict[str, Any] = {
             "pcrs": __version__,
             "inputs": [str(p) for p in catalog.paths],
             "output": str(out),
