@@ -339,7 +339,7 @@ def attach_to_roofs(
     y0 = math.floor(y[roof].min() / cell) * cell - pad * cell
     nx = int((x[roof].max() - x0) // cell) + pad + 2
     ny = int((y[roof].max() - y0) // cell) + pad + 2
-    top = np.full(ny * nx, -np.inf)
+    top: np.ndarray = np.full(ny * nx, -np.inf)
     rix = ((x[roof] - x0) // cell).astype(np.int64)
     riy = ((y[roof] - y0) // cell).astype(np.int64)
     np.maximum.at(top, riy * nx + rix, z[roof])

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -174,6 +174,12 @@ class Evaluation:
         }
 
 
+def _code_list(codes: int | Iterable[int]) -> list[int]:
+    """``[codes]`` for one code (a scalar for numpy.isscalar), else ``list(codes)``."""
+    # numpy.isscalar narrows only its true branch: the casts say what it decided
+    return [cast(int, codes)] if np.isscalar(codes) else list(cast("Iterable[int]", codes))
+
+
 def _safe(num: float, den: float) -> float:
     return float(num) / float(den) if den else float("nan")
 
@@ -295,12 +301,8 @@ def evaluate(
         )
     ground_result = None
     if ground is not None:
-        gref = [ground] if np.isscalar(ground) else list(ground)
-        gpred = (
-            gref
-            if predicted_ground is None
-            else ([predicted_ground] if np.isscalar(predicted_ground) else list(predicted_ground))
-        )
+        gref = _code_list(ground)
+        gpred = gref if predicted_ground is None else _code_list(predicted_ground)
         ground_result = ground_errors(np.isin(pred, gpred), np.isin(ref, gref))
     return Evaluation(
         labels=labels,

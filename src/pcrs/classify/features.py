@@ -92,7 +92,12 @@ class Features:
         """``n`` points of NaN features (``count`` 0)."""
         nan = np.full(n, np.nan, np.float32)
         return cls(
-            *(nan.copy() for _ in range(6)),
+            linearity=nan.copy(),
+            planarity=nan.copy(),
+            sphericity=nan.copy(),
+            verticality=nan.copy(),
+            curvature=nan.copy(),
+            height_range=nan.copy(),
             normal=np.full((n, 3), np.nan, np.float32),
             eigenvalues=np.full((n, 3), np.nan, np.float32),
             count=np.zeros(n, np.int32),

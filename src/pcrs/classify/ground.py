@@ -249,6 +249,7 @@ def _disk_filter(grid: np.ndarray, radius: int, minimum: bool) -> np.ndarray:
                     out = part.copy()
                 else:
                     combine(out, part, out=out)
+    assert out is not None  # the chord of dy = 0 (half width ``radius``) is always combined
     return out
 
 
@@ -492,7 +493,7 @@ def pmf(
 def _pmf_windows(max_window: float, cell: float, exponential: bool) -> list[int]:
     """Window sizes in cells (odd), growing until ``max_window`` map units."""
     wmax = max_window / cell
-    out = []
+    out: list[int] = []
     k = 0
     while True:
         w = 2 * (2**k) + 1 if exponential else 2 * (k + 1) + 1
@@ -590,7 +591,7 @@ def _simulate_cloth(
     """
     ny, nx = surface.shape
     start = float(surface.max()) + 1.0
-    pos = np.full(surface.size, start)
+    pos: np.ndarray = np.full(surface.size, start)
     old = pos.copy()
     surf = surface.ravel()
     movable = np.ones(surface.size, bool)

@@ -321,7 +321,9 @@ def classify_buffer(
     >>> classify_buffer(("noise", "ground"))
     56.0
     """
-    chosen, ctx = _context(PointCloud([], [], []), steps, ground, codes, params)
+    chosen, ctx = _context(
+        PointCloud(np.empty(0), np.empty(0), np.empty(0)), steps, ground, codes, params
+    )
     return max((s.buffer(ctx) for s in chosen), default=0.0)
 
 

@@ -54,7 +54,7 @@ run in this order, each one taking points the previous ones left free:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -764,6 +764,7 @@ def classify_scene(
     )
 
     segments = None
+    not_roof: np.ndarray | None = None
     if "bridges" in run or "buildings" in run:
         seg_keys = ("k", "plane_distance", "max_angle", "max_gap", "min_area", "min_height",
                     "max_multi_return", "cell")  # fmt: skip
@@ -880,6 +881,11 @@ def _pipeline_run(name: str):
     return run
 
 
+def _fixed_buffer(metres: float) -> Callable[[Any], float]:
+    """``buffer(ctx)`` of a step whose buffer does not depend on the context."""
+    return lambda ctx: metres
+
+
 def _register_pipeline_steps() -> None:
     """Register the scene rules as steps of :mod:`pcrs.classify.pipeline`."""
     from .pipeline import STEPS, Step, register_step
@@ -894,7 +900,7 @@ def _register_pipeline_steps() -> None:
                 assigns=_assigns(name),
                 requires=("ground",),
                 rank=rank,
-                buffer=lambda ctx, b=buffer: b,
+                buffer=_fixed_buffer(buffer),
                 description=description,
             )
         )
