@@ -21,6 +21,7 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -50,7 +51,13 @@ COMMANDS: dict[str, str] = {
 
 
 class _LazyGroup(click.Group):
-    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def]
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
         # Every invocation starts at the default verbosity: the ``-q``/``-v`` of a previous
         # call in the same process (tests, notebooks calling ``cli.main``) must not leak.
         if parent is None:
@@ -184,11 +191,10 @@ def _environment_error(exc: BaseException) -> str | None:
     :class:`~pcrs.errors.PcrsIOError`; this catches what escaped it (a folder
     created outside of it, a writer that failed while closing its file).
     """
-    atomic = sys.modules.get("pcrs.io.atomic")
-    if atomic is None:
-        if not isinstance(exc, OSError):
-            return None
-        from ..io import atomic
+    if "pcrs.io.atomic" not in sys.modules and not isinstance(exc, OSError):
+        return None
+    from ..io import atomic  # already imported unless the error is an OSError
+
     paths = []
     if isinstance(exc, OSError) and exc.filename:
         paths.append(Path(os.fsdecode(exc.filename)))

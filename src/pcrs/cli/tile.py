@@ -117,7 +117,7 @@ def tile(
     from ..tiling.grid import TileGrid
     from ..tiling.retile import retile
 
-    grid = TileGrid(size, tuple(origin), naming=naming, prefix=prefix)
+    grid = TileGrid(size, (origin[0], origin[1]), naming=naming, prefix=prefix)
     summary = retile(
         list(inputs),
         out_dir,
