@@ -151,7 +151,7 @@ def run_demo(
     # 2. the LiDAR chain ---------------------------------------------------------------
     done = _timer(summary, "process")
     proc_dir = out / "process"
-    steps = (
+    steps: tuple[str, ...] = (
         "noise",
         "ground",
         "height",
@@ -184,20 +184,22 @@ def run_demo(
     if len(p) != len(t) or not np.array_equal(p.x, t.x):
         raise RuntimeError("the classified tiles do not hold the scene's points")  # a bug
     ev = evaluate(p["classification"], t["classification"])
+    ground = ev.ground
+    assert ground is not None  # evaluate scores class 2 as ground by default
     scores = {
         "overall_accuracy": round(ev.overall_accuracy, 4),
         "kappa": round(ev.kappa, 4),
         "ground": {
-            "type1_pct": round(100 * ev.ground.type1, 2),
-            "type2_pct": round(100 * ev.ground.type2, 2),
-            "total_pct": round(100 * ev.ground.total, 2),
-            "iou": round(ev.ground.iou, 4),
+            "type1_pct": round(100 * ground.type1, 2),
+            "type2_pct": round(100 * ground.type2, 2),
+            "total_pct": round(100 * ground.total, 2),
+            "iou": round(ground.iou, 4),
         },
         "iou": {int(c.code): round(c.iou, 4) for c in ev.classes},
     }
     echo(
         f"3. classes vs truth: overall accuracy {100 * ev.overall_accuracy:.1f} %, "
-        f"ground IoU {ev.ground.iou:.3f} (ISPRS total error {100 * ev.ground.total:.1f} %)"
+        f"ground IoU {ground.iou:.3f} (ISPRS total error {100 * ground.total:.1f} %)"
     )
     for c in ev.classes:
         if c.support:

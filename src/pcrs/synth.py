@@ -324,19 +324,26 @@ def make_scene(
             continue
         radius, top = rng.uniform(1.5, 5.0), rng.uniform(5.0, 20.0)
         trees.append(Tree(cx, cy, radius, rng.uniform(1.5, 0.5 * top), top))
-    for t in trees:
-        idx = buckets.query(t.cx - t.radius, t.cy - t.radius, t.cx + t.radius, t.cy + t.radius)
-        d = np.hypot(px[idx] - t.cx, py[idx] - t.cy) / t.radius
+    for tree in trees:
+        idx = buckets.query(
+            tree.cx - tree.radius,
+            tree.cy - tree.radius,
+            tree.cx + tree.radius,
+            tree.cy + tree.radius,
+        )
+        d = np.hypot(px[idx] - tree.cx, py[idx] - tree.cy) / tree.radius
         inside = (d < 1) & (top_class[idx] == C.GROUND)
         idx, d = idx[inside], d[inside]
         # a half-ellipsoid crown with a ragged surface
-        h = t.base + (t.top - t.base) * np.sqrt(1 - d**2) * rng.uniform(0.75, 1.0, idx.size)
+        h = tree.base + (tree.top - tree.base) * np.sqrt(1 - d**2) * rng.uniform(
+            0.75, 1.0, idx.size
+        )
         z = ground[idx] + h
         higher = ~veg[idx] | (z > top_z[idx])
         idx, z = idx[higher], z[higher]
         top_z[idx] = z
         veg[idx] = True
-        veg_base[idx] = t.base
+        veg_base[idx] = tree.base
     # hedges: strips 1.5 m wide, 1-2.5 m high, along the embankment foot
     for k in range(max(1, int(size / 150))):
         hx = terrain["emb_x"] + 8 + 4 * k
