@@ -329,7 +329,7 @@ def _add_layer(
     valid = [g for g in geometries if g is not None and not g.is_empty]
     if valid:
         minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(valid, dtype=object))
-        bounds = (float(minx), float(miny), float(maxx), float(maxy))
+        bounds: tuple[float | None, ...] = (float(minx), float(miny), float(maxx), float(maxy))
     else:
         bounds = (None, None, None, None)
     con.execute(
