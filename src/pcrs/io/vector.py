@@ -15,22 +15,47 @@ A GeoPackage is an SQLite database laid out by the OGC GeoPackage standard
   the envelope ``minx, maxx, miny, maxy[, minz, maxz]``) followed by ISO WKB,
   and one column per property.
 
-No spatial index (``gpkg_rtree_index`` extension) is written: QGIS and GDAL open
-the file without it and build one when asked. Files are written atomically
-(:func:`pcrs.io.atomic.atomic_path`): a failed write leaves nothing behind.
+Every layer carries a spatial index, the standard's *RTree Spatial Indexes*
+extension (annex F.3, ``gpkg_rtree_index``), so that GDAL, QGIS and any
+GeoPackage reader answer a bounding-box query without reading every feature:
+
+- an SQLite R*Tree virtual table ``rtree_<layer>_geom (id, minx, maxx, miny, maxy)``,
+  filled at write time with the ``fid`` and the envelope of every non-empty
+  geometry (SQLite stores them as 32-bit floats rounded outwards, so each box
+  holds its feature);
+- the seven triggers of the 1.4 standard (``_insert``, ``_update2``, ``_update4``
+  to ``_update7``, ``_delete``) that keep it in step when the layer is edited,
+  in QGIS for instance; they call the standard's ``ST_IsEmpty``/``ST_MinX``...
+  functions, which GeoPackage software provides (plain ``sqlite3`` reads the file
+  but cannot edit an indexed layer);
+- a ``gpkg_extensions`` row ``(layer, 'geom', 'gpkg_rtree_index', ..., 'write-only')``.
+
+GDAL reports the index (``SELECT HasSpatialIndex('layer', 'geom')`` gives 1, a
+fast spatial filter) and filters through it (``tests/test_gpkg_rtree.py``).
+pyogrio would write the same file, but it brings a GDAL of its own: 103 MB
+installed (pyogrio and its bundled libraries, beside the GDAL rasterio already
+bundles) and two more packages, for what ``sqlite3`` does here. Measured in CPU
+time (3 runs, shared 2-core machine), polygons with three attributes: 1,000 take
+0.02 s with either; 10,000 take 0.17 s here and 0.07 s with pyogrio; 100,000 take
+2.1 s here (the R-tree about half of it) and 0.6 s with pyogrio. A findings file
+is written once, and rarely holds that many features.
+
+Files are written atomically (:func:`pcrs.io.atomic.atomic_path`): a failed write
+leaves nothing behind.
 
 Example
 -------
 >>> import tempfile, pathlib, sqlite3
 >>> from shapely.geometry import box
 >>> p = pathlib.Path(tempfile.mkdtemp()) / "footprints.gpkg"
->>> write_geopackage(p, "footprints", [box(0, 0, 1, 1)], {"name": ["a"]}, "EPSG:2154")
+>>> _ = write_geopackage(p, "footprints", [box(0, 0, 1, 1)], {"name": ["a"]}, "EPSG:2154")
 >>> sqlite3.connect(p).execute("SELECT name FROM footprints").fetchall()
 [('a',)]
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -51,6 +76,7 @@ from .crs import parse_crs
 
 __all__ = [
     "GPKG_APPLICATION_ID",
+    "GPKG_RTREE_EXTENSION",
     "GPKG_USER_VERSION",
     "geopackage_blob",
     "read_geopackage_blob",
@@ -61,6 +87,15 @@ __all__ = [
 GPKG_APPLICATION_ID = 0x47504B47
 #: ``PRAGMA user_version`` for GeoPackage 1.4.0.
 GPKG_USER_VERSION = 10400
+
+#: ``gpkg_extensions`` values of the R-tree spatial index: name, definition, scope.
+GPKG_RTREE_EXTENSION = (
+    "gpkg_rtree_index",
+    "http://www.geopackage.org/spec120/#extension_rtree",
+    "write-only",
+)
+
+log = logging.getLogger(__name__)
 
 #: srs_id used for a CRS that has no EPSG code (user-defined range).
 _CUSTOM_SRS_ID = 100000
@@ -128,6 +163,56 @@ _REQUIRED_SRS = [
 ]  # fmt: skip
 
 
+_EXTENSIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS gpkg_extensions (
+  table_name TEXT,
+  column_name TEXT,
+  extension_name TEXT NOT NULL,
+  definition TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name)
+)
+"""
+
+# The triggers of annex F.3 (GeoPackage 1.4: update1 and update3 replaced by update5-7).
+# {t}: quoted feature table, {r}: quoted rtree table, {n}: bare "rtree_<t>_<c>" name;
+# the geometry column is "geom" and the primary key "fid".
+_NONEMPTY = "({g} NOT NULL AND NOT ST_IsEmpty({g}))"
+_EMPTY = "({g} IS NULL OR ST_IsEmpty({g}))"
+_BOX = "ST_MinX(NEW.geom), ST_MaxX(NEW.geom), ST_MinY(NEW.geom), ST_MaxY(NEW.geom)"
+_RTREE_TRIGGERS = (
+    # a non-empty geometry inserted: its box inserted
+    "CREATE TRIGGER \"{n}_insert\" AFTER INSERT ON {t} WHEN "
+    + _NONEMPTY.format(g="NEW.geom")
+    + " BEGIN INSERT OR REPLACE INTO {r} VALUES (NEW.fid, " + _BOX + "); END",
+    # geometry made null or empty, same fid: its box removed
+    "CREATE TRIGGER \"{n}_update2\" AFTER UPDATE OF geom ON {t} WHEN OLD.fid = NEW.fid AND "
+    + _EMPTY.format(g="NEW.geom")
+    + " BEGIN DELETE FROM {r} WHERE id = OLD.fid; END",
+    # fid changed, geometry null or empty: both boxes removed
+    "CREATE TRIGGER \"{n}_update4\" AFTER UPDATE ON {t} WHEN OLD.fid != NEW.fid AND "
+    + _EMPTY.format(g="NEW.geom")
+    + " BEGIN DELETE FROM {r} WHERE id IN (OLD.fid, NEW.fid); END",
+    # fid changed, non-empty geometry: old box removed, new one inserted
+    "CREATE TRIGGER \"{n}_update5\" AFTER UPDATE ON {t} WHEN OLD.fid != NEW.fid AND "
+    + _NONEMPTY.format(g="NEW.geom")
+    + " BEGIN DELETE FROM {r} WHERE id = OLD.fid; "
+    "INSERT OR REPLACE INTO {r} VALUES (NEW.fid, " + _BOX + "); END",
+    # non-empty geometry replaced by a non-empty one: box updated
+    "CREATE TRIGGER \"{n}_update6\" AFTER UPDATE OF geom ON {t} WHEN OLD.fid = NEW.fid AND "
+    + _NONEMPTY.format(g="NEW.geom") + " AND " + _NONEMPTY.format(g="OLD.geom")
+    + " BEGIN UPDATE {r} SET minx = ST_MinX(NEW.geom), maxx = ST_MaxX(NEW.geom), "
+    "miny = ST_MinY(NEW.geom), maxy = ST_MaxY(NEW.geom) WHERE id = NEW.fid; END",
+    # null or empty geometry replaced by a non-empty one: box inserted
+    "CREATE TRIGGER \"{n}_update7\" AFTER UPDATE OF geom ON {t} WHEN OLD.fid = NEW.fid AND "
+    + _NONEMPTY.format(g="NEW.geom") + " AND " + _EMPTY.format(g="OLD.geom")
+    + " BEGIN INSERT INTO {r} VALUES (NEW.fid, " + _BOX + "); END",
+    # row deleted: its box removed
+    "CREATE TRIGGER \"{n}_delete\" AFTER DELETE ON {t} WHEN OLD.geom NOT NULL"
+    " BEGIN DELETE FROM {r} WHERE id = OLD.fid; END",
+)  # fmt: skip
+
+
 # --- GeoPackageBinary -----------------------------------------------------------------
 
 
@@ -181,6 +266,52 @@ def geopackage_blob(geometry: Any, srs_id: int) -> bytes | None:
         geometry, flavor="iso", byte_order=1, include_srid=False, output_dimension=3 if has_z else 2
     )
     return header + envelope + wkb
+
+
+def _geopackage_blobs(geometries: Sequence, srs_id: int) -> tuple[list, np.ndarray]:
+    """:func:`geopackage_blob` of many geometries with shapely's array functions.
+
+    Returns the blobs (the same bytes as :func:`geopackage_blob`, ``None`` for
+    ``None``) and the envelopes as an ``(n, 4)`` array of ``minx, maxx, miny, maxy``,
+    NaN for ``None`` and empty geometries (these go neither in the blob's
+    envelope nor in the R-tree).
+    """
+    n = len(geometries)
+    arr = np.empty(n, dtype=object)
+    arr[:] = geometries
+    present = ~shapely.is_missing(arr)
+    empty = present & shapely.is_empty(arr)
+    has_z = present & shapely.has_z(arr)
+    wkb = np.empty(n, dtype=object)
+    for dim, sel in ((2, present & ~has_z), (3, has_z)):
+        wkb[sel] = shapely.to_wkb(
+            arr[sel], flavor="iso", byte_order=1, include_srid=False, output_dimension=dim
+        )
+    boxes = np.full((n, 4), np.nan)
+    full = present & ~empty
+    boxes[full] = shapely.bounds(arr[full])[:, [0, 2, 1, 3]]
+    zbox = np.full((n, 2), np.nan)
+    withz = np.flatnonzero(full & has_z)
+    if len(withz):
+        coords, index = shapely.get_coordinates(arr[withz], include_z=True, return_index=True)
+        zmin, zmax = np.full(len(withz), np.nan), np.full(len(withz), np.nan)
+        np.fmin.at(zmin, index, coords[:, 2])  # fmin/fmax skip NaN, as nanmin/nanmax
+        np.fmax.at(zmax, index, coords[:, 2])
+        zbox[withz] = np.column_stack([zmin, zmax])
+    # flags: bit 0 little-endian, bits 1-3 envelope kind (0 none, 1 xy, 2 xyz), bit 4 empty
+    head_empty = b"GP" + struct.pack("<BBi", 0, 0b0000_0001 | (1 << 4), int(srs_id))
+    head_xy = b"GP" + struct.pack("<BBi", 0, 0b0000_0001 | (1 << 1), int(srs_id))
+    head_xyz = b"GP" + struct.pack("<BBi", 0, 0b0000_0001 | (2 << 1), int(srs_id))
+    env = np.ascontiguousarray(np.column_stack([boxes, zbox]), dtype="<f8")
+    blobs: list = [None] * n
+    for i in np.flatnonzero(present):
+        if empty[i]:
+            blobs[i] = head_empty + wkb[i]
+        elif has_z[i]:
+            blobs[i] = head_xyz + env[i].tobytes() + wkb[i]
+        else:
+            blobs[i] = head_xy + env[i, :4].tobytes() + wkb[i]
+    return blobs, boxes
 
 
 def read_geopackage_blob(blob: bytes) -> tuple[int, Any]:
@@ -320,15 +451,17 @@ def _add_layer(
     )
     rows = []
     names = list(properties)
-    for i, geom in enumerate(geometries):
+    blobs, boxes = _geopackage_blobs(geometries, srs_id)
+    for i, blob in enumerate(blobs):
         values = [_sql_value(properties[n][i], kinds[n]) for n in names]
-        rows.append((geopackage_blob(geom, srs_id), *values))
-    marks = ", ".join("?" * (1 + len(names)))
-    cols = ", ".join(["geom", *(_quote(n) for n in names)])
+        rows.append((i + 1, blob, *values))
+    marks = ", ".join("?" * (2 + len(names)))
+    cols = ", ".join(["fid", "geom", *(_quote(n) for n in names)])
     con.executemany(f"INSERT INTO {_quote(layer)} ({cols}) VALUES ({marks})", rows)
-    valid = [g for g in geometries if g is not None and not g.is_empty]
-    if valid:
-        minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(valid, dtype=object))
+    _add_rtree(con, layer, boxes)
+    if np.isfinite(boxes).all(axis=1).any():
+        minx, maxx = np.nanmin(boxes[:, 0]), np.nanmax(boxes[:, 1])
+        miny, maxy = np.nanmin(boxes[:, 2]), np.nanmax(boxes[:, 3])
         bounds: tuple[float | None, ...] = (float(minx), float(miny), float(maxx), float(maxy))
     else:
         bounds = (None, None, None, None)
@@ -341,6 +474,46 @@ def _add_layer(
         "INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', ?, ?, ?, 0)",
         (layer, geom_type, srs_id, has_z),
     )
+
+
+def _rtree_name(layer: str) -> str:
+    return f"rtree_{layer}_geom"
+
+
+def _add_rtree(con: sqlite3.Connection, layer: str, boxes: np.ndarray) -> bool:
+    """Give ``layer`` (just filled, fids 1..n) the ``gpkg_rtree_index`` extension.
+
+    ``boxes`` holds the ``minx, maxx, miny, maxy`` of feature ``fid - 1``, NaN for
+    null or empty geometries (not indexed). The R-tree is filled here and the
+    triggers are created afterwards: they call ``ST_*`` functions that plain
+    SQLite lacks. Returns False (and logs a warning) when this SQLite has no
+    R*Tree module.
+    """
+    rtree = _quote(_rtree_name(layer))
+    try:
+        con.execute(f"CREATE VIRTUAL TABLE {rtree} USING rtree(id, minx, maxx, miny, maxy)")
+    except sqlite3.OperationalError as exc:
+        if "no such module" not in str(exc):
+            raise
+        log.warning(
+            "this Python's SQLite has no R*Tree module: layer %r written without a spatial "
+            "index (GDAL and QGIS still read it, more slowly)",
+            layer,
+        )
+        return False
+    fids = np.flatnonzero(np.isfinite(boxes).all(axis=1))
+    con.executemany(
+        f"INSERT INTO {rtree} VALUES (?, ?, ?, ?, ?)",
+        ((f + 1, *b) for f, b in zip(fids.tolist(), boxes[fids].tolist(), strict=True)),
+    )
+    names = {"t": _quote(layer), "r": rtree, "n": _rtree_name(layer).replace('"', '""')}
+    for trigger in _RTREE_TRIGGERS:
+        con.execute(trigger.format(**names))
+    con.execute(_EXTENSIONS_TABLE)
+    con.execute(
+        "INSERT INTO gpkg_extensions VALUES (?, 'geom', ?, ?, ?)", (layer, *GPKG_RTREE_EXTENSION)
+    )
+    return True
 
 
 def write_geopackage(
@@ -459,4 +632,10 @@ def write_geopackage(
 def _drop_layer(con: sqlite3.Connection, layer: str) -> None:
     con.execute("DELETE FROM gpkg_geometry_columns WHERE lower(table_name) = lower(?)", (layer,))
     con.execute("DELETE FROM gpkg_contents WHERE lower(table_name) = lower(?)", (layer,))
-    con.execute(f"DROP TABLE IF EXISTS {_quote(layer)}")
+    has_extensions = con.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'gpkg_extensions'"
+    ).fetchone()
+    if has_extensions:
+        con.execute("DELETE FROM gpkg_extensions WHERE lower(table_name) = lower(?)", (layer,))
+    con.execute(f"DROP TABLE IF EXISTS {_quote(layer)}")  # its triggers go with it
+    con.execute(f"DROP TABLE IF EXISTS {_quote(_rtree_name(layer))}")
