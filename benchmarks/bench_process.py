@@ -5,6 +5,8 @@ Usage::
     python benchmarks/bench_process.py --quick              # 2 km2, a smoke check
     python benchmarks/bench_process.py --km2 4 --json r.json
     python benchmarks/bench_process.py                      # 25 km2 (5 x 5 tiles), 10 pulses/m2
+    python benchmarks/bench_process.py --km2 4 --steps noise,ground   # PDAL's share of the work
+    python benchmarks/bench_process.py --profile-steps      # seconds and peak MB of each step
 
 A synthetic catalog at LiDAR HD density is generated once, tile by tile (each
 1 km tile in 250 m blocks streamed to its LAZ file, so memory does not grow
@@ -49,6 +51,7 @@ the CHM; ``--steps noise,ground`` classifies no more than PDAL does.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -556,6 +559,48 @@ def run_pdal(pdal: str, src: Path, out: Path, args: argparse.Namespace) -> dict:
     return result
 
 
+def _reset_peak() -> None:
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM (Linux)
+
+
+def profile_steps(path: Path, steps: str) -> list[dict]:
+    """Seconds and peak resident memory of each classification step on one tile, in this process.
+
+    The high-water mark is reset before each step (Linux ``clear_refs``), so a
+    row's peak is the largest resident size while that step ran.
+    """
+    import dataclasses
+
+    import pcrs
+    from pcrs.classify import pipeline
+    from pcrs.raster.process import default_steps
+
+    names = default_steps() if steps == "auto" else tuple(s for s in steps.split(",") if s)
+    rows: list[dict] = []
+
+    def timed(name: str, run):
+        def wrapper(ctx) -> None:
+            _reset_peak()
+            t0 = time.perf_counter()
+            run(ctx)
+            rows.append({"step": name, "seconds": round(time.perf_counter() - t0, 1),
+                         "peak_mb": round(_hwm_mb(os.getpid()) or 0.0)})  # fmt: skip
+
+        return wrapper
+
+    for name, step in list(pipeline.STEPS.items()):
+        pipeline.STEPS[name] = dataclasses.replace(step, run=timed(name, step.run))
+    _reset_peak()
+    t0 = time.perf_counter()
+    cloud = pcrs.read(path)
+    rows.append({"step": f"read ({len(cloud):,} points)",
+                 "seconds": round(time.perf_counter() - t0, 1),
+                 "peak_mb": round(_hwm_mb(os.getpid()) or 0.0)})  # fmt: skip
+    pipeline.classify(cloud, steps=names)
+    return rows
+
+
 def _git_commit() -> str:
     r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                        cwd=Path(__file__).parent, check=False)  # fmt: skip
@@ -587,6 +632,10 @@ def main() -> None:
         help="where generated catalogs are kept, one folder per parameter set")  # fmt: skip
     ap.add_argument("--keep", action="store_true", help="keep the outputs")
     ap.add_argument("--sample", type=float, default=0.5, help="memory sampling interval (s)")
+    ap.add_argument(
+        "--profile-steps", action="store_true",
+        help="only time each classification step on the first tile, with its peak memory",
+    )  # fmt: skip
     ap.add_argument("--json", default=None, help="write every figure to this file")
     args = ap.parse_args()
     if args.quick:
@@ -594,6 +643,17 @@ def main() -> None:
     if args.km2 < 1 or args.density <= 0 or args.workers < 1:
         raise SystemExit("--km2 and --workers must be >= 1 and --density > 0")
 
+    if args.profile_steps:
+        src = make_catalog(Path(args.cache).expanduser(), args.km2, args.density, args.seed,
+                           args.workers)  # fmt: skip
+        tile = sorted(src.glob("*.laz"))[0]
+        print(f"classification steps on {tile.name} (no buffer), one process:")
+        rows = profile_steps(tile, args.steps)
+        for r in rows:
+            print(f"  {r['step']:<28}{r['seconds']:>8.1f} s{r['peak_mb']:>8,} MB peak")
+        if args.json:
+            Path(args.json).write_text(json.dumps({"tile": tile.name, "steps": rows}, indent=2))
+        return
     src = make_catalog(Path(args.cache).expanduser(), args.km2, args.density, args.seed,
                        args.workers)  # fmt: skip
     meta = json.loads((src / "catalog.json").read_text())
