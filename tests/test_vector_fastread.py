@@ -21,14 +21,22 @@ from lxml import etree
 
 import pcrs.vector.fastread as fastread
 from pcrs.errors import ParameterError
-from pcrs.vector import _scan_kernels as kernels
 from pcrs.vector import validate
 from pcrs.vector.fastread import FastReadUnavailable, have_fast_reader, read_members
 from pcrs.vector.gml import ARC_TOLERANCE, EmpriseLink, GmlReader, Member
 from pcrs.vector.sample import delivery_text
 
+# (the kernels import numba: only where it works, so that without it the tests are skipped,
+# each with the reason, instead of stopping the run at collection)
+if have_fast_reader():
+    from pcrs.vector import _scan_kernels as kernels
+else:  # pragma: no cover - numba missing or broken
+    kernels = None
+
 pytestmark = pytest.mark.skipif(
-    not have_fast_reader(), reason="numba is not installed: there is no compiled GML reader"
+    not have_fast_reader(),
+    reason="numba is missing or does not import here: there is no compiled GML reader "
+    "(tests/test_vector_geometry_path.py tests the reading without it)",
 )
 
 NS = (
@@ -182,6 +190,13 @@ def scan_calls(monkeypatch):
 
     monkeypatch.setattr(kernels, "scan", spy)
     return calls
+
+
+def _jit_disabled() -> bool:
+    """Whether numba runs the kernels as plain Python (``NUMBA_DISABLE_JIT=1``)."""
+    from numba.core import config
+
+    return bool(config.DISABLE_JIT)
 
 
 def true_lines(data: bytes, pattern: bytes) -> list[int]:
@@ -816,7 +831,8 @@ def test_long_emprise_rows_doubling_and_true_lines(tmp_path, scan_calls):
     t1 = time.perf_counter()
     lxml = list(GmlReader(path).members())
     t2 = time.perf_counter()
-    assert t1 - t0 < 2 * (t2 - t1) + 0.5, (t1 - t0, t2 - t1)
+    if not _jit_disabled():  # (the kernels run as plain Python: no speed to claim)
+        assert t1 - t0 < 2 * (t2 - t1) + 0.5, (t1 - t0, t2 - t1)
 
     # the true lines, counted in the bytes
     links = [m for m in fast if type(m) is EmpriseLink]

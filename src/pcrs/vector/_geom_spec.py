@@ -325,15 +325,17 @@ def prepare(buf, out, rows, roles, gml_prefix, srs_name, srs_dim, gml_id, ga, nv
         role = roles[out[r, C_NAME]]
         ga[o + A_DEPTH] = depth
         ga[o + A_PARENT] = out[r, C_PARENT]
-        ga[o + A_NCHILD] = out[r, C_NCHILD]
         ga[o + A_ROLE] = role
+        if depth < 4:  # (only the first three columns of these are read)
+            continue
+        ga[o + A_NCHILD] = out[r, C_NCHILD]
         ga[o + A_DIM] = 0
         ga[o + A_SRS_S] = -1
         ga[o + A_SRS_E] = -1
         ga[o + A_ID] = 0
         ga[o + A_NUM_K] = 0
         ga[o + A_NUM_N] = -1
-        if role == 0 or depth < 4:
+        if role == 0:
             continue
         a_s = out[r, C_ATTR_S]
         a_e = out[r, C_ATTR_E]

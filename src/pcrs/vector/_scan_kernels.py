@@ -59,11 +59,12 @@ def new_names():
 @njit(cache=True)
 def _intern(buf, s, e, slots, spans, names, counts):
     """The number of the name ``buf[s:e]`` in the table (added if new), -1 when full."""
-    h = np.uint64(14695981039346656037)
+    # (32-bit FNV-1a in int64: no overflow, compiled or run as plain Python)
+    h = 2166136261
     for p in range(s, e):
-        h = (h ^ np.uint64(buf[p])) * np.uint64(1099511628211)
+        h = ((h ^ int(buf[p])) * 16777619) & 0xFFFFFFFF
     mask = slots.shape[0] - 1
-    slot = np.int64(h & np.uint64(mask))
+    slot = h & mask
     size = e - s
     while True:
         nid = slots[slot]

@@ -906,11 +906,11 @@ def _geometry_of(gi: list, b: list, parts: list, fv, srs: str | None, line: int)
         return Geometry(
             spec, kind, srs, line, {d}, problems, 0, False, bounds, (b[4], b[5]), zrange
         )
-    blocks = parts[2 * p0 : 2 * (p0 + npart)]
-    arrays = [
-        np.array(fv[o : o + n], dtype=np.float64).reshape(-1, d)
-        for o, n in zip(blocks[::2], blocks[1::2], strict=True)
-    ]
+    blocks = range(2 * p0, 2 * (p0 + npart), 2)
+    if fv.__class__ is list:
+        arrays = [np.array(fv[parts[j] : parts[j] + parts[j + 1]]).reshape(-1, d) for j in blocks]
+    else:
+        arrays = [fv[parts[j] : parts[j] + parts[j + 1]].reshape(-1, d).copy() for j in blocks]
     if role == R_POLYGON:
         spec = ("Polygon", arrays[0], arrays[1:])
     elif role == R_MULTICURVE:
