@@ -144,20 +144,24 @@ def test_interp3_is_numpy_interp():
 
 
 def _random_arcs(n: int = 400):
+    """``(control points, dimension, full circle, tolerance)``: three points on circles of
+    radius 3 cm to 1 km, in Lambert coordinates, both ways round, Z flat or not."""
     rng = np.random.default_rng(11)
-    for _ in range(n):
-        d = int(rng.choice([2, 3]))
-        cx, cy = rng.uniform(1.8e6, 1.9e6), rng.uniform(5.1e6, 5.2e6)
-        r = 10 ** rng.uniform(-1.5, 3)
-        ang = np.sort(rng.uniform(-3, 3, 3))
-        if rng.random() < 0.5:
-            ang = ang[::-1]
-        zs = rng.uniform(100, 200, 3) if rng.random() < 0.5 else np.full(3, 150.0)
-        ctrl = []
-        for t, z in zip(ang, zs, strict=True):
-            ctrl += [round(cx + r * math.cos(t), 3), round(cy + r * math.sin(t), 3)]
-            ctrl += [round(float(z), 3)] if d == 3 else []
-        yield ctrl, d, bool(rng.random() < 0.15), float(rng.choice([0.005, 0.0005, 0.05]))
+    centres = rng.uniform((1.8e6, 5.1e6), (1.9e6, 5.2e6), (n, 2))
+    radii = 10 ** rng.uniform(-1.5, 3, n)
+    angles = np.sort(rng.uniform(-3, 3, (n, 3)), axis=1)
+    angles[rng.random(n) < 0.5] *= -1  # (clockwise)
+    xy = centres[:, None, :] + radii[:, None, None] * np.stack(
+        (np.cos(angles), np.sin(angles)), axis=2
+    )
+    z = np.where(rng.random((n, 1)) < 0.5, rng.uniform(100, 200, (n, 3)), 150.0)
+    pts = np.round(np.concatenate((xy, z[:, :, None]), axis=2), 3)
+    dims = rng.choice([2, 3], n)
+    full = rng.random(n) < 0.15
+    tols = rng.choice([0.005, 0.0005, 0.05], n)
+    for i in range(n):
+        d = int(dims[i])
+        yield pts[i, :, :d].ravel().tolist(), d, bool(full[i]), float(tols[i])
 
 
 def test_arcs_plain_python_and_compiled_and_linearise_arc_agree():
