@@ -363,6 +363,98 @@ def test_real_lyon_delivery_and_ign_lidar_do_not_share_a_crs(pcrs_dir, lidar_dir
         cross_check(gml, lidar_dir / "las-digital-models")
 
 
+# --- reading apart from computing --------------------------------------------------------------
+
+
+def test_the_checks_take_point_clouds_and_open_no_file(scene, lidar, tmp_path, monkeypatch):
+    """The compute side (digest, Z, façades, completeness) works on clouds from anywhere: fed
+    the scene's points in memory, in three pieces, with every LiDAR reader of pcrs.io and
+    ``open`` forbidden, it finds what :func:`cross_check` finds on the file."""
+    import builtins
+
+    from pcrs.vector.gml import ARC_TOLERANCE
+    from pcrs.vector.lidar_check import compare
+    from pcrs.vector.lidar_check_delivery import read_delivery
+    from pcrs.vector.lidar_check_digest import LidarDigest
+
+    feats = [f for f in _features(scene) if f.gml_id != "FR_SCENE_fa2"]
+    facades = [f for f in feats if f.cls == "FacadePCRS"]
+    facades[1].coords = facades[1].coords[::-1].copy()
+    next(f for f in feats if f.cls == "LimiteVoiriePCRS").coords[:, 2] += 0.8
+    gml = _write(tmp_path, feats)
+    expected = cross_check(gml, lidar)
+    assert _rules(expected) == ["PCRS-LIDAR-001", "PCRS-LIDAR-006", "PCRS-LIDAR-007"]
+
+    opt = LidarOptions()
+    d = read_delivery([gml], set(opt.ground_level), ARC_TOLERANCE)
+    m = opt.margin
+    box = (d.bounds[0] - m, d.bounds[1] - m, d.bounds[2] + m, d.bounds[3] + m)
+    cloud = scene.cloud
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the compute side opened a file")
+
+    for name in ("read", "iter_chunks", "read_window", "info"):
+        monkeypatch.setattr(las, name, forbidden)
+    monkeypatch.setattr(builtins, "open", forbidden)
+    digest = LidarDigest(box, d.vertices()[0], opt)
+    for part in np.array_split(np.arange(len(cloud)), 3):
+        digest.take(cloud[part])
+    stats: dict = {}
+    findings = compare(d, digest, opt, stats, str(gml))
+    monkeypatch.undo()
+    assert findings == expected.findings
+    assert digest.points == expected.stats["points_read"]
+    for key in ("z", "facades", "buildings"):
+        assert stats[key] == expected.stats[key]
+
+
+def test_copc_reading_plan_takes_each_point_once(lidar):
+    """The reading plan of a COPC file: windows over the part of the box the file covers, each
+    closed on its west and south edges only, except the last of a row or column."""
+    from dataclasses import replace as with_fields
+
+    from pcrs.vector.lidar_check_read import reading_plan
+
+    info = las.info(lidar / "scene.laz")
+    assert [(j.info, j.window) for j in reading_plan([info], (0, 0, 1e7, 1e7), 50.0)] == [
+        (info, None)
+    ]  # not COPC: read whole, in chunks
+    copc = with_fields(info, copc=True)
+    x0, y0, _, x1, y1, _ = info.bounds
+    box = (x0 - 5.0, y0 + 3.25, x1 - 20.0, y1 + 9.0)
+    jobs = reading_plan([copc], box, 40.0)
+    assert len(jobs) > 4 and all(j.window is not None for j in jobs)
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.uniform(x0, box[2], 5000), [w[0] for j in jobs for w in [j.window]]])
+    y = np.concatenate([rng.uniform(box[1], y1, 5000), [w[3] for j in jobs for w in [j.window]]])
+    taken = np.zeros(x.size, int)
+    for j in jobs:
+        xa, ya, xb, yb = j.window
+        inside = (x >= xa) & (x <= xb) & (y >= ya) & (y <= yb)  # what read_window returns
+        taken += inside & ((x < xb) | j.last_x) & ((y < yb) | j.last_y)
+    assert (taken == 1).all()
+
+
+def test_lidar_rasters_are_raster_grids_with_rows_from_the_south():
+    """The building and coverage rasters are RasterGrids aligned on their cell; a point on a
+    cell line belongs to the cell north and east of it (the rule the results were made with)."""
+    from pcrs.raster.grid import RasterGrid
+    from pcrs.vector.lidar_check_digest import cell_centres, cells, grid_over
+
+    g = grid_over((10.2, 20.7, 13.0, 23.9), 0.5)
+    assert isinstance(g, RasterGrid)
+    assert (g.xmin, -g.ymax, g.resolution, g.width, g.height) == (10.0, 20.5, 0.5, 6, 7)
+    x = np.array([10.0, 10.49, 10.5, 12.9, 13.0, 9.99])
+    y = np.array([20.5, 20.5, 21.0, 23.9, 21.0, 21.0])
+    idx, inside = cells(g, x, y)
+    assert inside.tolist() == [True] * 4 + [False] * 2
+    assert idx[:4].tolist() == [0, 0, 1 * 6 + 1, 6 * 6 + 5]  # row 0 is the southern row
+    cx, cy = cell_centres(g, idx[:4])
+    assert cx.tolist() == [10.25, 10.25, 10.75, 12.75]
+    assert cy.tolist() == [20.75, 20.75, 21.25, 23.75]
+
+
 # --- command line -----------------------------------------------------------------------------
 
 
