@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .gml import EmpriseLink, Feature, Geometry, Member, Property, RootInfo
-from .model import ID_FIELDS, NS_PCRS, NS_PCRS_INFO, Attribute, FeatureClass
+from .model import CLASSES, ID_FIELDS, NS_PCRS, NS_PCRS_INFO, Attribute, FeatureClass
 from .rules import FAMILIES, Family, Finding, FindingStore
 from .rules._base import STAGES, Loc
-from .rules._common import CODES, ClassInfo, double_ok, int_ok, parse_date
+from .rules._common import CODES, ClassInfo, class_info, double_ok, int_ok, parse_date
 
 __all__ = ["FeatureView", "FileState", "Options", "Plan", "Validator"]
 
@@ -157,8 +157,9 @@ class FeatureView:
         The compact form the plan applies to (the fast reader's).
     todo : list or None
         With a plan: the values left to check, ``(attribute, property or its position)``.
-    fc, info : FeatureClass, ClassInfo
-        Set by the class check for classes of the model.
+    fc, info : FeatureClass, ClassInfo or None
+        The class in the model and what the checks need to know of it (None for a class
+        that is not a concrete class of PCRS v2.0).
     sound : bool
         Set by the structure check: no unknown attribute, order and counts right.
     """
@@ -457,8 +458,15 @@ class Validator:
             st.f_srs.append(-1)
         st.f_date.append(0)
         st.f_flags.append(0)
+        if f.gml_id is not None:
+            st.gml_ids.setdefault(f.gml_id, serial)  # (the first feature of a gml:id keeps it)
 
         fv = FeatureView(st, f, loc, serial, texts, geom, plan, compact, todo, tags)
+        if f.ns in (NS_PCRS, NS_PCRS_INFO):
+            fc = CLASSES.get(f.cls)
+            if fc is not None and not fc.abstract:
+                fv.fc = fc
+                fv.info = class_info(f.cls)
         for hook in self._feature_hooks:
             if hook(fv) is False:
                 return

@@ -19,7 +19,7 @@ from ..model import (
     is_subclass,
 )
 from ._base import Family, Loc, Rule, on, rule, value_check
-from ._common import CODES, INT_RE, at, class_info, double_ok, parse_date
+from ._common import CODES, INT_RE, at, double_ok, parse_date
 
 if TYPE_CHECKING:
     from ..engine import FeatureView
@@ -162,8 +162,11 @@ class AttributeRules(Family):
     def feature_class(self, fv: FeatureView) -> bool:
         """A concrete class of PCRS v2.0 (PCRS-CLASS-001/002/003); the other checks of the
         feature run only then."""
+        if fv.fc is not None:
+            return True
         f = fv.f
-        if f.ns not in (NS_PCRS, NS_PCRS_INFO) or f.cls not in CLASSES:
+        fc = CLASSES.get(f.cls) if f.ns in (NS_PCRS, NS_PCRS_INFO) else None
+        if fc is None:
             if f.cls in BETA_CLASSES:
                 new = BETA_CLASSES[f.cls]
                 self.v.emit(
@@ -175,19 +178,16 @@ class AttributeRules(Family):
                 fv.st.beta.append(f"class {f.cls}")
             else:
                 self.v.emit("PCRS-CLASS-001", fv.loc)
-            return False
-        fc = CLASSES[f.cls]
-        if fc.abstract:
+        else:
             self.v.emit("PCRS-CLASS-003", fv.loc)
-            return False
-        fv.fc = fc
-        fv.info = class_info(f.cls)
-        return True
+        return False
 
     @on("feature", 30)
     def attributes(self, fv: FeatureView) -> None:
         """Each attribute known, in order, counted, its value checked; with a plan (a
         feature of the same properties found sound) only the values left to check."""
+        if fv.info is None:
+            return
         if fv.plan is not None:
             todo = fv.todo
             if todo is not None:

@@ -61,7 +61,8 @@ class DateRules(Family):
         (PCRS-DATE-001); ``dateLeve`` kept for the end of the file."""
         opts = self.v.options
         f, texts, info = fv.f, fv.texts, fv.info
-        assert info is not None
+        if info is None:  # (not a class of the model: PCRS-CLASS-*)
+            return
         if f.cls == "EmpriseEchangePCRS":
             dp = parse_date(texts.get("datePublication") or "")
             if dp is not None:

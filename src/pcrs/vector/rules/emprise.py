@@ -103,7 +103,8 @@ class EmpriseRules(Family):
     def flags(self, fv: FeatureView) -> None:
         """Whether the feature must lie inside the emprise (1), be linked from it (2)."""
         info, geom = fv.info, fv.geom
-        assert info is not None
+        if info is None:  # (not a class of the model: PCRS-CLASS-*)
+            return
         flags = 0
         if info.inside and geom is not None and geom.bounds is not None:
             flags |= 1

@@ -231,7 +231,8 @@ class GeometryRules(Family):
             return
         emit = self.v.emit
         f, info, loc = fv.f, fv.info, fv.loc
-        assert info is not None
+        if info is None:  # (not a class of the model: PCRS-CLASS-*)
+            return
         gloc = (geom.line or loc[0], loc[1], loc[2], loc[3], loc[4], loc[5])
         allowed = info.geometry
         if allowed and geom.kind not in allowed:

@@ -96,13 +96,11 @@ class IdentifierRules(Family):
             if f.cls in CLASSES:
                 self.v.emit("PCRS-ID-001", fv.loc)
             return
-        first = st.gml_ids.get(f.gml_id)
-        if first is not None:
+        first = st.gml_ids[f.gml_id]  # (the engine keeps the first feature of each gml:id)
+        if first != fv.serial:
             self.v.emit(
                 "PCRS-ID-003", fv.loc, "gml:id", value=f.gml_id, first_line=st.f_line[first]
             )
-        else:
-            st.gml_ids[f.gml_id] = fv.serial
 
     @on("feature", 50)
     def unique(self, fv: FeatureView) -> None:

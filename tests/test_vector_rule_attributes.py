@@ -1,0 +1,100 @@
+"""The attributes family alone: classes of the model, attributes known, ordered, counted, typed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pcrs.vector.engine import Options, Validator
+from pcrs.vector.gml import GmlReader, sniff
+from pcrs.vector.rules import Family, Finding
+from pcrs.vector.rules.attributes import AttributeRules
+from pcrs.vector.sample import delivery_text
+
+P = "FR_0001"
+
+
+@pytest.fixture(scope="module")
+def base() -> str:
+    return delivery_text(2, seed=1)
+
+
+def run(
+    tmp_path: Path,
+    texts: str | list[str],
+    *families: type[Family],
+    options: Options | None = None,
+) -> list[Finding]:
+    """Validate ``texts`` (one text per file) with only ``families`` (all when none)."""
+    v = Validator(options, families=families or None)
+    for k, text in enumerate([texts] if isinstance(texts, str) else texts):
+        path = tmp_path / f"f{k}.gml"
+        path.write_text(text, encoding="utf-8")
+        v.start_file(str(path), sniff(path))
+        for m in GmlReader(path).members():
+            v.member(m)
+        v.end_file()
+    v.finish()
+    return v.findings
+
+
+def rules_of(findings: list[Finding]) -> list[str]:
+    return [f.rule for f in findings]
+
+
+def feature_line(text: str, gid: str) -> str:
+    for line in text.splitlines():
+        if f'gml:id="{gid}"' in line and "featureMember>" in line:
+            return line
+    raise AssertionError(gid)
+
+
+def edit(text: str, gid: str, old: str, new: str, count: int = 1) -> str:
+    """Replace ``old`` by ``new`` in the featureMember line of ``gid``."""
+    line = feature_line(text, gid)
+    assert old in line, (gid, old)
+    return text.replace(line, line.replace(old, new, count))
+
+
+def test_clean_delivery_has_no_attribute_finding(tmp_path, base):
+    assert run(tmp_path, base, AttributeRules) == []
+
+
+@pytest.mark.parametrize(
+    ("gid", "old", "new", "count", "rule"),
+    [
+        (f"{P}_0_ar0", "ArbrePCRS", "ArbreRemarquablePCRS", 2, "PCRS-CLASS-001"),
+        (f"{P}_0_lv", "LimiteVoiriePCRS", "BordurePCRS", 2, "PCRS-CLASS-002"),
+        (f"{P}_0_ar0", "ArbrePCRS", "ObjetVecteurPCRS", 2, "PCRS-CLASS-003"),
+        (f"{P}_0_ar0", "<reference>Platanus</reference>", "<reference/>", 1, "PCRS-ATTR-003"),
+        (f"{P}_0_ar0", "<idObjet>FR_0001_0_ar0</idObjet>", "<idObjet/>", 1, "PCRS-ATTR-002"),
+        (
+            f"{P}_0_mu",
+            "<typeMur>01</typeMur>",
+            "<typeMur>01</typeMur><hauteur>2</hauteur>",
+            1,
+            "PCRS-ATTR-004",
+        ),
+        (
+            f"{P}_0_mu",
+            "<typeMur>01</typeMur>",
+            "<typeMur>01</typeMur><typeMur>02</typeMur>",
+            1,
+            "PCRS-ATTR-005",
+        ),
+        (f"{P}_0_ar0", "<dateLeve>2024-03-12", "<dateLeve>12/03/2024", 1, "PCRS-ATTR-006"),
+    ],
+)
+def test_attribute_rules(tmp_path, base, gid, old, new, count, rule):
+    found = run(tmp_path, edit(base, gid, old, new, count), AttributeRules)
+    assert [(f.rule, f.gml_id) for f in found] == [(rule, gid)]
+
+
+def test_missing_and_misplaced_attributes(tmp_path, base):
+    text = edit(base, f"{P}_0_ar0", "<producteur>Géomètre Exemple</producteur>", "")
+    found = run(tmp_path, text, AttributeRules)
+    assert rules_of(found) == ["PCRS-ATTR-001"]
+    text = edit(base, f"{P}_0_ar0", "<reference>Platanus</reference>", "")
+    text = edit(text, f"{P}_0_ar0", "<dateLeve>", "<reference>Platanus</reference><dateLeve>")
+    assert rules_of(run(tmp_path, text, AttributeRules)) == ["PCRS-ATTR-007"]

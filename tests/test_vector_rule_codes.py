@@ -1,0 +1,84 @@
+"""The code-list family alone: closed and extensible lists, their extensions, thematique."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pcrs.vector.engine import Options, Validator
+from pcrs.vector.gml import GmlReader, sniff
+from pcrs.vector.rules import Family, Finding
+from pcrs.vector.rules.attributes import AttributeRules
+from pcrs.vector.rules.codes import CodeRules
+from pcrs.vector.sample import delivery_text
+
+P = "FR_0001"
+
+
+@pytest.fixture(scope="module")
+def base() -> str:
+    return delivery_text(2, seed=1)
+
+
+def run(
+    tmp_path: Path,
+    texts: str | list[str],
+    *families: type[Family],
+    options: Options | None = None,
+) -> list[Finding]:
+    """Validate ``texts`` (one text per file) with only ``families`` (all when none)."""
+    v = Validator(options, families=families or None)
+    for k, text in enumerate([texts] if isinstance(texts, str) else texts):
+        path = tmp_path / f"f{k}.gml"
+        path.write_text(text, encoding="utf-8")
+        v.start_file(str(path), sniff(path))
+        for m in GmlReader(path).members():
+            v.member(m)
+        v.end_file()
+    v.finish()
+    return v.findings
+
+
+def rules_of(findings: list[Finding]) -> list[str]:
+    return [f.rule for f in findings]
+
+
+def feature_line(text: str, gid: str) -> str:
+    for line in text.splitlines():
+        if f'gml:id="{gid}"' in line and "featureMember>" in line:
+            return line
+    raise AssertionError(gid)
+
+
+def edit(text: str, gid: str, old: str, new: str, count: int = 1) -> str:
+    """Replace ``old`` by ``new`` in the featureMember line of ``gid``."""
+    line = feature_line(text, gid)
+    assert old in line, (gid, old)
+    return text.replace(line, line.replace(old, new, count))
+
+
+def test_clean_delivery_has_no_code_finding(tmp_path, base):
+    assert run(tmp_path, base, AttributeRules, CodeRules) == []
+
+
+@pytest.mark.parametrize(
+    ("gid", "old", "new", "rule"),
+    [
+        (f"{P}_0_mu", "<typeMur>01</typeMur>", "<typeMur>07</typeMur>", "PCRS-CODE-001"),
+        (f"{P}_0_af", "<reseau>ELEC</reseau>", "<reseau>FIBRE</reseau>", "PCRS-CODE-002"),
+        (f"{P}_0_af", "<reseau>ELEC</reseau>", "<reseau>other: FIBRE</reseau>", "PCRS-CODE-003"),
+        (f"{P}_0_ar0", "<thematique>06", "<thematique>03", "PCRS-THEME-001"),
+    ],
+)
+def test_code_values(tmp_path, base, gid, old, new, rule):
+    found = run(tmp_path, edit(base, gid, old, new), AttributeRules, CodeRules)
+    assert [(f.rule, f.gml_id) for f in found] == [(rule, gid)]
+    assert found[0].message("en") != found[0].message("fr")
+
+
+def test_values_checked_again_once_the_structure_is_known_sound(tmp_path, base):
+    """The second wall has the same properties as the first (a plan): still checked."""
+    text = edit(base, f"{P}_1_mu", "<typeMur>01</typeMur>", "<typeMur>07</typeMur>")
+    found = run(tmp_path, text, AttributeRules, CodeRules)
+    assert [(f.rule, f.gml_id) for f in found] == [("PCRS-CODE-001", f"{P}_1_mu")]

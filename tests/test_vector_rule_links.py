@@ -1,0 +1,100 @@
+"""The links family (with the attributes family, which hands it the link values): hrefs resolved in the file and across files, the expected class,
+empty links, hrefs without #, the representation of an affleurant."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pcrs.vector.engine import Options, Validator
+from pcrs.vector.gml import GmlReader, sniff
+from pcrs.vector.rules import Family, Finding
+from pcrs.vector.rules.attributes import AttributeRules
+from pcrs.vector.rules.links import LinkRules
+from pcrs.vector.sample import delivery_text
+
+P = "FR_0001"
+
+
+@pytest.fixture(scope="module")
+def base() -> str:
+    return delivery_text(2, seed=1)
+
+
+def run(
+    tmp_path: Path,
+    texts: str | list[str],
+    *families: type[Family],
+    options: Options | None = None,
+) -> list[Finding]:
+    """Validate ``texts`` (one text per file) with only ``families`` (all when none)."""
+    v = Validator(options, families=families or None)
+    for k, text in enumerate([texts] if isinstance(texts, str) else texts):
+        path = tmp_path / f"f{k}.gml"
+        path.write_text(text, encoding="utf-8")
+        v.start_file(str(path), sniff(path))
+        for m in GmlReader(path).members():
+            v.member(m)
+        v.end_file()
+    v.finish()
+    return v.findings
+
+
+def rules_of(findings: list[Finding]) -> list[str]:
+    return [f.rule for f in findings]
+
+
+def feature_line(text: str, gid: str) -> str:
+    for line in text.splitlines():
+        if f'gml:id="{gid}"' in line and "featureMember>" in line:
+            return line
+    raise AssertionError(gid)
+
+
+def edit(text: str, gid: str, old: str, new: str, count: int = 1) -> str:
+    """Replace ``old`` by ``new`` in the featureMember line of ``gid``."""
+    line = feature_line(text, gid)
+    assert old in line, (gid, old)
+    return text.replace(line, line.replace(old, new, count))
+
+
+#: (link values reach the links family through the attributes family's walk)
+FAMS = (AttributeRules, LinkRules)
+
+
+def test_clean_delivery_has_no_link_finding(tmp_path, base):
+    assert run(tmp_path, base, *FAMS) == []
+
+
+def test_link_to_nowhere_and_to_the_wrong_class(tmp_path, base):
+    text = edit(base, f"{P}_0_af", f'representation xlink:href="#{P}_0_af_rg"',
+                'representation xlink:href="#nowhere"')  # fmt: skip
+    text = edit(text, f"{P}_1_af", f'representation xlink:href="#{P}_1_af_rg"',
+                f'representation xlink:href="#{P}_1_ar0"')  # fmt: skip
+    found = run(tmp_path, text, *FAMS)
+    assert sorted(rules_of(found)) == ["PCRS-LINK-001", "PCRS-LINK-002"]
+    wrong = next(f for f in found if f.rule == "PCRS-LINK-002")
+    assert (wrong.gml_id, wrong.params["target_cls"]) == (f"{P}_1_af", "ArbrePCRS")
+
+
+def test_link_resolved_in_another_file_and_hrefs_without_hash(tmp_path, base):
+    text = edit(base, f"{P}_0_af", f'representation xlink:href="#{P}_0_af_rg"',
+                'representation xlink:href="other.gml#X_0_af_rg"')  # fmt: skip
+    other = base.replace(f'gml:id="{P}_root"', 'gml:id="o"').replace(f"{P}_", "X_")
+    other = other.replace('xlink:href="#', 'xlink:href="')
+    found = run(tmp_path, [text, other], *FAMS)
+    assert rules_of(found) == ["PCRS-LINK-003"]  # once, for the second file
+    assert found[0].params["count"] == other.count('xlink:href="')
+
+
+def test_empty_link_and_affleurant_without_representation(tmp_path, base):
+    text = edit(
+        base, f"{P}_0_af", f'<symbolisation xlink:href="#{P}_0_af_sy"/>', "<symbolisation/>"
+    )
+    text = edit(text, f"{P}_1_af_rg", f'<enveloppe xlink:href="#{P}_1_af_en"/>', "")
+    found = run(tmp_path, text, *FAMS)
+    assert sorted((f.rule, f.gml_id) for f in found) == [
+        ("PCRS-LINK-004", f"{P}_1_af_rg"),
+        ("PCRS-LINK-005", f"{P}_0_af"),
+    ]
