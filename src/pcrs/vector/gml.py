@@ -839,8 +839,7 @@ def _records_of(el) -> tuple[list, int, list] | None:
         if tag.__class__ is not str:
             return None
         role = _ROLE_OF_TAG.get(tag, 0)
-        kids = list(node)
-        dim = _DIMS.get(node.get("srsDimension"), -1) if node.items() else 0
+        nkids = len(node)
         k = 0
         n = -1
         if role in (R_POS, R_POSLIST):
@@ -854,9 +853,22 @@ def _records_of(el) -> tuple[list, int, list] | None:
                     k = len(nv)
                     n = len(vals)
                     nv += vals
-        ga += (depth, parent, len(kids), role, dim, -1, -1, 0, k, n)
-        for kid in reversed(kids):
-            todo.append((kid, rows, depth + 1))
+        dim = node.get("srsDimension")
+        ga += (
+            depth,
+            parent,
+            nkids,
+            role,
+            0 if dim is None else _DIMS.get(dim, -1),
+            -1,
+            -1,
+            0,
+            k,
+            n,
+        )
+        if nkids:
+            for kid in reversed(node):
+                todo.append((kid, rows, depth + 1))
         rows += 1
     return ga, rows, nv
 
