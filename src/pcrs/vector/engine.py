@@ -217,10 +217,12 @@ class Validator:
         The rule families to run (default: all of :data:`pcrs.vector.rules.FAMILIES`).
     """
 
-    #: members between two collections of the youngest objects while the cyclic garbage
-    #: collector is off (``validate`` turns it off): the lxml reader leaves reference
-    #: cycles behind, which would otherwise hold their parsed trees until the end
-    COLLECT_EVERY = 1000
+    #: while the cyclic garbage collector is off (``validate`` turns it off), the youngest
+    #: objects are collected once this many have piled up since the last collection: a
+    #: member read by lxml leaves reference cycles behind, which would otherwise hold its
+    #: parsed tree until the end (1.7 GB on a 300 MB delivery shaped like Lyon's); members
+    #: that leave nothing behind cost no collection
+    COLLECT_ABOVE = 10_000
 
     def __init__(
         self, options: Options | None = None, families: Iterable[type[Family]] | None = None
@@ -230,7 +232,6 @@ class Validator:
         self.suppressed: Counter[str] = Counter()
         self.files: list[FileState] = []
         self.file: FileState | None = None
-        self._members = 0
         self.families: dict[str, Family] = {}
         hooks: dict[str, list[tuple[int, int, Hook]]] = {s: [] for s in STAGES}
         self._values: dict[str, Hook] = {}
@@ -244,7 +245,8 @@ class Validator:
         self._hooks = {
             s: [h for _o, _k, h in sorted(v, key=lambda e: e[:2])] for s, v in hooks.items()
         }
-        self._feature_hooks = self._hooks["feature"]
+        #: class name -> the feature hooks that apply to it
+        self._feature_hooks: dict[str, list[Hook]] = {}
 
     def family(self, cls: type[Family]) -> Family:
         """The instance of the family ``cls`` in this run."""
@@ -331,8 +333,7 @@ class Validator:
             self.feature(f)
         for f in m.features:  # no reference cycles left for the garbage collector
             f.parent = None
-        self._members += 1
-        if self._members % self.COLLECT_EVERY == 0 and not gc.isenabled():
+        if gc.get_count()[0] > self.COLLECT_ABOVE and not gc.isenabled():
             gc.collect(0)
 
     def xml_error(self, line: int | None, message: str) -> None:
@@ -467,11 +468,25 @@ class Validator:
             if fc is not None and not fc.abstract:
                 fv.fc = fc
                 fv.info = class_info(f.cls)
-        for hook in self._feature_hooks:
+        hooks = self._feature_hooks.get(f.cls)
+        if hooks is None:
+            hooks = self._feature_hooks_of(f.cls)
+        for hook in hooks:
             if hook(fv) is False:
                 return
         if fv.sound and plan is None and tags is not None and fv.info is not None:
             _remember_plan(f, fv.info, tags)
+
+    def _feature_hooks_of(self, cls: str) -> list[Hook]:
+        """The feature hooks that apply to class ``cls`` (remembered)."""
+        hooks = [
+            h
+            for h in self._hooks["feature"]
+            if getattr(h, "_pcrs_classes", None) is None or h._pcrs_classes(cls)  # type: ignore[attr-defined]
+        ]
+        if len(self._feature_hooks) < 10_000:
+            self._feature_hooks[cls] = hooks
+        return hooks
 
     def check_value(self, fv: FeatureView, a: Attribute, p: Property, loc: Loc) -> None:
         """Check the value of property ``p`` (attribute ``a``) with the family that checks

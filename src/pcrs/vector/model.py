@@ -620,11 +620,12 @@ def is_subclass(name: str, ancestor: str) -> bool:
     True
     """
     seen = 0
-    while name is not None and seen < 10:
-        if name == ancestor:
+    current: str | None = name
+    while current is not None and seen < 10:
+        if current == ancestor:
             return True
-        cls = CLASSES.get(name)
-        name = cls.parent if cls else None
+        cls = CLASSES.get(current)
+        current = cls.parent if cls else None
         seen += 1
     return False
 

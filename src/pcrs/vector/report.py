@@ -25,7 +25,7 @@ __all__ = ["Report"]
 
 _SEV_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
 _COLORS = {"error": "#c0392b", "warning": "#e67e22", "info": "#2980b9"}
-_TEXT = {
+_TEXT: dict[str, dict[str, Any]] = {
     "en": {
         "title": "PCRS v2.0 validation report",
         "verdict_ok": "No error: the delivery can be accepted",
@@ -143,7 +143,7 @@ class Report:
             key = f.feature_class or "(file)"
             rec = by_class.setdefault(key, {s: 0 for s in SEVERITIES})
             rec[f.severity] += 1
-        features = Counter()
+        features: Counter[str] = Counter()
         for fi in self.files:
             features.update(fi.get("features", {}))
         return {
@@ -348,8 +348,9 @@ def _map(findings: list[Finding], size: int = 520, max_points: int = 20000) -> s
     pts = [f for f in findings if f.x is not None and f.y is not None][:max_points]
     if not pts:
         return ""
-    xs = [f.x for f in pts]
-    ys = [f.y for f in pts]
+    xy = [(float(f.x or 0.0), float(f.y or 0.0)) for f in pts]
+    xs = [x for x, _ in xy]
+    ys = [y for _, y in xy]
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
     span = max(x1 - x0, y1 - y0, 1e-9)
     pad = 12
@@ -358,12 +359,10 @@ def _map(findings: list[Finding], size: int = 520, max_points: int = 20000) -> s
         f'<svg width="{size}" height="{size}" style="border:1px solid #ccc;background:#fcfcfc" '
         'role="img">'
     ]
-    for f in sorted(pts, key=lambda f: -_SEV_ORDER[f.severity]):
-        cx = pad + (f.x - x0) * scale
-        cy = size - pad - (f.y - y0) * scale
-        tip = html.escape(
-            f"{f.rule} {f.feature_class or ''} {f.gml_id or ''} ({f.x:.2f}, {f.y:.2f})"
-        )
+    for f, (fx, fy) in sorted(zip(pts, xy, strict=True), key=lambda e: -_SEV_ORDER[e[0].severity]):
+        cx = pad + (fx - x0) * scale
+        cy = size - pad - (fy - y0) * scale
+        tip = html.escape(f"{f.rule} {f.feature_class or ''} {f.gml_id or ''} ({fx:.2f}, {fy:.2f})")
         out.append(
             f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{_COLORS[f.severity]}" '
             f'fill-opacity="0.75"><title>{tip}</title></circle>'

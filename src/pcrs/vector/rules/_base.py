@@ -258,18 +258,29 @@ class FindingStore:
 H = TypeVar("H", bound=Callable[..., Any])
 
 
-def on(stage: str, order: int) -> Callable[[H], H]:
+def on(
+    stage: str, order: int, classes: Callable[[str], bool] | tuple[str, ...] | None = None
+) -> Callable[[H], H]:
     """Mark a :class:`Family` method as the hook of ``stage`` (see :data:`STAGES`).
 
     Hooks of one stage run by increasing ``order``, whatever their family: the order
     numbers fix which finding comes first when two fall on the same line (the report
-    keeps that order), so a new hook takes a number of its own.
+    keeps that order), so a new hook takes a number of its own. A ``feature`` hook that
+    can only find something on some classes names them in ``classes`` (names, or a test
+    of the class name): the engine then calls it for those only.
     """
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}: one of {', '.join(STAGES)}")
+    if classes is not None and stage != "feature":
+        raise ValueError("only feature hooks are chosen by class")
 
     def mark(fn: H) -> H:
         fn._pcrs_hook = (stage, order)  # type: ignore[attr-defined]
+        if classes is not None:
+            names = classes
+            fn._pcrs_classes = (  # type: ignore[attr-defined]
+                names if callable(names) else lambda cls: cls in names
+            )
         return fn
 
     return mark

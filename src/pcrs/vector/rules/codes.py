@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from ..model import CODE_LISTS, THEMES, Attribute, FeatureClass, check_code
+from ..model import CLASSES, CODE_LISTS, THEMES, Attribute, FeatureClass, check_code
 from ._base import Family, Loc, Rule, on, rule, value_check
 from ._common import at
 
@@ -91,7 +91,7 @@ class CodeRules(Family):
                 field=p.name, value=text, codelist=cl.name, allowed=", ".join(cl.values),
             )  # fmt: skip
 
-    @on("feature", 40)
+    @on("feature", 40, classes=lambda cls: cls in CLASSES and bool(CLASSES[cls].themes))
     def theme(self, fv: FeatureView) -> None:
         """``thematique`` is one the class takes (PCRS-THEME-001)."""
         fc: FeatureClass | None = fv.fc

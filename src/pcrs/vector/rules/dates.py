@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from ..model import CLASSES
 from ._base import Family, Rule, on, rule
-from ._common import parse_date
+from ._common import class_info, parse_date
 
 if TYPE_CHECKING:
     from ..engine import FeatureView, FileState, Validator
@@ -55,7 +56,7 @@ class DateRules(Family):
     def reset(self, st: FileState, root: RootInfo | None) -> None:
         self._published = []
 
-    @on("feature", 90)
+    @on("feature", 90, classes=lambda cls: cls in CLASSES and bool(class_info(cls).dates))
     def dates(self, fv: FeatureView) -> None:
         """Each date plausible (PCRS-DATE-002); a raster acquired before its acceptance
         (PCRS-DATE-001); ``dateLeve`` kept for the end of the file."""

@@ -86,7 +86,7 @@ class EmpriseRules(Family):
     def count_link(self, st: FileState, m: EmpriseLink) -> None:
         self._links += 1
 
-    @on("feature", 80)
+    @on("feature", 80, classes=("EmpriseEchangePCRS",))
     def collect(self, fv: FeatureView) -> None:
         """Keep each emprise's shape; count its links, mark the inline features it holds."""
         f, st = fv.f, fv.st

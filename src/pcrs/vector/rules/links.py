@@ -235,7 +235,7 @@ class LinkRules(Family):
         else:
             self.v.emit("PCRS-LINK-005", at(loc, p.line), p.name, field=p.name)
 
-    @on("feature", 60)
+    @on("feature", 60, classes=("AffleurantGeometriquePCRS",))
     def representation(self, fv: FeatureView) -> None:
         """An AffleurantGeometriquePCRS has an envelope, a line or a point (PCRS-LINK-004)."""
         if fv.f.cls == "AffleurantGeometriquePCRS" and not any(
