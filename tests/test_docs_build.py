@@ -64,7 +64,7 @@ def test_benchmark_figures_are_copied_from_the_topic_pages():
         (docs / name).read_text(encoding="utf-8")
         for name in ("ground.md", "classification.md", "tiling.md", "rasters.md", "validation.md")
     )
-    own = ("Reading LAZ", "Small sizes")
+    own = ("Reading LAZ", "Small sizes", "Territory scale")
     text = (docs / "benchmarks.md").read_text(encoding="utf-8")
     checked = 0
     for section in re.split(r"\n## ", text)[1:]:
