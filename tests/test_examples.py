@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
 
-def _run(args: list[str], cwd: Path, timeout: float = 120, env: dict | None = None):
+def _run(args: list[str], cwd: Path, timeout: float = 600, env: dict | None = None):
     proc = subprocess.run(
         args, cwd=cwd, capture_output=True, text=True, timeout=timeout,
         env={**os.environ, **(env or {})},
