@@ -192,3 +192,36 @@ def test_suppressed_over_the_cap_per_file_and_rule(tmp_path, base):
     v.end_file()
     assert rules_of(v.findings).count("PCRS-ATTR-003") == 2
     assert v.suppressed["PCRS-ATTR-003"] == n - 2
+
+
+def test_cycles_left_behind_are_collected_while_the_collector_is_off(tmp_path, base):
+    """validate turns the cyclic collector off; members read by lxml leave reference cycles
+    (and their parsed trees) behind: the validator collects the young ones as it goes."""
+    import gc
+    import weakref
+
+    class Node:
+        me: object
+
+    path = tmp_path / "a.gml"
+    path.write_text(base)
+    members = list(GmlReader(path).members())
+    v = Validator()
+    v.COLLECT_ABOVE = 200
+    v.start_file(str(path), sniff(path))
+    refs = []
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        for m in members * 5:
+            cycle = Node()
+            cycle.me = cycle
+            refs.append(weakref.ref(cycle))
+            del cycle
+            v.member(m)
+        alive = sum(r() is not None for r in refs)
+    finally:
+        if was_on:
+            gc.enable()
+    assert len(refs) > 100
+    assert alive < len(refs) // 4

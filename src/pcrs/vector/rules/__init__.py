@@ -28,7 +28,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from ._base import SEVERITIES, Family, Finding, FindingStore, Rule, on, rule, value_check
+from ._base import REGISTRY, SEVERITIES, Family, Finding, FindingStore, Rule, on, rule, value_check
 
 __all__ = [
     "FAMILIES",
@@ -67,7 +67,8 @@ FAMILIES: tuple[type[Family], ...] = tuple(_families())
 
 
 def _registry() -> dict[str, Rule]:
-    out: dict[str, Rule] = {}
+    out = REGISTRY
+    out.clear()
     for fam in FAMILIES:
         for r in fam.rules:
             if r.id in out:

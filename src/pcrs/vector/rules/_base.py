@@ -90,10 +90,8 @@ def rule(
     return Rule(id_, sev, title_en, title_fr, msg_en, msg_fr, fix_en, fix_fr, section)
 
 
-def _severity(rule_id: str) -> str:
-    from . import RULES
-
-    return RULES[rule_id].severity
+#: every rule by id (:data:`pcrs.vector.rules.RULES` is this dictionary, filled there)
+REGISTRY: dict[str, Rule] = {}
 
 
 @dataclass(slots=True)
@@ -119,13 +117,11 @@ class Finding:
     @property
     def severity(self) -> str:
         """``error``, ``warning`` or ``info``: the rule's."""
-        return _severity(self.rule)
+        return REGISTRY[self.rule].severity
 
     def message(self, lang: str = "en") -> str:
         """The message in ``lang`` (``"en"`` or ``"fr"``), with what to do."""
-        from . import RULES
-
-        return RULES[self.rule].render(self.params, lang)
+        return REGISTRY[self.rule].render(self.params, lang)
 
     def to_dict(self, lang: str = "en") -> dict[str, Any]:
         """The finding as the JSON report has it."""
