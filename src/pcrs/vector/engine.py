@@ -198,7 +198,7 @@ class FeatureView:
         """Names of the properties, in order."""
         if self.compact is not None and self.plan is not None:
             return self.plan.names
-        return (p.name for p in self.f.props)
+        return (p.name for p in self.f.materialise())
 
 
 Hook = Callable[..., Any]
@@ -378,6 +378,7 @@ class Validator:
             else:
                 compact = f.compact
         if compact is None:
+            assert props is not None  # (built above when the feature came compact)
             if tags is not None and len(tags) != len(props):
                 tags = None  # props changed after reading: no shortcut
             plan = _PLANS.get((f.ns, f.cls, tags)) if tags is not None else None
@@ -402,6 +403,7 @@ class Validator:
                     todo = []
                 todo.append((a, i))
         elif plan is None:
+            assert props is not None
             for p in props:
                 if p.name not in texts:
                     texts[p.name] = p.text
@@ -411,24 +413,28 @@ class Validator:
             # this class with these properties in this order is known to be structurally
             # sound (known attributes, order, counts): only the values are left to check;
             # the common valid ones are decided here, the others (and links) by the families
-            for p, (first, atype, a) in zip(props, plan.entries, strict=True):
+            assert props is not None
+            for p, (first, p_type, p_attr) in zip(props, plan.entries, strict=True):
                 if first:
                     texts[p.name] = p.text
                 if geom is None and p.geometry is not None:
                     geom = p.geometry
-                if atype is None or a is None:
+                if p_type is None or p_attr is None:
                     continue
                 if (
                     p.href is None
                     and not p.children
                     and _plain_value_ok(
-                        atype, a, p.text, CODES[a.codelist] if a.codelist is not None else None
+                        p_type,
+                        p_attr,
+                        p.text,
+                        CODES[p_attr.codelist] if p_attr.codelist is not None else None,
                     )
                 ):
                     continue
                 if todo is None:
                     todo = []
-                todo.append((a, p))
+                todo.append((p_attr, p))
         ido = texts.get("idObjet") or texts.get("idHabillage")
         if ido is None and f.parent is not None:
             ido = f.parent.first_text("idObjet")
@@ -512,7 +518,7 @@ def _xml_detail(message: str) -> str:
 
 def _remember_plan(f: Feature, info: ClassInfo, tags: tuple) -> None:
     """Remember that features of ``f``'s class with these properties are structurally sound."""
-    props = f.props
+    props = f.materialise()
     entries: list[tuple[bool, str | None, Attribute | None]] = []
     names: set[str] = set()
     for p in props:

@@ -199,7 +199,7 @@ class _Names:
             if len(xlink) <= 1 and self.default != XLINK_NS
             else None
         )
-        self.roles = None
+        self.roles: np.ndarray | None = None
         #: kinds and skipped flags by name number, for the compiled feature reader
         self.kinds = np.full(MAX_NAMES, K_ODD, np.int64)
         self.skipped = np.zeros(MAX_NAMES, np.uint8)
@@ -322,6 +322,7 @@ def read_members(path: str | Path, tolerance: float = ARC_TOLERANCE) -> Iterator
                 attrs = re.sub(rb"[\t\r\n]", b" ", data[root[2] : root[3]])
                 wrapper = (b"<" + qname + b" " + attrs + b">", b"</" + qname + b">")
             if rows:
+                assert names is not None and geo is not None  # (the root comes first)
                 names.learn(table[1], table[2], int(table[3][0]))
                 geoms = geo.read(data, arr, out, rows)
                 yield from _members(data, arr, out, rows, names, wrapper, tolerance, geoms)
@@ -365,7 +366,7 @@ def _members(data, arr, out, rows, names, wrapper, tolerance, geoms):
         mt, pt, lt, tb,
     )  # fmt: skip
     # every property's text, decoded at once (one per property, in order)
-    all_texts = tb[:nt].tobytes().decode("utf-8").split("\x00")
+    all_texts: list[str | None] = list(tb[:nt].tobytes().decode("utf-8").split("\x00"))
     p_name, p_line, p_hs, p_he, p_kids, p_flag, p_geo, p_gline = (
         pt[:npr, [P_NAME, P_LINE, P_HREF_S, P_HREF_E, P_KIDS, P_FLAG, P_GEO, P_GLINE]]
         .T.tolist()
@@ -401,7 +402,7 @@ def _members(data, arr, out, rows, names, wrapper, tolerance, geoms):
                     texts[i] = None  # (a link has no text)
         else:
             hrefs = nones[n] if n < len(nones) else (None,) * n
-        geos = ()
+        geos: tuple | list = ()
         if mflags & MF_GEOMETRY:
             geos = []
             try:
@@ -485,10 +486,12 @@ class _GeometryReader:
     def __init__(self, names: _Names, tolerance: float):
         self.names = names
         self.tolerance = tolerance
-        names.roles = np.zeros(MAX_NAMES, np.int64)
+        roles = np.zeros(MAX_NAMES, np.int64)
         for i, tag in enumerate(names.tag):
             if tag is not None and tag.startswith(_G):
-                names.roles[i] = ROLES.get(tag[len(_G) :], 0)
+                roles[i] = ROLES.get(tag[len(_G) :], 0)
+        names.roles = self.roles = roles
+        assert names.gml_prefix is not None  # (checked by the caller)
         self.prefix = np.frombuffer(names.gml_prefix, np.uint8)
         self.attr_names = tuple(
             np.frombuffer(n, np.uint8) for n in (b"srsName", b"srsDimension", b"id")
@@ -499,7 +502,7 @@ class _GeometryReader:
 
         # tables sized by what the records hold (a geometry per candidate element, a part
         # and at most (length + 1) / 2 numbers per pos/posList text)
-        role = self.names.roles[out[:rows, C_NAME]]
+        role = self.roles[out[:rows, C_NAME]]
         candidates = int(
             np.count_nonzero(
                 (out[:rows, C_DEPTH] == 4) & (role >= R_POINT) & (role <= R_MULTICURVE)

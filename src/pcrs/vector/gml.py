@@ -39,6 +39,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
@@ -233,7 +234,7 @@ class Feature:
     ns: str
     gml_id: str | None
     line: int
-    props: list = field(default_factory=list)
+    props: list | None = field(default_factory=list)
     parent: Feature | None = None
     parent_prop: str | None = None
     member_line: int = 0
@@ -251,6 +252,7 @@ class Feature:
     def materialise(self) -> list:
         """:attr:`props`, built from the compact form when the feature has one."""
         if self.props is None:
+            assert self.compact is not None and self.prop_tags is not None
             texts, hrefs, children, lines, geometries = self.compact
             props = []
             for tag, text, href, n, line in zip(
@@ -914,7 +916,7 @@ def _geometry_of(gi: list, b: list, parts: list, fv, srs: str | None, line: int)
     if role == R_POINT:
         o, n = parts[2 * p0], parts[2 * p0 + 1]
         vals = fv[o : o + n]
-        spec = ("Point", tuple(vals if vals.__class__ is list else vals.tolist()))
+        spec: tuple[Any, ...] = ("Point", tuple(vals if vals.__class__ is list else vals.tolist()))
         return Geometry(
             spec, kind, srs, line, {d}, problems, 0, False, bounds, (b[4], b[5]), zrange
         )
@@ -1007,9 +1009,12 @@ def _prop_tag(tag: str) -> tuple[str, str, bool]:
 
 def _read_feature(el, member_line: int, out: list, tolerance: float, parent=None, pprop=None):
     ns, local = _split(el.tag)
-    feat = Feature(local, ns, el.get(_GML_ID), el.sourceline or 0, [], parent, pprop, member_line)
+    props: list = []
+    feat = Feature(
+        local, ns, el.get(_GML_ID), el.sourceline or 0, props, parent, pprop, member_line
+    )
     out.append(feat)
-    append = feat.props.append
+    append = props.append
     tags: list = []
     tag_append = tags.append
     prop_tag = _PROP_TAG
@@ -1134,7 +1139,9 @@ class GmlReader:
         self.malformed = False
         #: with a schema: number of schema violations libxml2 found while streaming
         self.schema_errors = 0
-        self._syntax = None  # (the first syntax error of a parse without schema, once known)
+        self._syntax: tuple[int | None, str] | bool | None = (
+            None  # (the first syntax error of a parse without schema, once known)
+        )
 
     def _input(self):
         return io.BytesIO(self.source) if self.source is not None else str(self.path)
@@ -1179,7 +1186,7 @@ class GmlReader:
         closed = False
         # the emprise whose links are being handed out: (element, gml:id, idEmprise)
         # (the element is held so that lxml hands back the same proxy for it)
-        emprise = (None, None, None)
+        emprise: tuple[Any, str | None, str | bool | None] = (None, None, None)
         try:
             for _ev, el in it:
                 tag = el.tag
@@ -1195,8 +1202,8 @@ class GmlReader:
                         top = (
                             parent is not None
                             and parent.tag == _EMPRISE_TAG
-                            and parent.getparent() is not None
-                            and parent.getparent().tag in _MEMBER_TAGS
+                            and (grand := parent.getparent()) is not None
+                            and grand.tag in _MEMBER_TAGS
                         )
                         if top:
                             emprise = (parent, parent.get(_GML_ID), None)
@@ -1209,14 +1216,12 @@ class GmlReader:
                                 # may have parsed further: later elements are not looked at)
                                 id_emprise = _id_emprise_before(parent, el)
                                 emprise = (parent, emprise[1], id_emprise)
-                            if id_emprise is False:
-                                id_emprise = None
                             yield EmpriseLink(
                                 el.sourceline or 0,
                                 tag[len(NS_PCRS) + 2 :],
                                 href,
                                 emprise[1],
-                                id_emprise,
+                                id_emprise if isinstance(id_emprise, str) else None,
                             )
                             parent.remove(el)
                     continue
@@ -1275,7 +1280,7 @@ class GmlReader:
             it = etree.iterparse(
                 self._input(), events=("end",), tag=_MEMBER_TAGS, **parser_options()
             )
-            found: tuple | bool = False
+            found: tuple[int | None, str] | bool = False
             try:
                 for _ev, el in it:
                     parent = el.getparent()
@@ -1285,4 +1290,4 @@ class GmlReader:
             except etree.XMLSyntaxError as exc:
                 found = (getattr(exc, "lineno", None), getattr(exc, "msg", str(exc)))
             self._syntax = found
-        return self._syntax or None
+        return self._syntax if isinstance(self._syntax, tuple) else None

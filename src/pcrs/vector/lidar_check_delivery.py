@@ -160,13 +160,13 @@ class Delivery:
         """Note the links from an affleurant to its representations and their parts."""
         if f.cls == "AffleurantPCRS":
             nature = f.first_text("nature")
-            for p in f.props:
+            for p in f.materialise():
                 if p.name in ("representation", "symbolisation"):
                     t = _target(p)
                     if t:
                         self.nature_of[t] = (nature, f.first_text("idObjet"))
             return
-        for p in f.props:
+        for p in f.materialise():
             if p.name in ("enveloppe", "ligne", "point"):
                 t = _target(p)
                 if t and f.gml_id:

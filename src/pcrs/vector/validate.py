@@ -11,11 +11,12 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from .._progress import progress
 from ..errors import PcrsIOError
 from .engine import Options, Validator
-from .gml import ARC_TOLERANCE, EntityError, GmlReader, SniffError, sniff
+from .gml import ARC_TOLERANCE, EntityError, GmlReader, Member, SniffError, sniff
 from .model import NS_PCRS
 from .report import Report
 
@@ -128,7 +129,7 @@ def validate(
     else:
         from .schemas import find_schemas
 
-        folder = find_schemas(None if schemas in (None, True) else schemas)
+        folder = find_schemas(None if schemas is None or schemas is True else schemas)
         if folder is None:
             schema_note = (
                 "no installed schemas (run 'pcrs schemas install')"
@@ -159,7 +160,7 @@ def validate(
         validator.emit("PCRS-XSD-002", None, detail=schema_note)
     order = {str(p): i for i, p in enumerate(files)}
     findings = validator.findings
-    findings.sort(key=lambda f: (order.get(f.file, -1), f.line or 0))
+    findings.sort(key=lambda f: (order.get(f.file or "", -1), f.line or 0))
     report.findings = findings
     report.suppressed = dict(validator.suppressed)
     return report
@@ -323,7 +324,7 @@ def _one_file(
     read_with: str = "auto",
 ) -> dict:
     t0 = time.perf_counter()
-    info = {
+    info: dict[str, Any] = {
         "path": str(path),
         "bytes": path.stat().st_size,
         "features": {},
@@ -412,6 +413,7 @@ def _one_file(
         elif schema is not None and reader.error is None:
             schema_errors = _libxml2_stream(path, schema)[1]
     state = validator.file
+    assert state is not None  # start_file above
     if malformed:
         line, msg = reader.locate_error()
         validator.xml_error(line, msg or "malformed XML")
@@ -439,11 +441,14 @@ def _place_schema_errors(path: Path, validator: Validator, schema_validator, roo
             reported.add((f.line, f.field))
             reported.add((f.line, f.feature_class))
     state = validator.file
+    assert state is not None  # the file being checked
     reader = GmlReader(path)
     idobjet = "{" + NS_PCRS + "}idObjet"
     idhab = "{" + NS_PCRS + "}idHabillage"
     for member in reader.members(keep_element=True, read=False, split_links=False):
-        child = next((c for c in member.element if isinstance(c.tag, str)), None)
+        assert isinstance(member, Member)  # (links are not split out)
+        element: Any = member.element
+        child = next((c for c in element if isinstance(c.tag, str)), None)
         if child is None:
             continue
         errors = schema_validator.validate(child)

@@ -214,7 +214,7 @@ class AttributeRules(Family):
         last_i = -1
         last_name = None
         order_reported = False
-        for p in f.props:
+        for p in f.materialise():
             entry = index.get(p.name)
             if entry is None or p.ns not in (NS_PCRS, NS_PCRS_INFO):
                 if p.ns == GML_NS:
