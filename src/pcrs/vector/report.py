@@ -23,6 +23,8 @@ from .rules import RULES, SEVERITIES, Finding
 __all__ = ["Report"]
 
 _SEV_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
+#: the summary's key of each severity's count, in the order of SEVERITIES
+_SEV_KEYS = ("errors", "warnings", "infos")
 _COLORS = {"error": "#c0392b", "warning": "#e67e22", "info": "#2980b9"}
 _TEXT: dict[str, dict[str, Any]] = {
     "en": {
@@ -40,7 +42,11 @@ _TEXT: dict[str, dict[str, Any]] = {
         "cols": ["severity", "rule", "message", "file", "line", "class", "gml:id", "idObjet",
                  "x", "y"],
         "shown": "first {n} findings shown; the JSON report has them all",
-        "error": "errors", "warning": "warnings", "info": "infos",
+        "sev": {"error": "error", "warning": "warning", "info": "info"},
+        "sev_n": {"error": ("error", "errors"), "warning": ("warning", "warnings"),
+                  "info": ("info", "infos")},
+        "file_level": "(file)",
+        "more": "... {n} more (see --json or --html)",
         "filter": "Filter…",
         "none": "No finding.",
     },
@@ -59,11 +65,23 @@ _TEXT: dict[str, dict[str, Any]] = {
         "cols": ["gravité", "règle", "message", "fichier", "ligne", "classe", "gml:id",
                  "idObjet", "x", "y"],
         "shown": "les {n} premières anomalies sont affichées ; le rapport JSON les a toutes",
-        "error": "erreurs", "warning": "avertissements", "info": "informations",
+        "sev": {"error": "erreur", "warning": "avertissement", "info": "information"},
+        "sev_n": {"error": ("erreur", "erreurs"), "warning": ("avertissement", "avertissements"),
+                  "info": ("information", "informations")},
+        "file_level": "(fichier)",
+        "more": "... {n} de plus (voir --json ou --html)",
         "filter": "Filtrer…",
         "none": "Aucune anomalie.",
     },
 }  # fmt: skip
+
+
+def _count(n: int, severity: str, lang: str) -> str:
+    """``n`` findings of ``severity`` in words, with the plural of ``lang``: English takes
+    the singular for 1 only ("0 errors", "1 error"), French for 0 and 1 ("0 erreur")."""
+    one, many = _TEXT[lang]["sev_n"][severity]
+    singular = n <= 1 if lang == "fr" else n == 1
+    return f"{n} {one if singular else many}"
 
 
 @dataclass
@@ -138,7 +156,12 @@ class Report:
             rec["count"] += 1
         for r, n in self.suppressed.items():
             rec = by_rule.setdefault(
-                r, {"severity": RULES[r].severity, "count": 0, "title": RULES[r].title_en}
+                r,
+                {
+                    "severity": RULES[r].severity,
+                    "count": 0,
+                    "title": RULES[r].title_fr if lang == "fr" else RULES[r].title_en,
+                },
             )
             rec["count"] += n
         by_class: dict[str, dict] = {}
@@ -244,17 +267,19 @@ class Report:
         if self.lidar is not None:
             lines.append(_lidar_line(self.lidar, lang))
         lines.append(
-            f"{s['errors']} {t['error']}, {s['warnings']} {t['warning']}, {s['infos']} {t['info']}"
+            ", ".join(_count(s[k], sev, lang) for sev, k in zip(SEVERITIES, _SEV_KEYS, strict=True))
         )
         for rid, rec in s["by_rule"].items():
-            lines.append(f"  {rid:<15} {rec['severity']:<8} {rec['count']:>7}  {rec['title']}")
+            sev = t["sev"][rec["severity"]]
+            lines.append(f"  {rid:<15} {sev:<13} {rec['count']:>7}  {rec['title']}")
         shown = sorted(self.findings, key=lambda f: _SEV_ORDER[f.severity])[:max_lines]
         for f in shown:
             where = f"{Path(f.file).name if f.file else ''}:{f.line or ''}"
             who = " ".join(x for x in (f.feature_class, f.gml_id and f"gml:id={f.gml_id}") if x)
-            lines.append(f"{f.severity.upper():<7} {f.rule} {where} {who}: {f.message(lang)}")
+            sev = t["sev"][f.severity].upper()
+            lines.append(f"{sev:<7} {f.rule} {where} {who}: {f.message(lang)}")
         if len(self.findings) > max_lines:
-            lines.append(f"... {len(self.findings) - max_lines} more (see --json or --html)")
+            lines.append(t["more"].format(n=len(self.findings) - max_lines))
         lines.append(t["verdict_ko"] if self.has_errors else t["verdict_ok"])
         return "\n".join(lines)
 

@@ -7,7 +7,7 @@ import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .report import _COLORS, _SEV_ORDER, _TEXT, _lidar_line
+from .report import _COLORS, _SEV_ORDER, _TEXT, _count, _lidar_line
 from .rules import SEVERITIES, Finding
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def render_html(report: Report, lang: str, max_rows: int) -> str:
         f"{e(t['verdict_ko'] if report.has_errors else t['verdict_ok'])}</p>",
         '<p class="cards">'
         + "".join(
-            f'<span style="background:{_COLORS[sev]}">{s[key]} {e(t[sev])}</span>'
+            f'<span style="background:{_COLORS[sev]}">{e(_count(s[key], sev, lang))}</span>'
             for sev, key in (("error", "errors"), ("warning", "warnings"), ("info", "infos"))
         )
         + "</p>",
