@@ -20,12 +20,17 @@ C_TEXT_E = 7
 C_NCHILD = 8  # number of element children
 C_PARENT = 9  # row of the parent element (-1 for a member)
 C_END = 10  # offset just after the end tag
-C_FLAGS = 11  # on a member: FLAG_ODD when lxml must read it
+C_FLAGS = 11  # on a member: FLAG_ODD when lxml must read it; FLAG_NSDECL (see below)
 C_START = 12  # offset of the start tag's '<'
 C_NAME = 13  # the qualified name's number in the file's table of names (see ``intern``)
 NCOLS = 14
 
 FLAG_ODD = 1
+#: on an element: it declares namespaces (``xmlns`` attributes); on a member: an element of
+#: it does. :mod:`pcrs.vector.fastread` reads such a member itself when no declaration
+#: changes what a prefix of the root means (redundant or unused ones, as real deliveries
+#: repeat them on every member), and sends it to lxml otherwise
+FLAG_NSDECL = 2
 
 #: status codes returned by :func:`scan`
 MORE = 0  # the buffer ends inside a member: call again with more bytes from ``stop``

@@ -4,9 +4,10 @@ This is the front end of :mod:`pcrs.vector.fastread`. It does not check that the
 well-formed (libxml2 does, in the pass that decides whether these records are used); it
 only cuts well-formed input into elements, quickly, and flags every member that holds a
 construct it does not interpret (comments, processing instructions, CDATA, entity or
-character references, white space other than a blank inside attribute values, namespace declarations below
-the root, characters other than white space between elements). A flagged member is read
-again by lxml, so the records never have to reproduce those parts of XML.
+character references, white space other than a blank inside attribute values, characters
+other than white space between elements). A flagged member is read again by lxml, so the
+records never have to reproduce those parts of XML. Namespace declarations below the root
+are only marked (``FLAG_NSDECL``): Python judges them (:mod:`pcrs.vector.fastread`).
 
 One row of ``out`` per element below the root (the root itself is described by ``root``):
 the columns are named by the ``C_*`` constants of :mod:`pcrs.vector._records`.
@@ -33,6 +34,7 @@ from ._records import (
     C_TEXT_E,
     C_TEXT_S,
     CLOSED,
+    FLAG_NSDECL,
     FLAG_ODD,
     FULL,
     MALFORMED,
@@ -289,7 +291,8 @@ def scan(buf, pos, line, depth_in, out, root, slots, spans, names, counts):
             return UNSUPPORTED, last_k, last_i, last_line
         if k >= cap:
             return FULL, last_k, last_i, last_line
-        # a namespace declaration below the root: lxml reads that member
+        # a namespace declaration below the root (or "xmlns" in a value: Python looks)
+        declares = False
         for p in range(attr_s, attr_e - 4):
             if (
                 buf[p] == 120
@@ -298,7 +301,7 @@ def scan(buf, pos, line, depth_in, out, root, slots, spans, names, counts):
                 and buf[p + 3] == 110
                 and buf[p + 4] == 115
             ):
-                odd = True
+                declares = True
                 break
         nid = _intern(buf, name_s, name_e, slots, spans, names, counts)
         if nid < 0:
@@ -327,6 +330,9 @@ def scan(buf, pos, line, depth_in, out, root, slots, spans, names, counts):
             out[parent, C_NCHILD] += 1
         if odd:
             out[member, C_FLAGS] |= FLAG_ODD
+        if declares:
+            out[rec, C_FLAGS] |= FLAG_NSDECL
+            out[member, C_FLAGS] |= FLAG_NSDECL
         i = j + 1
         if selfclose:
             out[rec, C_END] = i

@@ -48,6 +48,7 @@ from ._records import (
     C_ATTR_S,
     C_DEPTH,
     C_END,
+    C_FLAGS,
     C_LINE,
     C_NAME,
     C_PARENT,
@@ -56,6 +57,8 @@ from ._records import (
     C_TEXT_S,
     CLOSED,
     F_NCOLS,
+    FLAG_NSDECL,
+    FLAG_ODD,
     FULL,
     G_NCOLS,
     G_SRS_E,
@@ -119,7 +122,6 @@ BLOCK_BYTES = 4 << 20
 _BATCH_ROWS = 4096
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
 _ATTR = re.compile(rb"""([^\s=]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_NS_DECL = re.compile(rb"""xmlns(?::([^\s=]+))?\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _MEMBER = _MEMBER_TAGS[0]
 _ID_EMPRISE = "{" + NS_PCRS + "}idEmprise"
 
@@ -177,12 +179,11 @@ class _Names:
     def __init__(self, root_attrs: bytes):
         self.prefixes: dict[bytes, str] = {b"xml": _XML_NS}
         self.default = ""
-        for m in _NS_DECL.finditer(root_attrs):
-            uri = (m.group(2) if m.group(2) is not None else m.group(3)).decode("utf-8")
-            if m.group(1) is None:
-                self.default = uri
+        for prefix, uri in _declarations(root_attrs, 0, len(root_attrs)):
+            if prefix:
+                self.prefixes[prefix] = uri
             else:
-                self.prefixes[m.group(1)] = uri
+                self.default = uri
         self.attrs: dict[bytes, str] = {}
         # by name number: tag (None: unknown prefix), (ns, local, skipped), kind
         self.tag: list = []
@@ -205,6 +206,31 @@ class _Names:
         self.skipped = np.zeros(MAX_NAMES, np.uint8)
         #: property tags by sequence of property name numbers
         self.structures: dict = {}
+        #: verdicts on the namespace declarations met below the root (see :meth:`harmless`)
+        self.declarations: dict[tuple, bool] = {}
+
+    def harmless(self, declarations: tuple) -> bool:
+        """Whether ``declarations`` (``(prefix, uri)`` pairs from :func:`_declarations`,
+        prefix ``b""`` for the default namespace) leave every name as the root's
+        declarations read it: each binds a prefix (or the default namespace) to what the
+        root binds it to, or binds a prefix the root leaves unbound (a name using it has no
+        tag here, and its member goes to lxml anyway)."""
+        verdict = self.declarations.get(declarations)
+        if verdict is None:
+            verdict = True
+            for prefix, uri in declarations:
+                if not prefix:
+                    same = uri == self.default
+                else:
+                    bound = self.prefixes.get(prefix)
+                    same = bound is None or bound == uri
+                if not same:
+                    verdict = False
+                    break
+            if len(self.declarations) > 4096:
+                self.declarations.clear()
+            self.declarations[declarations] = verdict
+        return verdict
 
     def qualify(self, qname: bytes, attribute: bool = False) -> str | None:
         prefix, sep, local = qname.rpartition(b":")
@@ -239,6 +265,8 @@ class _Names:
         for qn, v1, v2 in _ATTR.findall(data, s, e):
             key = known.get(qn)
             if key is None:
+                if qn == b"xmlns" or qn.startswith(b"xmlns:"):
+                    continue  # (a declaration, not an attribute: lxml hides them too)
                 key = self.qualify(qn, attribute=True)
                 if key is None:
                     raise _Lxml
@@ -324,6 +352,7 @@ def read_members(path: str | Path, tolerance: float = ARC_TOLERANCE) -> Iterator
             if rows:
                 assert names is not None and geo is not None  # (the root comes first)
                 names.learn(table[1], table[2], int(table[3][0]))
+                _judge_declarations(data, out, rows, names)
                 geoms = geo.read(data, arr, out, rows)
                 yield from _members(data, arr, out, rows, names, wrapper, tolerance, geoms)
             if status == CLOSED:
@@ -343,6 +372,41 @@ def read_members(path: str | Path, tolerance: float = ARC_TOLERANCE) -> Iterator
                 eof = True
             data = data[stop:] + more
             pos, line = 0, stop_line
+
+
+def _judge_declarations(data: bytes, out: np.ndarray, rows: int, names: _Names) -> None:
+    """Send to lxml (``FLAG_ODD``) the members among ``out[:rows]`` with a namespace
+    declaration that changes what a name means (:meth:`_Names.harmless`); the others,
+    which repeat or add declarations as real deliveries do on every member, stay here."""
+    flags = out[:rows, C_FLAGS]
+    rows_with = np.flatnonzero((flags & FLAG_NSDECL) != 0)
+    if not len(rows_with):
+        return
+    members = np.flatnonzero(out[:rows, C_DEPTH] == 1)
+    owner = members[np.searchsorted(members, rows_with, side="right") - 1]
+    harmless = names.harmless
+    for m, s, e in zip(
+        owner.tolist(),
+        out[rows_with, C_ATTR_S].tolist(),
+        out[rows_with, C_ATTR_E].tolist(),
+        strict=True,
+    ):
+        if out[m, C_FLAGS] & FLAG_ODD:
+            continue  # (already sent to lxml)
+        if not harmless(_declarations(data, s, e)):
+            out[m, C_FLAGS] |= FLAG_ODD
+
+
+def _declarations(data: bytes, s: int, e: int) -> tuple[tuple[bytes, str], ...]:
+    """The namespace declarations among the attributes ``data[s:e]`` of a start tag, as
+    ``(prefix, uri)`` (prefix ``b""`` for the default namespace), in order. The
+    attributes are read one after the other (a value may hold "xmlns" and quotes of the
+    other kind), as a well-formed start tag has them."""
+    found = []
+    for qn, v1, v2 in _ATTR.findall(data, s, e):
+        if qn == b"xmlns" or qn.startswith(b"xmlns:"):
+            found.append((qn[6:], (v1 if v1 or not v2 else v2).decode("utf-8")))
+    return tuple(found)
 
 
 def _members(data, arr, out, rows, names, wrapper, tolerance, geoms):
