@@ -30,6 +30,12 @@ GeoPackage reader answer a bounding-box query without reading every feature:
   but cannot edit an indexed layer);
 - a ``gpkg_extensions`` row ``(layer, 'geom', 'gpkg_rtree_index', ..., 'write-only')``.
 
+A layer may carry a style (:class:`LayerStyle`, e.g. from :func:`categorized_style`):
+a row of the ``layer_styles`` table that QGIS creates when it saves a style in a
+GeoPackage (same columns, registered in ``gpkg_contents`` as an ``attributes``
+table, as GDAL does), with ``useAsDefault`` = 1, so that QGIS applies it when the
+layer is opened.
+
 GDAL reports the index (``SELECT HasSpatialIndex('layer', 'geom')`` gives 1, a
 fast spatial filter) and filters through it (``tests/test_gpkg_rtree.py``).
 pyogrio would write the same file, but it brings a GDAL of its own: 103 MB
@@ -63,8 +69,10 @@ import shutil
 import sqlite3
 import struct
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import quoteattr
 
 import numpy as np
 import shapely
@@ -78,6 +86,8 @@ __all__ = [
     "GPKG_APPLICATION_ID",
     "GPKG_RTREE_EXTENSION",
     "GPKG_USER_VERSION",
+    "LayerStyle",
+    "categorized_style",
     "geopackage_blob",
     "read_geopackage_blob",
     "write_geopackage",
@@ -409,6 +419,205 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+@dataclass(frozen=True)
+class LayerStyle:
+    """A style stored with a layer in the ``layer_styles`` table (QGIS's own table).
+
+    Attributes
+    ----------
+    name : str
+        ``styleName``, as QGIS lists it in the layer's style manager.
+    qml : str
+        ``styleQML``: a QGIS style document (``<qgis>`` root).
+    sld : str
+        ``styleSLD``: the same style as an OGC Styled Layer Descriptor, for other clients.
+    description : str
+    """
+
+    name: str
+    qml: str
+    sld: str = ""
+    description: str = ""
+
+
+_LAYER_STYLES = """
+CREATE TABLE IF NOT EXISTS layer_styles (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  f_table_catalog TEXT(256),
+  f_table_schema TEXT(256),
+  f_table_name TEXT(256),
+  f_geometry_column TEXT(256),
+  styleName TEXT(30),
+  styleQML TEXT,
+  styleSLD TEXT,
+  useAsDefault BOOLEAN,
+  description TEXT,
+  owner TEXT(30),
+  ui TEXT(30),
+  update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+)
+"""
+
+#: QGIS symbol types and SLD symbolizers of the geometry kinds :func:`categorized_style` takes
+_SYMBOLS = {
+    "point": ("marker", "SimpleMarker"),
+    "line": ("line", "SimpleLine"),
+    "polygon": ("fill", "SimpleFill"),
+}
+
+
+def _rgba(color: str) -> str:
+    """``#rrggbb`` as QGIS's ``r,g,b,255``."""
+    c = color.lstrip("#")
+    if len(c) != 6 or not all(ch in "0123456789abcdefABCDEF" for ch in c):
+        raise ParameterError(f"colour {color!r} is not of the form '#rrggbb', e.g. '#c0392b'")
+    return ",".join(str(int(c[i : i + 2], 16)) for i in (0, 2, 4)) + ",255"
+
+
+def _symbol_options(geometry: str, color: str) -> dict[str, str]:
+    rgba = _rgba(color)
+    if geometry == "point":
+        return {"name": "circle", "color": rgba, "outline_color": "255,255,255,255",
+                "outline_style": "solid", "outline_width": "0.3", "outline_width_unit": "MM",
+                "size": "3", "size_unit": "MM"}  # fmt: skip
+    if geometry == "line":
+        return {"line_color": rgba, "line_style": "solid", "line_width": "0.6",
+                "line_width_unit": "MM"}  # fmt: skip
+    return {"color": rgba.rsplit(",", 1)[0] + ",90", "outline_color": rgba,
+            "outline_style": "solid", "outline_width": "0.4", "style": "solid"}  # fmt: skip
+
+
+def _qml_symbol(index: int, geometry: str, color: str) -> str:
+    kind, layer_class = _SYMBOLS[geometry]
+    opts = _symbol_options(geometry, color)
+    # QGIS 3 reads the <Option> map; the <prop> copies are what older 3.x releases read
+    options = "".join(
+        f'<Option type="QString" name={quoteattr(k)} value={quoteattr(v)}/>'
+        for k, v in opts.items()
+    )
+    props = "".join(f"<prop k={quoteattr(k)} v={quoteattr(v)}/>" for k, v in opts.items())
+    return (
+        f'<symbol type="{kind}" name="{index}" alpha="1" clip_to_extent="1" force_rhr="0">'
+        f'<layer class="{layer_class}" enabled="1" pass="0" locked="0">'
+        f'<Option type="Map">{options}</Option>{props}</layer></symbol>'
+    )
+
+
+def _sld_rule(field: str, value: str, label: str, geometry: str, color: str) -> str:
+    v, lab = _xml_text(value), _xml_text(label)
+    if geometry == "point":
+        symbolizer = (
+            "<se:PointSymbolizer><se:Graphic><se:Mark><se:WellKnownName>circle"
+            f'</se:WellKnownName><se:Fill><se:SvgParameter name="fill">{color}'
+            '</se:SvgParameter></se:Fill><se:Stroke><se:SvgParameter name="stroke">#ffffff'
+            "</se:SvgParameter></se:Stroke></se:Mark><se:Size>11</se:Size></se:Graphic>"
+            "</se:PointSymbolizer>"
+        )
+    elif geometry == "line":
+        symbolizer = (
+            f'<se:LineSymbolizer><se:Stroke><se:SvgParameter name="stroke">{color}'
+            '</se:SvgParameter><se:SvgParameter name="stroke-width">2</se:SvgParameter>'
+            "</se:Stroke></se:LineSymbolizer>"
+        )
+    else:
+        symbolizer = (
+            f'<se:PolygonSymbolizer><se:Fill><se:SvgParameter name="fill">{color}'
+            '</se:SvgParameter><se:SvgParameter name="fill-opacity">0.35</se:SvgParameter>'
+            f'</se:Fill><se:Stroke><se:SvgParameter name="stroke">{color}</se:SvgParameter>'
+            "</se:Stroke></se:PolygonSymbolizer>"
+        )
+    return (
+        f"<se:Rule><se:Name>{lab}</se:Name><se:Description><se:Title>{lab}</se:Title>"
+        "</se:Description><ogc:Filter><ogc:PropertyIsEqualTo>"
+        f"<ogc:PropertyName>{_xml_text(field)}</ogc:PropertyName><ogc:Literal>{v}</ogc:Literal>"
+        f"</ogc:PropertyIsEqualTo></ogc:Filter>{symbolizer}</se:Rule>"
+    )
+
+
+def _xml_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def categorized_style(
+    field: str,
+    categories: Sequence[tuple[str, str, str]],
+    *,
+    layer: str,
+    geometry: str = "point",
+    name: str = "default",
+    description: str = "",
+) -> LayerStyle:
+    """A style drawing each value of ``field`` in its own colour (QGIS: "Categorized").
+
+    Parameters
+    ----------
+    field : str
+        The column whose value picks the symbol.
+    categories : sequence of (value, label, colour)
+        ``colour`` as ``"#rrggbb"``; values not listed are not drawn.
+    layer : str
+        The layer's name (the SLD names it).
+    geometry : {"point", "line", "polygon"}
+        The kind of symbol.
+    name, description : str
+        ``styleName`` and ``description`` of the ``layer_styles`` row.
+
+    Returns
+    -------
+    LayerStyle
+
+    Examples
+    --------
+    >>> style = categorized_style("severity", [("error", "error", "#c0392b")], layer="findings")
+    >>> "categorizedSymbol" in style.qml
+    True
+    """
+    if geometry not in _SYMBOLS:
+        raise ParameterError(f"geometry {geometry!r} is not one of {sorted(_SYMBOLS)}")
+    cats = "".join(
+        f'<category render="true" value={quoteattr(str(v))} symbol="{i}" label={quoteattr(lab)}/>'
+        for i, (v, lab, _c) in enumerate(categories)
+    )
+    symbols = "".join(_qml_symbol(i, geometry, c) for i, (_v, _lab, c) in enumerate(categories))
+    qml = (
+        '<qgis version="3.28.0" styleCategories="Symbology">'
+        f'<renderer-v2 type="categorizedSymbol" attr={quoteattr(field)} symbollevels="0" '
+        'enableorderby="0" forceraster="0">'
+        f"<categories>{cats}</categories><symbols>{symbols}</symbols>"
+        "</renderer-v2></qgis>"
+    )
+    rules = "".join(_sld_rule(field, str(v), lab, geometry, c) for v, lab, c in categories)
+    sld = (
+        '<StyledLayerDescriptor xmlns="http://www.opengis.net/sld" '
+        'xmlns:ogc="http://www.opengis.net/ogc" xmlns:se="http://www.opengis.net/se" '
+        'version="1.1.0"><NamedLayer>'
+        f"<se:Name>{_xml_text(layer)}</se:Name><UserStyle><se:Name>{_xml_text(name)}</se:Name>"
+        f"<se:FeatureTypeStyle>{rules}</se:FeatureTypeStyle></UserStyle></NamedLayer>"
+        "</StyledLayerDescriptor>"
+    )
+    return LayerStyle(name=name, qml=qml, sld=sld, description=description)
+
+
+def _add_style(con: sqlite3.Connection, layer: str, style: LayerStyle) -> None:
+    """Record ``style`` as the default style of ``layer`` (QGIS applies it on opening)."""
+    con.execute(_LAYER_STYLES)
+    known = con.execute("SELECT 1 FROM gpkg_contents WHERE table_name = 'layer_styles'").fetchone()
+    if not known:
+        con.execute(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier, description) "
+            "VALUES ('layer_styles', 'attributes', 'layer_styles', 'QGIS layer styles')"
+        )
+    con.execute(
+        "UPDATE layer_styles SET useAsDefault = 0 WHERE lower(f_table_name) = lower(?)", (layer,)
+    )
+    con.execute(
+        "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+        "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, owner, "
+        "ui) VALUES ('', '', ?, 'geom', ?, ?, ?, 1, ?, '', NULL)",
+        (layer, style.name, style.qml, style.sld, style.description),
+    )
+
+
 def _init_database(con: sqlite3.Connection) -> None:
     con.execute(f"PRAGMA application_id = {GPKG_APPLICATION_ID}")
     con.execute(f"PRAGMA user_version = {GPKG_USER_VERSION}")
@@ -526,6 +735,7 @@ def write_geopackage(
     overwrite: bool = False,
     append: bool = False,
     description: str = "",
+    style: LayerStyle | None = None,
 ) -> Path:
     """Write one layer of features to a GeoPackage, atomically.
 
@@ -554,6 +764,9 @@ def write_geopackage(
         and renamed back, so the change is still atomic).
     description : str
         Stored in ``gpkg_contents.description``.
+    style : LayerStyle, optional
+        Stored in the ``layer_styles`` table as the layer's default style (QGIS opens
+        the layer with it); see :func:`categorized_style`.
 
     Returns
     -------
@@ -611,6 +824,8 @@ def write_geopackage(
                         )
                     _drop_layer(con, layer)
                 _add_layer(con, layer, geometries, properties, parsed, description)
+                if style is not None:
+                    _add_style(con, layer, style)
                 con.commit()
             finally:
                 con.close()
@@ -621,6 +836,8 @@ def write_geopackage(
         try:
             _init_database(con)
             _add_layer(con, layer, geometries, properties, parsed, description)
+            if style is not None:
+                _add_style(con, layer, style)
             con.commit()
         except sqlite3.Error as exc:
             raise PcrsIOError(f"{path}: cannot write the GeoPackage ({exc})") from exc
@@ -637,5 +854,10 @@ def _drop_layer(con: sqlite3.Connection, layer: str) -> None:
     ).fetchone()
     if has_extensions:
         con.execute("DELETE FROM gpkg_extensions WHERE lower(table_name) = lower(?)", (layer,))
+    has_styles = con.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'layer_styles'"
+    ).fetchone()
+    if has_styles:
+        con.execute("DELETE FROM layer_styles WHERE lower(f_table_name) = lower(?)", (layer,))
     con.execute(f"DROP TABLE IF EXISTS {_quote(layer)}")  # its triggers go with it
     con.execute(f"DROP TABLE IF EXISTS {_quote(_rtree_name(layer))}")

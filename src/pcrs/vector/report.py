@@ -228,7 +228,7 @@ class Report:
         first file that declared one.
         """
         try:
-            from ..io.vector import write_geopackage
+            from ..io.vector import categorized_style, write_geopackage
         except ImportError as exc:  # pragma: no cover - depends on another module
             raise MissingExtraError(
                 "GeoPackage output needs pcrs.io.vector.write_geopackage, which this "
@@ -251,6 +251,11 @@ class Report:
         write_geopackage(
             path, "findings", geoms, props, crs, overwrite=overwrite,
             description="PCRS validation findings (pcrs validate)",
+            style=categorized_style(
+                "severity", [(sev, _TEXT[lang]["sev"][sev], _COLORS[sev]) for sev in SEVERITIES],
+                layer="findings", name="severity",
+                description="findings coloured by severity (pcrs validate)",
+            ),
         )  # fmt: skip
         return Path(path)
 
