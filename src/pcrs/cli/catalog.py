@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from .options import crs_option, json_option, overwrite_option, verbosity_options, workers_option
+from .options import (
+    check_json_out,
+    crs_option,
+    emit_json,
+    json_options,
+    overwrite_option,
+    verbosity_options,
+    workers_option,
+)
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@json_option
+@json_options
 @click.option(
     "--footprints",
     type=click.Path(dir_okay=False),
@@ -26,6 +32,7 @@ from .options import crs_option, json_option, overwrite_option, verbosity_option
 def catalog(
     paths: tuple[str, ...],
     as_json: bool,
+    json_out: str | None,
     footprints: str | None,
     recursive: bool,
     crs: str | None,
@@ -52,16 +59,17 @@ def catalog(
         from ..io.atomic import check_output
 
         check_output(footprints, overwrite)
+    check_json_out(json_out, overwrite, paths)
     cat = Catalog.from_paths(paths, workers=workers, recursive=recursive, crs=crs)
     issues = cat.check()
     if footprints and cat.files:
         cat.to_geopackage(footprints, overwrite=overwrite)
-    if as_json:
+    if as_json or json_out:
         record = cat.to_dict(issues) if cat.files else {"files": 0, "unreadable": cat.errors}
         if footprints:
             record["footprints"] = footprints
-        click.echo(json.dumps(record, indent=2))
-    else:
+        emit_json(record, as_json, json_out, overwrite)
+    if not as_json:
         _print_text(cat, issues, footprints)
     if any(i.kind in FATAL_ISSUES for i in issues):
         raise FindingsExit()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -11,9 +10,11 @@ from ..classify.codes import CODE_SCHEMES
 from ..classify.ground import GROUND_FILTERS
 from ..classify.noise import NOISE_FILTERS
 from .options import (
+    check_json_out,
     crs_option,
+    emit_json,
     format_options,
-    json_option,
+    json_options,
     overwrite_option,
     scheduler_option,
     verbosity_options,
@@ -87,7 +88,7 @@ from .options import (
 @overwrite_option
 @workers_option
 @scheduler_option
-@json_option
+@json_options
 @verbosity_options
 def classify(
     inputs: tuple[str, ...],
@@ -106,6 +107,7 @@ def classify(
     workers: int | None,
     scheduler: str | None,
     as_json: bool,
+    json_out: str | None,
 ) -> None:
     """Classify noise and ground of INPUT LAS/LAZ/COPC files and write them to OUTPUT.
 
@@ -133,6 +135,7 @@ def classify(
     step_list = [s.strip() for s in steps.split(",") if s.strip()]
     # validate the steps and parameters before reading anything
     auto_buffer = classify_buffer(step_list, ground, codes, **params)
+    check_json_out(json_out, overwrite, inputs)
     single = len(inputs) == 1 and Path(inputs[0]).is_file()
     if single:
         record = _classify_one(
@@ -146,9 +149,8 @@ def classify(
             overwrite,
             (point_format, las_version),
         )
-        if as_json:
-            click.echo(json.dumps(record, indent=2))
-        else:
+        emit_json(record, as_json, json_out, overwrite)
+        if not as_json:
             counts = ", ".join(f"{k}: {v:,}" for k, v in record["classes"].items())
             click.echo(f"{record['output']}: {record['points']:,} points ({counts})")
         return
@@ -166,7 +168,7 @@ def classify(
         tile_size,
         naming,
         auto_buffer if buffer is None else buffer,
-        as_json,
+        (as_json, json_out),
         (point_format, las_version),
     )
 
@@ -215,7 +217,7 @@ def _classify_many(
     tile_size,
     naming,
     buffer,
-    as_json,
+    json_output,
     layout=(None, None),
 ) -> None:
     import functools
@@ -264,8 +266,8 @@ def _classify_many(
                 "params": dict(params or {}),
             },
         )
-    if as_json:
-        click.echo(json.dumps(summary.to_dict(), indent=2))
-    else:
+    as_json, json_out = json_output
+    emit_json(summary.to_dict(), as_json, json_out, overwrite)
+    if not as_json:
         click.echo(str(summary))
     summary.raise_for_failures()

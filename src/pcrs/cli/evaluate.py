@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import click
 
-from .options import json_option, verbosity_options
+from .options import (
+    check_json_out,
+    emit_json,
+    json_options,
+    overwrite_option,
+    verbosity_options,
+)
 
 
 @click.command()
@@ -32,7 +37,8 @@ from .options import json_option, verbosity_options
     default=None,
     help="Exit with code 1 when the ground total error (%) is above this value.",
 )
-@json_option
+@json_options
+@overwrite_option
 @verbosity_options
 def evaluate(
     pred: str,
@@ -41,6 +47,8 @@ def evaluate(
     ignore: str,
     max_total_error: float | None,
     as_json: bool,
+    json_out: str | None,
+    overwrite: bool,
 ) -> None:
     """Compare the classification of PRED with the reference REF (same points, same order).
 
@@ -64,6 +72,7 @@ def evaluate(
 
     gcodes = _codes(ground_codes, "--ground-class")
     icodes = _codes(ignore, "--ignore") if ignore.strip() else []
+    check_json_out(json_out, overwrite, (pred, ref))
     p = las.read(pred)
     r = las.read(ref)
     if len(p) != len(r):
@@ -89,9 +98,8 @@ def evaluate(
         names=names,
     )
     result = ev.to_dict() | {"pred": str(pred), "ref": str(ref)}
-    if as_json:
-        click.echo(json.dumps(_clean(result), indent=2))
-    else:
+    emit_json(_clean(result), as_json, json_out, overwrite)
+    if not as_json:
         _print(ev, names)
     if (
         max_total_error is not None

@@ -2,33 +2,48 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from .options import crs_option, json_option, verbosity_options
+from .options import (
+    check_json_out,
+    crs_option,
+    emit_json,
+    json_options,
+    overwrite_option,
+    verbosity_options,
+)
 
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@json_option
+@json_options
 @click.option(
     "--stats", is_flag=True, help="Also count points per class (reads the points, in chunks)."
 )
 @crs_option
+@overwrite_option
 @verbosity_options
-def info(files: tuple[str, ...], as_json: bool, stats: bool, crs: str | None) -> None:
+def info(
+    files: tuple[str, ...],
+    as_json: bool,
+    json_out: str | None,
+    stats: bool,
+    crs: str | None,
+    overwrite: bool,
+) -> None:
     """Show points, point format, LAS version, CRS and bounds of FILES without reading the points.
 
     \b
     Examples:
       pcrs info tile.laz
       pcrs info --json --stats data/*.laz
+      pcrs info data/*.laz --json-out facts.json
     """
     from ..errors import PcrsError
     from ..io import las
     from ..io.crs import crs_label, parse_crs
 
+    check_json_out(json_out, overwrite, files)
     override = parse_crs(crs) if crs else None
     results = []
     failed = 0
@@ -49,8 +64,7 @@ def info(files: tuple[str, ...], as_json: bool, stats: bool, crs: str | None) ->
         results.append(record)
         if not as_json:
             _print_text(record, crs_label(facts.crs))
-    if as_json:
-        click.echo(json.dumps(results, indent=2))
+    emit_json(results, as_json, json_out, overwrite)
     if failed:
         raise click.exceptions.Exit(2)
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from .options import (
+    check_json_out,
     crs_option,
+    emit_json,
     format_options,
-    json_option,
+    json_options,
     overwrite_option,
     scheduler_option,
     verbosity_options,
@@ -52,7 +52,7 @@ from .options import (
 @crs_option
 @workers_option
 @scheduler_option
-@json_option
+@json_options
 @overwrite_option
 @verbosity_options
 def process(
@@ -71,6 +71,7 @@ def process(
     workers: int | None,
     scheduler: str | None,
     as_json: bool,
+    json_out: str | None,
     overwrite: bool,
 ) -> None:
     """Run the LiDAR chain over INPUT files/folders into the folder OUTPUT.
@@ -106,6 +107,7 @@ def process(
         step_list = [] if steps.strip().lower() in ("", "none") else steps.split(",")
         step_list = [s.strip() for s in step_list if s.strip()]
     product_list = [p.strip() for p in products.split(",") if p.strip()]
+    check_json_out(json_out, overwrite, inputs)
     failure: ProcessError | None = None
     with open_executor(scheduler, workers) as executor:
         try:
@@ -117,15 +119,14 @@ def process(
             )  # fmt: skip
         except ProcessError as exc:  # some tiles failed: report the others, then exit 1
             failure, summary = exc, exc.summary
-    _report(summary, out_dir, as_json)
+    emit_json(summary, as_json, json_out, overwrite)
+    if not as_json:
+        _report(summary, out_dir)
     if failure is not None:
         raise failure
 
 
-def _report(summary: dict, out_dir: str, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(summary, indent=2))
-        return
+def _report(summary: dict, out_dir: str) -> None:
     c, r = summary["classify"], summary["rasterize"] or {}
     kept = len(summary["classification_kept"])
     click.echo(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import click
@@ -10,8 +9,10 @@ import click
 from ..raster.interpolate import INTERPOLATORS
 from ..raster.products import PRODUCTS
 from .options import (
+    check_json_out,
     crs_option,
-    json_option,
+    emit_json,
+    json_options,
     overwrite_option,
     verbosity_options,
     workers_option,
@@ -83,7 +84,7 @@ def _parse_classes(value: str | None) -> tuple[int, ...] | None:
 )  # fmt: skip
 @workers_option
 @crs_option
-@json_option
+@json_options
 @overwrite_option
 @verbosity_options
 def rasterize(
@@ -101,6 +102,7 @@ def rasterize(
     workers: int | None,
     crs: str | None,
     as_json: bool,
+    json_out: str | None,
     overwrite: bool,
 ) -> None:
     """Rasterise the points of INPUT files/folders into one Cloud-Optimised GeoTIFF.
@@ -135,6 +137,7 @@ def rasterize(
     check_output(output, overwrite, files)
     if quicklook:
         check_output(quicklook, overwrite, files)
+    check_json_out(json_out, overwrite, files)
     params: dict = {}
     cls = _parse_classes(classes)
     if method == "max" and product != "dsm":
@@ -195,9 +198,8 @@ def rasterize(
     }
     if quicklook:
         facts["quicklook"] = str(quicklook)
-    if as_json:
-        click.echo(json.dumps(facts, indent=2))
-    else:
+    emit_json(facts, as_json, json_out, overwrite)
+    if not as_json:
         click.echo(
             f"{product} {g.width} x {g.height} px at {g.resolution:g} m from {len(cloud):,} points "
             f"-> {output} ({facts['empty_pixels']:,} empty pixels, {facts['seconds']:.1f} s)"

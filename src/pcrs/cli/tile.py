@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from .options import (
+    check_json_out,
     crs_option,
+    emit_json,
     format_options,
-    json_option,
+    json_options,
     overwrite_option,
     verbosity_options,
 )
@@ -76,7 +77,7 @@ from .options import (
 )
 @format_options
 @crs_option
-@json_option
+@json_options
 @overwrite_option
 @verbosity_options
 def tile(
@@ -94,6 +95,7 @@ def tile(
     las_version: str | None,
     crs: str | None,
     as_json: bool,
+    json_out: str | None,
     overwrite: bool,
 ) -> None:
     """Stream the points of INPUT files/folders into a regular grid of LAZ tiles in OUTPUT.
@@ -111,8 +113,9 @@ def tile(
       pcrs tile strips/ -o tiles --size 250 --buffer 20
       pcrs tile --strip-buffer tiles/*.laz -o unbuffered
     """
+    check_json_out(json_out, overwrite, inputs)
     if strip_buffer:
-        _strip(inputs, Path(out_dir), overwrite, chunk_size, as_json)
+        _strip(inputs, Path(out_dir), overwrite, chunk_size, (as_json, json_out))
         return
     from ..tiling.grid import TileGrid
     from ..tiling.retile import retile
@@ -130,8 +133,8 @@ def tile(
         point_format=point_format,
         las_version=las_version,
     )
+    emit_json(summary.to_dict(), as_json, json_out, overwrite)
     if as_json:
-        click.echo(json.dumps(summary.to_dict(), indent=2))
         return
     written = sum(summary.tiles.values())
     extra = f" + {sum(summary.buffer_points.values()):,} buffer points" if buffer > 0 else ""
@@ -142,7 +145,11 @@ def tile(
 
 
 def _strip(
-    inputs: tuple[str, ...], out_dir: Path, overwrite: bool, chunk_size: int, as_json: bool
+    inputs: tuple[str, ...],
+    out_dir: Path,
+    overwrite: bool,
+    chunk_size: int,
+    json_output: tuple[bool, str | None],
 ) -> None:
     from .._progress import progress
     from ..io.atomic import same_file
@@ -159,7 +166,7 @@ def _strip(
             raise ParameterError(f"{src}: the output folder is the input folder; choose another -o")
         kept = strip_buffer(src, dst, overwrite=overwrite, chunk_size=chunk_size)
         done.append({"input": str(src), "output": str(dst), "points": kept})
-    if as_json:
-        click.echo(json.dumps(done, indent=2))
-    else:
+    as_json, json_out = json_output
+    emit_json(done, as_json, json_out, overwrite)
+    if not as_json:
         click.echo(f"{len(done)} tile(s) written to {out_dir} without their buffer points")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from .options import overwrite_option, verbosity_options
+from .options import LegacyJsonFileCommand, json_options, overwrite_option, verbosity_options
 
 
-@click.command()
+@click.command(cls=LegacyJsonFileCommand)
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the JSON report.")
+@json_options
 @click.option(
     "--html", "html_path", type=click.Path(dir_okay=False), help="Write a one-page HTML report."
 )
@@ -54,7 +54,8 @@ from .options import overwrite_option, verbosity_options
 @verbosity_options
 def validate(
     files: tuple[str, ...],
-    json_path: str | None,
+    as_json: bool,
+    json_out: str | None,
     html_path: str | None,
     gpkg_path: str | None,
     lang: str,
@@ -75,7 +76,8 @@ def validate(
     \b
     Examples:
       pcrs validate livraison.gml
-      pcrs validate livraison/ --lang fr --html rapport.html --json rapport.json
+      pcrs validate livraison/ --lang fr --html rapport.html --json-out rapport.json
+      pcrs validate livraison.gml --json | jq .summary
       pcrs validate a.gml b.gml --gpkg anomalies.gpkg
       pcrs validate livraison.gml --lidar lidar_hd/ --z-tolerance 0.2 --html rapport.html
     """
@@ -98,7 +100,7 @@ def validate(
         catalog = open_lidar(lidar_dir, lidar_crs)
     elif lidar_crs is not None:
         raise ParameterError("--lidar-crs needs --lidar DIR")
-    outputs = [p for p in (json_path, html_path, gpkg_path) if p]
+    outputs = [p for p in (json_out, html_path, gpkg_path) if p]
     for p in outputs:
         check_output(p, overwrite, files)
     options = Options(precision_threshold_cm=precision_cm or None)
@@ -109,18 +111,21 @@ def validate(
         usable = [f["path"] for f in report.files if f.get("usable", True)]
         result = cross_check(usable, catalog, options=lidar_options, lang=lang)
         report.extend(result.findings, lidar=result.stats)
-    if json_path:
-        report.to_json(json_path, overwrite=overwrite)
+    if json_out:
+        report.to_json(json_out, overwrite=overwrite)
     if html_path:
         report.to_html(html_path, overwrite=overwrite)
     if gpkg_path:
         report.to_geopackage(gpkg_path, overwrite=overwrite)
     from .options import state
 
+    # with --json, stdout holds the JSON only: the summary goes to stderr
     if state.verbosity < 0:
-        click.echo(report.summary_text().splitlines()[-1])
+        click.echo(report.summary_text().splitlines()[-1], err=as_json)
     else:
-        click.echo(report.summary_text())
+        click.echo(report.summary_text(), err=as_json)
+    if as_json:
+        click.echo(report.to_json())
     unusable = report.unusable_files
     if unusable and len(unusable) == len(report.files):
         reasons = {f["path"]: f.get("reason", "") for f in report.files}
