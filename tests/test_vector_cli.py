@@ -41,7 +41,7 @@ def test_clean_delivery_exits_0(clean):
 def test_errors_exit_1_and_reports_are_written(broken, tmp_path):
     out = tmp_path / "out"
     args = ["validate", str(broken), "--no-schema", "--lang", "fr",
-            "--json", str(out / "r.json"), "--html", str(out / "r.html"), "--gpkg", str(out / "r.gpkg")]  # fmt: skip
+            "--json-out", str(out / "r.json"), "--html", str(out / "r.html"), "--gpkg", str(out / "r.gpkg")]  # fmt: skip
     result = CliRunner().invoke(cli, args)
     assert isinstance(result.exception, FindingsExit), result.output
     assert "Erreurs trouvées" in result.output
@@ -105,7 +105,7 @@ def test_without_schemas_the_step_is_skipped_and_said(tmp_path, monkeypatch, cle
 def test_real_subprocess_json(broken, tmp_path):
     out = tmp_path / "r.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "pcrs", "validate", "--no-schema", str(broken), "--json", str(out)],
+        [sys.executable, "-m", "pcrs", "validate", "--no-schema", str(broken), "--json-out", str(out)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 1, proc.stderr
