@@ -42,7 +42,7 @@ PY
 fi
 
 "$python" -m pcrs validate "$delivery" --lang "$lang" --overwrite \
-    --html "$out/report.html" --gpkg "$out/findings.gpkg" --json "$out/report.json"
+    --html "$out/report.html" --gpkg "$out/findings.gpkg" --json-out "$out/report.json"
 status=$?
 
 case $status in
