@@ -19,13 +19,13 @@ import gc
 import math
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .gml import EmpriseLink, Feature, Geometry, Member, Property, RootInfo
 from .model import CLASSES, ID_FIELDS, NS_PCRS, NS_PCRS_INFO, Attribute, FeatureClass
-from .rules import FAMILIES, Family, Finding, FindingStore
+from .rules import FAMILIES, RULES, Family, Finding, FindingStore
 from .rules._base import STAGES, Loc
 from .rules._common import CODES, ClassInfo, class_info, double_ok, int_ok, parse_date
 
@@ -215,6 +215,14 @@ class Validator:
     options : Options, optional
     families : iterable of Family subclasses, optional
         The rule families to run (default: all of :data:`pcrs.vector.rules.FAMILIES`).
+    rules : collection of str, optional
+        The rule ids this run reports (default: all); the findings of the others are
+        dropped where they are emitted, and a family whose hooks only emit its own rules
+        (:attr:`~pcrs.vector.rules.Family.emits_only`) is left out when none of its rules
+        is on.
+    severities : mapping, optional
+        Rule id -> severity for this run, where it differs from the registry's (a
+        profile's, see :mod:`pcrs.vector.profiles`); the registry is not changed.
     """
 
     #: while the cyclic garbage collector is off (``validate`` turns it off), the youngest
@@ -225,10 +233,20 @@ class Validator:
     COLLECT_ABOVE = 10_000
 
     def __init__(
-        self, options: Options | None = None, families: Iterable[type[Family]] | None = None
+        self,
+        options: Options | None = None,
+        families: Iterable[type[Family]] | None = None,
+        *,
+        rules: Collection[str] | None = None,
+        severities: Mapping[str, str] | None = None,
     ):
         self.options = options or Options()
-        self._store = FindingStore()
+        self.severities = dict(severities or {})
+        #: the rule ids whose findings are dropped in this run
+        self.off: frozenset[str] = (
+            frozenset() if rules is None else frozenset(RULES).difference(rules)
+        )
+        self._store = FindingStore(self.severities)
         self.suppressed: Counter[str] = Counter()
         self.files: list[FileState] = []
         self.file: FileState | None = None
@@ -236,6 +254,8 @@ class Validator:
         hooks: dict[str, list[tuple[int, int, Hook]]] = {s: [] for s in STAGES}
         self._values: dict[str, Hook] = {}
         for k, cls in enumerate(families if families is not None else FAMILIES):
+            if cls.emits_only and cls.rules and all(r.id in self.off for r in cls.rules):
+                continue
             fam = cls(self)
             self.families[cls.__name__] = fam
             for stage, order, name in cls.hooks():
@@ -247,6 +267,10 @@ class Validator:
         }
         #: class name -> the feature hooks that apply to it
         self._feature_hooks: dict[str, list[Hook]] = {}
+
+    def severity(self, rule: str) -> str:
+        """The severity of ``rule`` in this run (the profile's, else the registry's)."""
+        return self.severities.get(rule) or RULES[rule].severity
 
     def family(self, cls: type[Family]) -> Family:
         """The instance of the family ``cls`` in this run."""
@@ -268,6 +292,8 @@ class Validator:
         self, rule: str, loc: Loc | None = None, field_: str | None = None, **params: Any
     ) -> None:
         """Record a finding; ``loc`` is ``(line, cls, gml_id, id_objet, x, y)``."""
+        if rule in self.off:
+            return
         st = self.file
         if st is not None:
             st.rule_counts[rule] += 1

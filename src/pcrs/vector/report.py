@@ -103,7 +103,15 @@ class Report:
         Statistics of the LiDAR cross-check (:mod:`pcrs.vector.lidar_check`), when it ran.
     profile : dict or None
         The acceptance profile the run applied: ``{"name": ..., "origin": ...}`` (origin:
-        ``"built-in"`` or the path of the file it came from); None before profiles existed.
+        ``"built-in"`` or the path of the file it came from, see
+        :mod:`pcrs.vector.profiles`); None for a report made by hand.
+    partial : bool
+        Whether the files were validated as a piece of a delivery (``partial=True``).
+    severities : dict
+        Rule id -> severity in this run, where the profile (or ``partial``) changed the
+        registry's: counts, :attr:`has_errors` and the reports follow it.
+    rules_off : frozenset
+        The rule ids the profile turned off: :meth:`extend` drops their findings.
     """
 
     files: list[dict] = field(default_factory=list)
@@ -113,10 +121,23 @@ class Report:
     schema_checked: bool = False
     lidar: dict | None = None
     profile: dict | None = None
+    partial: bool = False
+    severities: dict = field(default_factory=dict)
+    rules_off: frozenset = frozenset()
+
+    def severity(self, rule: str) -> str:
+        """The severity of ``rule`` in this report (the profile's, else the registry's)."""
+        return self.severities.get(rule) or RULES[rule].severity
 
     def extend(self, findings: list[Finding], *, lidar: dict | None = None) -> None:
-        """Add findings of another check (e.g. the LiDAR cross-check) and its statistics."""
-        self.findings.extend(findings)
+        """Add findings of another check (e.g. the LiDAR cross-check) and its statistics,
+        under this report's profile (rules turned off dropped, severities changed)."""
+        for f in findings:
+            if f.rule in self.rules_off:
+                continue
+            if f.rule in self.severities:
+                f.sev = self.severities[f.rule]
+            self.findings.append(f)
         if lidar is not None:
             self.lidar = lidar
 
@@ -124,7 +145,7 @@ class Report:
     def has_errors(self) -> bool:
         """Whether any finding is an error (or one was suppressed over the cap)."""
         return any(f.severity == "error" for f in self.findings) or any(
-            RULES[r].severity == "error" for r in self.suppressed
+            self.severity(r) == "error" for r in self.suppressed
         )
 
     @property
@@ -136,7 +157,7 @@ class Report:
         """Number of findings per severity (suppressed ones included)."""
         c = Counter(f.severity for f in self.findings)
         for r, n in self.suppressed.items():
-            c[RULES[r].severity] += n
+            c[self.severity(r)] += n
         return c
 
     def summary(self, lang: str | None = None) -> dict[str, Any]:
@@ -158,7 +179,7 @@ class Report:
             rec = by_rule.setdefault(
                 r,
                 {
-                    "severity": RULES[r].severity,
+                    "severity": self.severity(r),
                     "count": 0,
                     "title": RULES[r].title_fr if lang == "fr" else RULES[r].title_en,
                 },
@@ -183,6 +204,8 @@ class Report:
             "by_rule": dict(sorted(by_rule.items())),
             "by_class": dict(sorted(by_class.items())),
             "suppressed": dict(self.suppressed),
+            "profile": self.profile,
+            "partial": self.partial,
             **({"lidar": self.lidar} if self.lidar is not None else {}),
         }
 
@@ -250,7 +273,7 @@ class Report:
                     break
         write_geopackage(
             path, "findings", geoms, props, crs, overwrite=overwrite,
-            description="PCRS validation findings (pcrs validate)",
+            description=f"PCRS validation findings (pcrs validate; {_profile_line(self, lang)})",
             style=categorized_style(
                 "severity", [(sev, _TEXT[lang]["sev"][sev], _COLORS[sev]) for sev in SEVERITIES],
                 layer="findings", name="severity",
@@ -269,6 +292,8 @@ class Report:
             n = sum(fi.get("features", {}).values())
             lines.append(f"{fi['path']}: {n} {t['features']}")
         lines.append(t["schema_on"] if self.schema_checked else t["schema_off"])
+        if self.profile is not None:
+            lines.append(_profile_line(self, lang))
         if self.lidar is not None:
             lines.append(_lidar_line(self.lidar, lang))
         lines.append(
@@ -287,6 +312,25 @@ class Report:
             lines.append(t["more"].format(n=len(self.findings) - max_lines))
         lines.append(t["verdict_ko"] if self.has_errors else t["verdict_ok"])
         return "\n".join(lines)
+
+
+def _profile_line(report: Report, lang: str) -> str:
+    """The profile a report was made with, and where it came from, in one line."""
+    prof = report.profile or {"name": "?", "origin": "?"}
+    origin = prof.get("origin", "?")
+    fr = lang == "fr"
+    if origin == "built-in":
+        origin = "intégré" if fr else "built-in"
+    text = f"{'profil :' if fr else 'profile:'} {prof.get('name', '?')} ({origin})"
+    if prof.get("extends"):
+        text += f", {'étend' if fr else 'extends'} {', '.join(prof['extends'])}"
+    if report.partial:
+        text += (
+            " ; livraison partielle : liens non résolus et emprise absente en avertissements"
+            if fr
+            else "; partial delivery: unresolved links and a missing emprise are warnings"
+        )
+    return text
 
 
 def _lidar_line(stats: dict, lang: str) -> str:

@@ -18,6 +18,7 @@ from ..errors import PcrsIOError
 from .engine import Options, Validator
 from .gml import ARC_TOLERANCE, EntityError, GmlReader, Member, SniffError, sniff
 from .model import NS_PCRS
+from .profiles import Profile, resolve_profile
 from .report import Report
 
 __all__ = ["FAST_READER_MIN_BYTES", "SCHEMA_PROCESS_MIN_BYTES", "validate"]
@@ -61,14 +62,18 @@ def validate(
     arc_tolerance: float = ARC_TOLERANCE,
     schema_process: bool | None = None,
     reader: str = "auto",
+    profile: str | os.PathLike | Profile | None = None,
+    partial: bool = False,
 ) -> Report:
     """Validate PCRS v2.0 GML files (a delivery) against the schema and the standard's rules.
 
     Parameters
     ----------
     paths : path or iterable of paths
-        GML files, or folders (their ``*.gml`` files). Links and identifiers are
-        checked across all of them, as one delivery.
+        GML files, or folders (their ``*.gml`` files): one delivery. Links and
+        identifiers are checked across all of them; a link to a feature in none of them
+        (PCRS-LINK-001) and a file without EmpriseEchangePCRS (PCRS-EMP-001) are errors
+        unless ``partial``.
     schemas : path, bool or None
         Folder of schemas with ``catalog.xml``; None uses the installed copy when there
         is one (``pcrs schemas install``) and skips the schema step otherwise; False
@@ -76,7 +81,9 @@ def validate(
     lang : {"en", "fr"}
         Language of the messages.
     options : Options, optional
-        Thresholds (precision, emprise tolerance, plausible Z and dates).
+        Thresholds (precision, emprise tolerance, plausible Z and dates). When given,
+        they replace the profile's (build them from one with
+        :meth:`Profile.make_options <pcrs.vector.profiles.Profile.make_options>`).
     arc_tolerance : float
         Maximum distance (m) between a linearised arc and the circle.
     schema_process : bool or None
@@ -95,6 +102,16 @@ def validate(
         :data:`FAST_READER_MIN_BYTES` (the ``PCRS_GML_READER`` environment variable
         overrides it). The findings are the same, except for line numbers from 65,535 on:
         the compiled reader gives the true ones, where libxml2 gives lxml approximations.
+    profile : str, path, Profile or None
+        The acceptance profile (:mod:`pcrs.vector.profiles`): which rules are reported,
+        at which severity, with which thresholds. None (the default): the built-in
+        ``"cnig"``, the standard as written, whatever the project files; ``"strict"``;
+        a TOML file; ``"auto"``: the project file (``pcrs.toml`` or ``[tool.pcrs.validate]``
+        of ``pyproject.toml``) found from the working directory upward, as ``pcrs validate``
+        does. ``report.profile`` names it and where it came from.
+    partial : bool
+        The files are a piece of a delivery: PCRS-LINK-001 and PCRS-EMP-001 are warnings
+        (unless the profile sets their severity itself).
 
     Returns
     -------
@@ -106,6 +123,9 @@ def validate(
     PcrsIOError
         When a path does not exist. Unreadable content (empty, binary, not PCRS) is a
         finding, not an exception.
+    ProfileError
+        A profile that cannot be used (a ``ParameterError``; the message names the file
+        and the line).
 
     Examples
     --------
@@ -121,6 +141,7 @@ def validate(
         from ..errors import ParameterError
 
         raise ParameterError(f"reader={reader!r}: choose 'auto', 'fast' or 'lxml'")
+    prof = resolve_profile(profile)
     files = _expand(paths)
     schema_validator = None
     schema_note = None
@@ -140,8 +161,16 @@ def validate(
             from .xsd import FeatureValidator, load_schema
 
             schema_validator = FeatureValidator(load_schema(folder))
-    validator = Validator(options)
+    validator = Validator(
+        options if options is not None else prof.make_options(),
+        rules=prof.rules,
+        severities=prof.run_severities(partial),
+    )
     report = Report(lang=lang, schema_checked=schema_validator is not None)
+    report.profile = prof.describe()
+    report.partial = partial
+    report.severities = dict(validator.severities)
+    report.rules_off = validator.off
     # millions of small objects and no reference cycles: the cyclic garbage collector would
     # rescan them all again and again (quadratic time on big files)
     gc_was_on = gc.isenabled()
@@ -433,11 +462,14 @@ def _place_schema_errors(path: Path, validator: Validator, schema_validator, roo
     """Second pass, only for a file with schema violations: validate feature by feature
     to give each violation its line and feature (skipping those a rule already reported)."""
     from .model import NS_PCRS
+    from .rules import RULES
 
-    # a violation a rule already reported on the same line and element is not repeated
+    # a violation a rule already reported on the same line and element is not repeated (by
+    # the rule's own severity: a profile that turns that rule into a warning does not bring
+    # the violation back as an error)
     reported = set()
     for f in validator.findings:
-        if f.file == str(path) and f.severity == "error":
+        if f.file == str(path) and RULES[f.rule].severity == "error":
             reported.add((f.line, f.field))
             reported.add((f.line, f.feature_class))
     state = validator.file

@@ -100,7 +100,8 @@ class Finding:
 
     ``params`` fill the rule's message templates; the location fields follow the JSON
     report contract (``file``, ``line``, ``feature_class``, ``gml_id``, ``id_objet``,
-    ``x``, ``y``); ``field`` names the attribute concerned when there is one.
+    ``x``, ``y``); ``field`` names the attribute concerned when there is one. ``sev`` is
+    the severity the run's profile gave the rule (None: the registry's).
     """
 
     rule: str
@@ -113,11 +114,12 @@ class Finding:
     x: float | None = None
     y: float | None = None
     field: str | None = None
+    sev: str | None = None
 
     @property
     def severity(self) -> str:
-        """``error``, ``warning`` or ``info``: the rule's."""
-        return REGISTRY[self.rule].severity
+        """``error``, ``warning`` or ``info``: the profile's for this run, else the rule's."""
+        return self.sev or REGISTRY[self.rule].severity
 
     def message(self, lang: str = "en") -> str:
         """The message in ``lang`` (``"en"`` or ``"fr"``), with what to do."""
@@ -173,9 +175,11 @@ class FindingStore:
     """
 
     __slots__ = ("_cls", "_field", "_file", "_gid", "_ido", "_keys", "_line", "_none", "_rule",
-                 "_strs", "_vals", "_x", "_y")  # fmt: skip
+                 "_sev", "_strs", "_vals", "_x", "_y")  # fmt: skip
 
-    def __init__(self) -> None:
+    def __init__(self, severities: dict[str, str] | None = None) -> None:
+        #: the severity of a rule in this run where the profile changed it
+        self._sev = dict(severities or {})
         self._strs = _Interned()  # rule ids, files, classes, fields
         self._keys = _Interned()  # the names of a finding's parameters, in order
         self._rule = array("i")
@@ -227,8 +231,9 @@ class FindingStore:
         s = self._strs.values
         keys, *vals = self._vals[i]
         line = self._line[i]
+        rule_id = s[self._rule[i]]
         return Finding(
-            s[self._rule[i]],
+            rule_id,
             dict(zip(self._keys.values[keys], vals, strict=True)),
             s[self._file[i]],
             None if line == -1 else line,
@@ -238,6 +243,7 @@ class FindingStore:
             None if self._none[i] & 1 else self._x[i],
             None if self._none[i] & 2 else self._y[i],
             s[self._field[i]],
+            self._sev.get(rule_id),
         )
 
     def __iter__(self) -> Iterator[Finding]:
@@ -307,6 +313,10 @@ class Family:
     rules: ClassVar[tuple[Rule, ...]] = ()
     #: place of the family among the others in :data:`pcrs.vector.rules.RULES`
     order: ClassVar[int] = 1000
+    #: whether its hooks only emit its own rules (no state another family or the report
+    #: reads): the engine then leaves the family out of a run whose profile turned off
+    #: every one of its rules
+    emits_only: ClassVar[bool] = False
 
     def __init__(self, validator: Validator):
         self.v = validator

@@ -20,6 +20,7 @@ class CodeRules(Family):
     """PCRS-CODE and PCRS-THEME: values of the attributes that take a code list."""
 
     order = 40
+    emits_only = True
     rules: ClassVar[tuple[Rule, ...]] = (
         rule(
             "PCRS-CODE-001",

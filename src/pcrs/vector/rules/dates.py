@@ -23,6 +23,7 @@ class DateRules(Family):
     """PCRS-DATE: dates of the features."""
 
     order = 102
+    emits_only = True
     rules: ClassVar[tuple[Rule, ...]] = (
         rule(
             "PCRS-DATE-001",

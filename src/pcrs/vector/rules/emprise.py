@@ -26,7 +26,7 @@ class EmpriseRules(Family):
     rules: ClassVar[tuple[Rule, ...]] = (
         rule(
             "PCRS-EMP-001",
-            "warning",
+            "error",
             "No EmpriseEchangePCRS",
             "Pas d'EmpriseEchangePCRS",
             "the file has no EmpriseEchangePCRS",

@@ -27,6 +27,7 @@ class GeometryRules(Family):
     """PCRS-GEOM: the geometry of each feature."""
 
     order = 80
+    emits_only = True
     rules: ClassVar[tuple[Rule, ...]] = (
         rule(
             "PCRS-GEOM-001",

@@ -92,13 +92,15 @@ class LinkRules(Family):
     rules: ClassVar[tuple[Rule, ...]] = (
         rule(
             "PCRS-LINK-001",
-            "warning",
+            "error",
             "Link target not found",
             "Cible de lien introuvable",
             "<{field}> points to {value!r}, which is in none of the files validated",
             "<{field}> pointe vers {value!r}, qui n'est dans aucun des fichiers contrôlés",
-            "check the identifier, or validate the whole delivery together",
-            "vérifier l'identifiant, ou contrôler toute la livraison ensemble",
+            "check the identifier, or validate the whole delivery together (--partial when "
+            "these files are only a piece of it)",
+            "vérifier l'identifiant, ou contrôler toute la livraison ensemble (--partial si "
+            "ces fichiers n'en sont qu'une partie)",
             "C.1",
         ),
         rule(

@@ -20,6 +20,7 @@ class PrecisionRules(Family):
     """PCRS-PREC: ``precisionPlanimetrique`` within the threshold of the options."""
 
     order = 104
+    emits_only = True
     rules: ClassVar[tuple[Rule, ...]] = (
         rule(
             "PCRS-PREC-001",
