@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import click
 
 from .options import LegacyJsonFileCommand, json_options, overwrite_option, verbosity_options
@@ -29,8 +31,24 @@ from .options import LegacyJsonFileCommand, json_options, overwrite_option, verb
     "--no-schema", is_flag=True, help="Skip the XSD step even when schemas are installed."
 )
 @click.option(
-    "--precision", "precision_cm", type=float, default=10.0, show_default=True,
-    help="Warn when precisionPlanimetrique is worse than this many cm (0 turns it off).",
+    "--precision", "precision_cm", type=float, default=None,
+    help="Report precisionPlanimetrique worse than this many cm (0 turns it off); overrides "
+    "the profile's precision_threshold_cm (10 in cnig).",
+)  # fmt: skip
+@click.option(
+    "--profile", "profile", default=None, metavar="NAME|FILE.toml",
+    help="Acceptance profile: 'cnig' (the standard as written), 'strict', or a TOML file. "
+    "Default: the project file (pcrs.toml, or [tool.pcrs.validate] in pyproject.toml) "
+    "found from the working directory upward, else cnig.",
+)  # fmt: skip
+@click.option(
+    "--no-config", is_flag=True,
+    help="Ignore project files (pcrs.toml, pyproject.toml): cnig unless --profile is given.",
+)  # fmt: skip
+@click.option(
+    "--partial", is_flag=True,
+    help="The files are a piece of a delivery: links to features in none of them "
+    "(PCRS-LINK-001) and a missing EmpriseEchangePCRS (PCRS-EMP-001) are warnings.",
 )  # fmt: skip
 @click.option(
     "--lidar", "lidar_dir", type=click.Path(), default=None, metavar="DIR",
@@ -61,7 +79,10 @@ def validate(
     lang: str,
     schemas_dir: str | None,
     no_schema: bool,
-    precision_cm: float,
+    precision_cm: float | None,
+    profile: str | None,
+    no_config: bool,
+    partial: bool,
     lidar_dir: str | None,
     z_tolerance: float,
     z_method: str,
@@ -80,13 +101,19 @@ def validate(
       pcrs validate livraison.gml --json | jq .summary
       pcrs validate a.gml b.gml --gpkg anomalies.gpkg
       pcrs validate livraison.gml --lidar lidar_hd/ --z-tolerance 0.2 --html rapport.html
+      pcrs validate dalle_12.gml --partial --profile strict
     """
     from ..errors import ParameterError
     from ..io.atomic import check_output
-    from ..vector import Options
     from ..vector import validate as run
+    from ..vector.profiles import resolve_profile
     from .main import FindingsExit
 
+    # a bad profile fails now, before anything is read
+    prof = resolve_profile(profile or ("cnig" if no_config else "auto"))
+    options = prof.make_options()
+    if precision_cm is not None:
+        options = dataclasses.replace(options, precision_threshold_cm=precision_cm or None)
     catalog = lidar_options = None
     if lidar_dir is not None:
         from ..vector.lidar_check import LidarOptions, open_lidar
@@ -103,8 +130,10 @@ def validate(
     outputs = [p for p in (json_out, html_path, gpkg_path) if p]
     for p in outputs:
         check_output(p, overwrite, files)
-    options = Options(precision_threshold_cm=precision_cm or None)
-    report = run(files, schemas=False if no_schema else schemas_dir, lang=lang, options=options)
+    report = run(
+        files, schemas=False if no_schema else schemas_dir, lang=lang, options=options,
+        profile=prof, partial=partial,
+    )  # fmt: skip
     if catalog is not None and len(report.unusable_files) < len(report.files):
         from ..vector.lidar_check import cross_check
 
