@@ -23,7 +23,9 @@ C_END = 10  # offset just after the end tag
 C_FLAGS = 11  # on a member: FLAG_ODD when lxml must read it; FLAG_NSDECL (see below)
 C_START = 12  # offset of the start tag's '<'
 C_NAME = 13  # the qualified name's number in the file's table of names (see ``intern``)
-NCOLS = 14
+C_NS_S = 14  # the start tag's namespace declarations: buf[C_NS_S:C_NS_E], from the first
+C_NS_E = 15  # one's name to the last one's closing quote (-1: none; with FLAG_NSDECL)
+NCOLS = 16
 
 FLAG_ODD = 1
 #: on an element: it declares namespaces (``xmlns`` attributes); on a member: an element of

@@ -29,6 +29,8 @@ from ._records import (
     C_NAME_E,
     C_NAME_S,
     C_NCHILD,
+    C_NS_E,
+    C_NS_S,
     C_PARENT,
     C_START,
     C_TEXT_E,
@@ -250,11 +252,19 @@ def scan(buf, pos, line, depth_in, out, root, slots, spans, names, counts):
         quote = 0
         odd = False
         newlines = 0
+        # namespace declarations: the span from the first one's name to the last one's
+        # closing quote (an attribute name follows white space; "xmlns" in a value is not one)
+        ns_s = -1
+        ns_e = -1
+        in_decl = False
         while j < n:
             b = buf[j]
             if quote != 0:
                 if b == quote:
                     quote = 0
+                    if in_decl:
+                        ns_e = j + 1
+                        in_decl = False
                 elif b == 38 or b == 9 or b == 13 or b == 10 or b == 60:  # & \t \r \n <
                     odd = True
                     if b == 10:
@@ -265,9 +275,24 @@ def scan(buf, pos, line, depth_in, out, root, slots, spans, names, counts):
                 break
             elif b == 10:
                 newlines += 1
+            elif (
+                b == 120  # 'x' starting an attribute name: "xmlns", then '=', ':' or a blank
+                and _is_space(buf[j - 1])
+                and j + 5 < n
+                and buf[j + 1] == 109
+                and buf[j + 2] == 108
+                and buf[j + 3] == 110
+                and buf[j + 4] == 115
+                and (buf[j + 5] == 61 or buf[j + 5] == 58 or _is_space(buf[j + 5]))
+            ):
+                in_decl = True
+                if ns_s < 0:
+                    ns_s = j
             j += 1
         if j >= n:
             break
+        if in_decl:  # (a declaration without its value: not XML; lxml says what it is)
+            odd = True
         line += newlines
         selfclose = buf[j - 1] == 47 and j - 1 >= attr_s
         attr_e = j - 1 if selfclose else j
@@ -291,18 +316,6 @@ def scan(buf, pos, line, depth_in, out, root, slots, spans, names, counts):
             return UNSUPPORTED, last_k, last_i, last_line
         if k >= cap:
             return FULL, last_k, last_i, last_line
-        # a namespace declaration below the root (or "xmlns" in a value: Python looks)
-        declares = False
-        for p in range(attr_s, attr_e - 4):
-            if (
-                buf[p] == 120
-                and buf[p + 1] == 109
-                and buf[p + 2] == 108
-                and buf[p + 3] == 110
-                and buf[p + 4] == 115
-            ):
-                declares = True
-                break
         nid = _intern(buf, name_s, name_e, slots, spans, names, counts)
         if nid < 0:
             return UNSUPPORTED, last_k, last_i, last_line
@@ -330,7 +343,9 @@ def scan(buf, pos, line, depth_in, out, root, slots, spans, names, counts):
             out[parent, C_NCHILD] += 1
         if odd:
             out[member, C_FLAGS] |= FLAG_ODD
-        if declares:
+        out[rec, C_NS_S] = ns_s
+        out[rec, C_NS_E] = ns_e
+        if ns_s >= 0:  # namespace declarations below the root: Python judges them
             out[rec, C_FLAGS] |= FLAG_NSDECL
             out[member, C_FLAGS] |= FLAG_NSDECL
         i = j + 1

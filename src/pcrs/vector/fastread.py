@@ -51,6 +51,8 @@ from ._records import (
     C_FLAGS,
     C_LINE,
     C_NAME,
+    C_NS_E,
+    C_NS_S,
     C_PARENT,
     C_START,
     C_TEXT_E,
@@ -206,19 +208,19 @@ class _Names:
         self.skipped = np.zeros(MAX_NAMES, np.uint8)
         #: property tags by sequence of property name numbers
         self.structures: dict = {}
-        #: verdicts on the namespace declarations met below the root (see :meth:`harmless`)
-        self.declarations: dict[tuple, bool] = {}
+        #: verdicts on the namespace declarations met below the root, by their bytes
+        self.declarations: dict[bytes, bool] = {}
 
-    def harmless(self, declarations: tuple) -> bool:
-        """Whether ``declarations`` (``(prefix, uri)`` pairs from :func:`_declarations`,
-        prefix ``b""`` for the default namespace) leave every name as the root's
-        declarations read it: each binds a prefix (or the default namespace) to what the
-        root binds it to, or binds a prefix the root leaves unbound (a name using it has no
-        tag here, and its member goes to lxml anyway)."""
-        verdict = self.declarations.get(declarations)
+    def harmless(self, text: bytes) -> bool:
+        """Whether the namespace declarations ``text`` (attributes of a start tag, from the
+        first declaration's name to the last one's closing quote) leave every name as the
+        root's declarations read it: each binds a prefix (or the default namespace) to what
+        the root binds it to, or binds a prefix the root leaves unbound (a name using it has
+        no tag here, and its member goes to lxml anyway)."""
+        verdict = self.declarations.get(text)
         if verdict is None:
             verdict = True
-            for prefix, uri in declarations:
+            for prefix, uri in _declarations(text, 0, len(text)):
                 if not prefix:
                     same = uri == self.default
                 else:
@@ -229,7 +231,7 @@ class _Names:
                     break
             if len(self.declarations) > 4096:
                 self.declarations.clear()
-            self.declarations[declarations] = verdict
+            self.declarations[text] = verdict
         return verdict
 
     def qualify(self, qname: bytes, attribute: bool = False) -> str | None:
@@ -387,13 +389,11 @@ def _judge_declarations(data: bytes, out: np.ndarray, rows: int, names: _Names) 
     harmless = names.harmless
     for m, s, e in zip(
         owner.tolist(),
-        out[rows_with, C_ATTR_S].tolist(),
-        out[rows_with, C_ATTR_E].tolist(),
+        out[rows_with, C_NS_S].tolist(),
+        out[rows_with, C_NS_E].tolist(),
         strict=True,
     ):
-        if out[m, C_FLAGS] & FLAG_ODD:
-            continue  # (already sent to lxml)
-        if not harmless(_declarations(data, s, e)):
+        if not harmless(data[s:e]):
             out[m, C_FLAGS] |= FLAG_ODD
 
 

@@ -267,6 +267,19 @@ class Feature:
             self.props = props
         return self.props
 
+    def property_at(self, i: int) -> Property:
+        """Property number ``i``: from :attr:`props` once built; else, for a value or a
+        link (no child element), built alone from the compact form, which stays as it is
+        (a rule reading one link of a feature does not build its other properties)."""
+        if self.props is not None:
+            return self.props[i]
+        assert self.compact is not None and self.prop_tags is not None
+        texts, hrefs, children, lines, _geometries = self.compact
+        if children[i]:
+            return self.materialise()[i]
+        ns, local, _skipped = _prop_tag(self.prop_tags[i])
+        return Property(local, ns, lines[i], texts[i], hrefs[i])
+
     def values(self, name: str) -> list[Property]:
         """The properties called ``name``, in file order."""
         return [p for p in self.materialise() if p.name == name]

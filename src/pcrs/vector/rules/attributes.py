@@ -192,8 +192,8 @@ class AttributeRules(Family):
             todo = fv.todo
             if todo is not None:
                 if fv.compact is not None:
-                    props = fv.f.materialise()
-                    todo = [(a, props[i]) for a, i in todo]
+                    prop = fv.f.property_at
+                    todo = [(a, prop(i)) for a, i in todo]
                 for a, p in todo:
                     self.v.check_value(fv, a, p, fv.loc)
             return
