@@ -176,14 +176,24 @@ class _Drawing:
 
 
 class _Collector:
-    """Keeps at most about ``budget`` vertices of the geometries it is given."""
+    """Keeps at most about ``budget`` vertices of the geometries it is given.
+
+    Over the budget, what is kept is simplified at half a pixel of the map, then at
+    twice the tolerance, up to two pixels; past that (or when simplifying no longer
+    helps: points, two-vertex lines) only every ``stride``-th object is kept, the same
+    rule applying to the objects still to come, so that what is left out is spread
+    evenly over the delivery."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.drawing = _Drawing()
         self._pending: list = []
         self._kept: list[np.ndarray] = []
+        self._order: list[np.ndarray] = []  # the reading order of each kept object
         self._kept_vertices = 0
+        self._seen = 0
+        self._stride = 1
+        self._pixel = 0.0
 
     def add(self, geom: Any, emprise: bool) -> None:
         if emprise:
@@ -196,44 +206,59 @@ class _Collector:
     def _flush(self) -> None:
         if not self._pending:
             return
-        batch = shapely.force_2d(np.array(self._pending, dtype=object))
+        batch = np.array(self._pending, dtype=object)
         self._pending = []
-        n = int(shapely.get_num_coordinates(batch).sum())
-        self.drawing.vertices_read += n
+        order = np.arange(self._seen, self._seen + len(batch))
+        self._seen += len(batch)
+        self.drawing.vertices_read += int(shapely.get_num_coordinates(batch).sum())
+        if self._stride > 1:
+            keep = order % self._stride == 0
+            batch, order = batch[keep], order[keep]
+        batch = shapely.force_2d(batch)
         if self.drawing.tolerance > 0:
             batch = shapely.simplify(batch, self.drawing.tolerance, preserve_topology=False)
-            n = int(shapely.get_num_coordinates(batch).sum())
         self._kept.append(batch)
-        self._kept_vertices += n
-        while self._kept_vertices > self.budget:
-            self._coarsen()
+        self._order.append(order)
+        self._kept_vertices += int(shapely.get_num_coordinates(batch).sum())
+        while self._kept_vertices > self.budget and self._coarsen():
+            pass
 
-    def _coarsen(self) -> None:
-        """Simplify what is kept at twice the tolerance (half a pixel the first time);
-        when that no longer helps, leave out every other object."""
+    def _coarsen(self) -> bool:
+        """Fewer vertices kept; False when no fewer can be (one object left)."""
         kept = np.concatenate(self._kept)
+        order = np.concatenate(self._order)
         before = self._kept_vertices
         d = self.drawing
-        d.tolerance = d.tolerance * 2 if d.tolerance > 0 else _half_pixel(kept, d.emprises)
-        kept = shapely.simplify(kept, d.tolerance, preserve_topology=False)
-        after = int(shapely.get_num_coordinates(kept).sum())
-        if after > 0.9 * before:
-            d.left_out += len(kept) - len(kept[::2])
-            kept = kept[::2]
+        if not self._pixel:
+            self._pixel = 2 * _half_pixel(kept, d.emprises)
+        after = before
+        if d.tolerance < 2 * self._pixel:
+            d.tolerance = d.tolerance * 2 if d.tolerance > 0 else self._pixel / 2
+            kept = shapely.simplify(kept, d.tolerance, preserve_topology=False)
             after = int(shapely.get_num_coordinates(kept).sum())
-        self._kept = [kept]
+        if after > 0.9 * before:  # simplifying no longer helps: fewer objects
+            if len(kept) <= 1:
+                return False
+            self._stride *= 2
+            keep = order % self._stride == 0
+            kept, order = kept[keep], order[keep]
+            after = int(shapely.get_num_coordinates(kept).sum())
+        self._kept, self._order = [kept], [order]
         self._kept_vertices = after
+        return True
 
     def finish(self) -> _Drawing:
         self._flush()
         d = self.drawing
         d.objects = np.concatenate(self._kept) if self._kept else np.empty(0, dtype=object)
-        d.vertices_kept = self._kept_vertices + int(
-            shapely.get_num_coordinates(np.array(d.emprises, dtype=object)).sum()
+        d.left_out = self._seen - len(d.objects)
+        own = (
+            int(shapely.get_num_coordinates(np.array(d.emprises, dtype=object)).sum())
             if d.emprises
             else 0
         )
-        d.vertices_read += d.vertices_kept - self._kept_vertices  # the emprises' own
+        d.vertices_kept = self._kept_vertices + own
+        d.vertices_read += own
         return d
 
 
