@@ -387,3 +387,39 @@ def test_cli_bad_profile_exits_2_with_one_line(tmp_path, capsys):
     assert info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"pcrs: error: {p}:2: ")
+
+
+# --- the documented profiles -----------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_example_profile_loads():
+    p = load_profile(ROOT / "examples" / "acceptance.toml")
+    assert p.name == "syndicat-exemple" and p.extends == ("strict", "cnig")
+    assert "PCRS-GEOM-016" not in p.rules and p.severity("PCRS-GEOM-012") == "error"
+
+
+def test_the_profiles_shown_in_the_docs_are_the_built_in_ones():
+    import re
+
+    from pcrs.vector.profiles import tomllib
+
+    text = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
+    shown = {}
+    for block in re.findall(r"```toml\n(.*?)```", text, re.S):
+        data = tomllib.loads(block)
+        if data.get("name") in BUILTIN_PROFILES:
+            shown[data["name"]] = data
+    assert set(shown) == set(BUILTIN_PROFILES)
+    for name, data in shown.items():
+        p = load_profile(name)
+        assert data.get("severity", {}) == p.severities  # (neither uses prefixes)
+        assert data.get("extends") == (p.extends[0] if p.extends else None)
+        assert Profile.from_text(
+            "[options]\n" + "\n".join(f"{k} = {_toml(v)}" for k, v in data["options"].items())
+        ).options == {k: p.options[k] for k in data["options"]}
+
+
+def _toml(value) -> str:
+    return json.dumps(list(value) if isinstance(value, tuple) else value, default=str)
