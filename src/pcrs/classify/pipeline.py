@@ -42,6 +42,7 @@ from .height import height_above_ground
 from .noise import NOISE_FILTERS, classify_noise
 
 __all__ = [
+    "CLASSIFIERS",
     "STEPS",
     "STEP_MODULES",
     "ClassifyContext",
@@ -121,7 +122,12 @@ class Step:
 STEPS: dict[str, Step] = {}
 
 #: modules that register more steps when imported; loaded on first use of the pipeline
-STEP_MODULES: list[str] = ["pcrs.classify.scene"]
+STEP_MODULES: list[str] = ["pcrs.classify.scene", "pcrs.classify.learned_predict"]
+
+#: classifiers of :func:`classify`: the rule steps, or a learned model after noise and ground
+CLASSIFIERS = ("rules", "learned")
+#: the rule steps a learned classifier keeps (it replaces the scene steps)
+_BEFORE_LEARNED = ("noise", "ground", "height")
 _loaded_modules: set[str] = set()
 
 
@@ -308,10 +314,33 @@ def _context(
     return chosen, ctx
 
 
+def _with_classifier(
+    steps: Sequence[str] | str, classifier: str, model: Any, params: dict[str, Any]
+) -> tuple[Sequence[str] | str, dict[str, Any]]:
+    """Steps and parameters for ``classifier``: the learned one keeps noise/ground/height."""
+    name = str(classifier).lower()
+    if name not in CLASSIFIERS:
+        raise ParameterError(
+            f"unknown classifier {classifier!r}; choose one of {list(CLASSIFIERS)}"
+        )
+    if name == "rules":
+        if model is not None:
+            raise ParameterError("model= is for classifier='learned'; the rules take no model")
+        return steps, params
+    if isinstance(steps, str):
+        steps = [s for s in steps.split(",") if s.strip()]
+    kept = [s.strip().lower() for s in steps if s.strip().lower() in _BEFORE_LEARNED]
+    params = dict(params)
+    params["learned_params"] = {**dict(params.get("learned_params") or {}), "model": model}
+    return [*kept, "learned"], params
+
+
 def classify_buffer(
     steps: Sequence[str] | str = ("noise", "ground"),
     ground: str = "smrf",
     codes: str | ClassCodes = "ign",
+    classifier: str = "rules",
+    model: Any = None,
     **params: Any,
 ) -> float:
     """Buffer (metres) tiles need for :func:`classify` to give the merged cloud's classes.
@@ -321,6 +350,7 @@ def classify_buffer(
     >>> classify_buffer(("noise", "ground"))
     56.0
     """
+    steps, params = _with_classifier(steps, classifier, model, params)
     chosen, ctx = _context(
         PointCloud(np.empty(0), np.empty(0), np.empty(0)), steps, ground, codes, params
     )
@@ -332,6 +362,8 @@ def classify(
     steps: Sequence[str] | str = ("noise", "ground"),
     ground: str = "smrf",
     codes: str | ClassCodes = "ign",
+    classifier: str = "rules",
+    model: Any = None,
     **params: Any,
 ) -> PointCloud:
     """Classify a point cloud: noise, ground, height above ground, and registered steps.
@@ -347,6 +379,13 @@ def classify(
         Ground filter.
     codes : {"ign", "asprs"} or ClassCodes
         Class codes to write (noise is 65 in IGN, 7 in ASPRS).
+    classifier : {"rules", "learned"}
+        ``"learned"``: the steps ``noise``, ``ground``, ``height`` among ``steps``
+        run, then a learned model replaces the scene steps
+        (:mod:`pcrs.classify.learned_predict`; classes it does not know are kept).
+    model : str, Path or GbtModel, optional
+        The learned model (a folder written by ``pcrs train``); default the
+        shipped one. Only with ``classifier="learned"``.
     **params
         ``<step>_params`` dictionaries, e.g. ``ground_params={"cell": 0.5}``,
         ``noise_params={"method": "sor", "multiplier": 3}``,
@@ -370,6 +409,7 @@ def classify(
     """
     if not isinstance(cloud, PointCloud):
         raise ParameterError(f"classify needs a PointCloud, got {type(cloud).__name__}")
+    steps, params = _with_classifier(steps, classifier, model, params)
     work = cloud.copy()
     chosen, ctx = _context(work, steps, ground, codes, params)
     names = {s.name for s in chosen}
@@ -409,11 +449,21 @@ def classify_tile(
     ground: str = "smrf",
     codes: str = "ign",
     params: Mapping[str, Any] | None = None,
+    classifier: str = "rules",
+    model: Any = None,
 ) -> PointCloud:
     """Tile function for :func:`pcrs.tiling.engine.run`: :func:`classify` on tile + buffer.
 
     Use it through :func:`functools.partial` (it must be picklable). The engine
     drops the buffer points from the result.
     """
-    out = classify(cloud, steps=steps, ground=ground, codes=codes, **dict(params or {}))
+    out = classify(
+        cloud,
+        steps=steps,
+        ground=ground,
+        codes=codes,
+        classifier=classifier,
+        model=model,
+        **dict(params or {}),
+    )
     return out

@@ -64,6 +64,20 @@ from .options import (
     ),
 )
 @click.option(
+    "--classifier",
+    type=click.Choice(["rules", "learned"]),
+    default="rules",
+    show_default=True,
+    help="rules: the steps as listed; learned: noise and ground from --steps, then a learned "
+    "model (--model, default the shipped LiDAR HD one) instead of the scene steps.",
+)
+@click.option(
+    "--model",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Model folder written by 'pcrs train' (with --classifier learned).",
+)
+@click.option(
     "--tile-size",
     type=click.FloatRange(min=1.0),
     default=1000.0,
@@ -97,6 +111,8 @@ def classify(
     ground: str,
     codes: str,
     noise: str,
+    classifier: str,
+    model: str | None,
     tile_size: float,
     naming: str,
     buffer: float | None,
@@ -131,9 +147,18 @@ def classify(
     """
     from ..classify.pipeline import classify_buffer
 
-    params = {"noise_params": {"method": noise}}
+    params: dict = {"noise_params": {"method": noise}}
+    if classifier == "learned":
+        from ..classify.learned_predict import resolve_model
+
+        resolve_model(model)  # a bad model folder fails here, before any file is read
+        params["learned_params"] = {"model": model}
+    elif model is not None:
+        raise click.BadParameter("--model needs --classifier learned", param_hint="--model")
     step_list = [s.strip() for s in steps.split(",") if s.strip()]
     # validate the steps and parameters before reading anything
+    if classifier == "learned":  # the rule steps kept before the model, then the model
+        step_list = [s for s in step_list if s in ("noise", "ground", "height")] + ["learned"]
     auto_buffer = classify_buffer(step_list, ground, codes, **params)
     check_json_out(json_out, overwrite, inputs)
     single = len(inputs) == 1 and Path(inputs[0]).is_file()

@@ -41,6 +41,7 @@ COMMANDS: dict[str, str] = {
     "catalog": "pcrs.cli.catalog:catalog",
     "tile": "pcrs.cli.tile:tile",
     "classify": "pcrs.cli.classify:classify",
+    "train": "pcrs.cli.train:train",
     "rasterize": "pcrs.cli.rasterize:rasterize",
     "process": "pcrs.cli.process:process",
     "evaluate": "pcrs.cli.evaluate:evaluate",

@@ -1,0 +1,120 @@
+"""Applying a learned model: the ``learned`` step of the classification pipeline.
+
+:func:`pcrs.classify.pipeline.classify` with ``classifier="learned"`` runs the
+rule steps ``noise`` and ``ground`` that were asked for, then this step: the
+height above ground (unless the ``height`` step ran), the features of
+:mod:`pcrs.classify.learned_features`, and the model's most probable class for
+every point that is not noise and whose class is unclassified (0, 1) or one of
+the model's classes. Other classes already in the file (IGN's 64, 66, 67, a
+contractor's own codes) are kept.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ParameterError
+from ..points import PointCloud
+from .learned_model import GbtModel, load_model
+from .pipeline import ClassifyContext, Step, register_step
+
+__all__ = ["SHIPPED_MODEL", "predict", "resolve_model"]
+
+#: the model shipped with pcrs (trained on IGN LiDAR HD open extracts; see its MODEL_CARD.md)
+SHIPPED_MODEL = Path(__file__).resolve().parent / "models" / "lidarhd-v1"
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str, stamp: tuple) -> GbtModel:
+    return load_model(path)
+
+
+def _stamp(folder: Path) -> tuple:
+    """What makes a cached model stale: the times and sizes of its two files."""
+    out = []
+    for name in ("model.json", "trees.npz"):
+        p = folder / name
+        st = p.stat() if p.is_file() else None
+        out.append((st.st_mtime_ns, st.st_size) if st else None)
+    return tuple(out)
+
+
+def resolve_model(model: str | Path | GbtModel | None) -> GbtModel:
+    """A :class:`GbtModel` from a model, a model folder, or ``None`` (the shipped model)."""
+    if isinstance(model, GbtModel):
+        return model
+    folder = Path(SHIPPED_MODEL if model is None else model)
+    return _load_cached(str(folder), _stamp(folder))
+
+
+def predict(
+    cloud: PointCloud,
+    model: str | Path | GbtModel | None = None,
+    *,
+    hag: np.ndarray | None = None,
+    noise: np.ndarray | None = None,
+    workers: int = -1,
+) -> np.ndarray:
+    """The class codes a learned model gives each point (noise points keep their class).
+
+    Parameters
+    ----------
+    cloud : PointCloud
+    model : model folder, GbtModel or None
+        ``None``: the shipped model (:data:`SHIPPED_MODEL`).
+    hag : ndarray, optional
+        Height above ground; needed (compute it with the ``ground`` and ``height`` steps).
+    noise : ndarray of bool, optional
+        Points left out (their class is returned unchanged) and kept out of the neighbourhoods.
+    """
+    from .learned_features import point_features
+
+    m = resolve_model(model)
+    n = len(cloud)
+    if hag is None:
+        if "hag" not in cloud:
+            raise ParameterError(
+                "the learned classifier needs the height above ground: run the ground "
+                "step first (steps='noise,ground')"
+            )
+        hag = np.asarray(cloud["hag"])
+    noise = np.zeros(n, bool) if noise is None else np.asarray(noise, bool)
+    out = np.asarray(cloud.classification).astype(np.uint8).copy()
+    X = point_features(cloud, hag, ~noise, workers=workers)
+    rows = np.flatnonzero(~noise)
+    out[rows] = m.predict(X[rows]).astype(np.uint8)
+    return out
+
+
+def _run_learned(ctx: ClassifyContext) -> None:
+    from .height import height_above_ground
+
+    p = ctx.step_params("learned")
+    model = resolve_model(p.pop("model", None))
+    if p:
+        raise ParameterError(f"unknown learned parameter(s) {sorted(p)}; valid: ['model']")
+    cloud = ctx.cloud
+    cls = cloud.classification
+    hag: Any = ctx.results.get("hag")
+    if hag is None:
+        hag = height_above_ground(cloud, cls == ctx.codes.ground, thin=1.0)
+    noise = np.isin(cls, ctx.noise_codes())
+    target = ~noise & np.isin(cls, (0, 1, *model.classes.tolist()))
+    pred = predict(cloud, model, hag=np.asarray(hag), noise=noise)
+    cls[target] = pred[target]
+
+
+register_step(
+    Step(
+        "learned",
+        _run_learned,
+        requires=("ground",),
+        rank=60,
+        buffer=lambda ctx: 20.0,
+        description="gradient-boosted trees over local features (classifier='learned')",
+    )
+)
