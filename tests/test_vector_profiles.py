@@ -99,6 +99,12 @@ def test_extends_layers_like_ruff(tmp_path):
     assert opts.emprise_tolerance == 0.25 and opts.precision_threshold_cm == 40
 
 
+def test_inline_profile_extends_a_built_in_one():
+    p = Profile.from_text('extends = "strict"\nignore = ["PCRS-GEOM"]')
+    assert p.extends == ("strict", "cnig") and p.severity("PCRS-ATTR-003") == "error"
+    assert not any(r.startswith("PCRS-GEOM") for r in p.rules)
+
+
 def test_extends_cycle_is_refused(tmp_path):
     (tmp_path / "a.toml").write_text('extends = "b.toml"')
     (tmp_path / "b.toml").write_text('extends = "a.toml"')

@@ -133,10 +133,16 @@ class Profile:
 
     @classmethod
     def from_text(cls, text: str, *, name: str = "inline", origin: str = "inline") -> Profile:
-        """A profile from TOML text (the keys at the top level; ``extends`` may name only
-        a built-in profile)."""
+        """A profile from TOML text, its keys at the top level (a relative ``extends`` is
+        relative to the working directory)."""
         layer = _parse_table(_loads(text, origin), (), text, origin)
-        return _resolve([layer], name, origin)
+        layers, names = [layer], [name]
+        if layer.extends is not None:
+            where = f"{origin}:{_line(text, (), 'extends')}"
+            more, more_names, _origin = _layers(layer.extends, Path.cwd(), (), where)
+            layers += more
+            names += more_names
+        return _resolve(layers[::-1], name, origin, tuple(names[1:]))
 
     def severity(self, rule: str) -> str:
         """The severity of ``rule`` under this profile."""
@@ -269,12 +275,21 @@ def _read(ref: str | os.PathLike, base: Path, where: str) -> _Source:
 
 
 def _load(ref: str | os.PathLike, base: Path, chain: tuple[str, ...]) -> Profile:
-    """Load ``ref`` (a built-in name, or a file relative to ``base``), resolving its
-    ``extends`` chain (``chain``: the files and names already on the way)."""
+    """Load ``ref`` (a built-in name, or a file relative to ``base``) with its ``extends``
+    chain."""
+    layers, names, origin = _layers(ref, base, chain, "--profile")
+    return _resolve(layers[::-1], names[0], origin, tuple(names[1:]))
+
+
+def _layers(
+    ref: str | os.PathLike, base: Path, chain: tuple[str, ...], where: str
+) -> tuple[list[_Layer], list[str], str]:
+    """The layers of ``ref`` and of the profiles it extends, nearest first, their names,
+    and the origin of ``ref`` (``chain``: the files and names already on the way;
+    ``where``: what named ``ref``, for the message)."""
     layers: list[_Layer] = []
     names: list[str] = []
     origin = ""
-    where = "--profile"
     while True:
         src = _read(ref, base, where)
         if src.key in chain:
@@ -288,10 +303,9 @@ def _load(ref: str | os.PathLike, base: Path, chain: tuple[str, ...]) -> Profile
         names.append(layer.name or src.default_name)
         origin = origin or src.origin
         if layer.extends is None:
-            break
+            return layers, names, origin
         where = f"{src.label}:{_line(src.text, src.table, 'extends')}"
         ref, base = layer.extends, src.folder
-    return _resolve(layers[::-1], names[0], origin, tuple(names[1:]))
 
 
 def _loads(text: str, label: str) -> dict[str, Any]:
