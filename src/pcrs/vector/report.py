@@ -5,7 +5,8 @@ The JSON contract (scripts depend on it)::
     {"files": [...],
      "findings": [{"rule", "severity", "message", "file", "line", "feature_class",
                    "gml_id", "id_objet", "x", "y", "field"}],
-     "summary": {"errors", "warnings", "infos", "by_rule", "by_class", ...}}
+     "summary": {"errors", "warnings", "infos", "by_rule", "by_class",
+                 "profile": {"name", "origin"}, "partial", ...}}
 """
 
 from __future__ import annotations
