@@ -109,18 +109,22 @@ input{margin:.5em 0;padding:.3em;width:20em}
 .mapbox{position:relative;display:inline-block;border:1px solid #ccc;background:#fcfcfc}
 #map{display:block;cursor:grab;max-width:100%;height:auto}
 #overlay{position:absolute;left:0;top:0;pointer-events:none}
-#map .emp{fill:none;stroke:#6c3483;stroke-width:2;stroke-dasharray:6 3}
-#map .pol{fill:#d5d8dc;fill-opacity:.45;stroke:#7f8c8d;stroke-width:.7}
-#map .lin{fill:none;stroke:#7f8c8d;stroke-width:.8}
-#map .pt{fill:none;stroke:#7f8c8d;stroke-width:3;stroke-linecap:round}
-#map path{vector-effect:non-scaling-stroke}
-#map .f{stroke:#fff;stroke-width:1;fill-opacity:.85;vector-effect:non-scaling-stroke}
-#map .f.hl{stroke:#000;stroke-width:3}
-#map .out{stroke:#fff;stroke-width:1}
-#map .outl{font-size:11px;paint-order:stroke;stroke:#fff;stroke-width:3px}
 .notes{font-size:.85em;color:#555;margin:.3em 0 0 1em;padding:0}.legend span{margin-right:1em}
 a.tomap{text-decoration:none}
 """
+
+# inside the map's <svg>, so that the map also stands alone when cut out of the page
+_MAP_CSS = (
+    "#map .emp{fill:none;stroke:#6c3483;stroke-width:2;stroke-dasharray:6 3}"
+    "#map .pol{fill:#d5d8dc;fill-opacity:.45;stroke:#7f8c8d;stroke-width:.7}"
+    "#map .lin{fill:none;stroke:#7f8c8d;stroke-width:.8}"
+    "#map .pt{fill:none;stroke:#7f8c8d;stroke-width:3;stroke-linecap:round}"
+    "#map path{vector-effect:non-scaling-stroke}"
+    "#map .f{stroke:#fff;stroke-width:1;fill-opacity:.85;vector-effect:non-scaling-stroke}"
+    "#map .f.hl{stroke:#000;stroke-width:3}#map .out{stroke:#fff;stroke-width:1}"
+    "#map .outl{font-size:11px;paint-order:stroke;stroke:#fff;stroke-width:3px}"
+    "#map text{font-family:sans-serif}"
+)
 
 _JS = """
 function sortTable(n){var t=document.getElementById('findings'),b=t.tBodies[0],
@@ -137,6 +141,7 @@ drag=null,R=[].slice.call(M.querySelectorAll('circle.f'));
 function nice(v){var p=Math.pow(10,Math.floor(Math.log10(v))),f=v/p;return (f>=5?5:f>=2?2:1)*p;}
 function bar(){var r=M.getBoundingClientRect(),w=r.width||V.width,len=nice(V.width*m/4),
 px=len/(V.width*m)*w;document.getElementById('sbar').setAttribute('width',px.toFixed(1));
+document.getElementById('sbg').setAttribute('width',(px+2).toFixed(1));
 document.getElementById('stext').textContent=len>=1000?(len/1000)+' km':len+' m';
 var k=V.width/H[2];R.forEach(function(c){c.setAttribute('r',(4*k).toFixed(2))});}
 function pt(e){var r=M.getBoundingClientRect();return [V.x+(e.clientX-r.left)/r.width*V.width,
@@ -440,14 +445,23 @@ def _nice_length(v: float) -> float:
     return (5 if f >= 5 else 2 if f >= 2 else 1) * p
 
 
-def _distance(m: float) -> str:
-    return (
-        f"{m / 1000:,.0f} km"
-        if m >= 10_000
-        else f"{m / 1000:.1f} km"
-        if m >= 1000
-        else f"{m:.0f} m"
-    )
+def _num(value: float, lang: str, decimals: int = 0) -> str:
+    """A number with the thousands separator and decimal mark of ``lang``."""
+    text = f"{value:_.{decimals}f}"
+    if lang == "fr":
+        return text.replace("_", "\u202f").replace(".", ",")
+    return text.replace("_", ",")
+
+
+def _distance(m: float, lang: str) -> str:
+    """A distance in round metres or kilometres."""
+    if m >= 10_000:
+        return f"{_num(m / 1000, lang)} km"
+    if m >= 1000:
+        return f"{_num(m / 1000, lang, 1)} km"
+    if m >= 1:
+        return f"{_num(m, lang)} m"
+    return f"{_num(m * 100, lang)} cm"
 
 
 def _direction(view: _View, x: float, y: float, lang: str) -> str:
@@ -471,7 +485,7 @@ def _outlier_marker(f: Finding, i: int | None, view: _View, lang: str, label: bo
     left = (px + 7 * math.cos(ang + 2.4), py + 7 * math.sin(ang + 2.4))
     right = (px + 7 * math.cos(ang - 2.4), py + 7 * math.sin(ang - 2.4))
     pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in (tip, left, right))
-    where = f"{_distance(dist)} {_direction(view, x, y, lang)}"
+    where = f"{_distance(dist, lang)} {_direction(view, x, y, lang)}"
     tip_text = html.escape(
         f"{f.rule} {f.feature_class or ''} {f.gml_id or ''}: {where} ({x:.2f}, {y:.2f})"
     )
@@ -515,18 +529,17 @@ def _map(report: Report, rows: dict[int, int], lang: str, budget: int) -> tuple[
     if drawing.tolerance > 0:
         notes.append(
             lab["simplified"].format(
-                kept=f"{drawing.vertices_kept:,}",
-                read=f"{drawing.vertices_read:,}",
-                tol=_distance(drawing.tolerance) if drawing.tolerance >= 1 else
-                f"{drawing.tolerance * 100:.0f} cm",
+                kept=_num(drawing.vertices_kept, lang),
+                read=_num(drawing.vertices_read, lang),
+                tol=_distance(drawing.tolerance, lang),
             )
-        )  # fmt: skip
+        )
     if drawing.left_out:
-        notes.append(lab["left_out"].format(n=f"{drawing.left_out:,}"))
+        notes.append(lab["left_out"].format(n=_num(drawing.left_out, lang)))
     out = [
         f'<div class="mapbox"><svg id="map" width="{view.width:.0f}" height="{view.height:.0f}" '
         f'viewBox="0 0 {view.width:.0f} {view.height:.0f}" data-m="{view.metres_per_unit:.6g}" '
-        'role="img">'
+        f'role="img"><style>{_MAP_CSS}</style>'
     ]
     objects = _svg_paths(drawing.objects, view)
     for kind in ("pol", "lin", "pt"):
@@ -556,7 +569,7 @@ def _markers(
     if len(order) > MAX_MARKERS:
         order = sorted(order, key=lambda i: _SEV_ORDER[located[i].severity])[:MAX_MARKERS]
         order.reverse()
-        notes.append(lab["markers"].format(n=f"{MAX_MARKERS:,}"))
+        notes.append(lab["markers"].format(n=_num(MAX_MARKERS, lang)))
     xy = view.project(np.column_stack([fx, fy]))
     out = ['<g class="findings">']
     outside = 0
@@ -593,7 +606,8 @@ def _overlay(view: _View, lang: str) -> str:
     return (
         f'<svg id="overlay" width="{view.width:.0f}" height="{view.height:.0f}" '
         f'viewBox="0 0 {view.width:.0f} {view.height:.0f}" aria-hidden="true">'
-        f'<rect x="11" y="{y - 3:.0f}" width="{px + 2:.1f}" height="8" fill="#fff" opacity=".7"/>'
+        f'<rect id="sbg" x="11" y="{y - 3:.0f}" width="{px + 2:.1f}" height="8" fill="#fff" '
+        'opacity=".7"/>'
         f'<rect id="sbar" x="12" y="{y - 2:.0f}" width="{px:.1f}" height="6" fill="#333"/>'
         f'<text id="stext" x="12" y="{y - 6:.0f}">{text}</text>'
         f'<g transform="translate({view.width - 28:.0f},14)">'
@@ -665,7 +679,8 @@ def _header(report: Report, lang: str) -> list[str]:
     parts.append(f"<h2>{e(t['files'])}</h2><ul>")
     for fi in report.files:
         n = sum(fi.get("features", {}).values())
-        parts.append(f"<li>{e(str(fi['path']))}: {n} {e(t['features'])}</li>")
+        colon = " :" if lang == "fr" else ":"
+        parts.append(f"<li>{e(str(fi['path']))}{colon} {n} {e(t['features'])}</li>")
     parts.append("</ul>")
     return parts
 
@@ -680,7 +695,8 @@ def _legend(lang: str) -> str:
         f'stroke="#7f8c8d"/></svg> {html.escape(lab["legend_objects"])}</span>',
     ]
     items += [
-        f'<span><svg width="10" height="10"><circle cx="5" cy="5" r="4" fill="{_COLORS[s]}"/>'
+        f'<span><svg width="10" height="10"><rect x="1" y="1" width="8" height="8" rx="4" '
+        f'fill="{_COLORS[s]}"/>'
         f"</svg> {html.escape(names[s])}</span>"
         for s in SEVERITIES
     ]
