@@ -269,3 +269,19 @@ def test_page_renders_in_a_headless_browser(report: Report, tmp_path: Path) -> N
         finally:
             browser.close()
     assert errors == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "n", "note"),
+    [
+        ("en", 1, "1 finding has no coordinates"),
+        ("en", 2, "2 findings have no coordinates"),
+        ("fr", 1, "1 anomalie n&#x27;a pas de coordonnées"),
+        ("fr", 2, "2 anomalies n&#x27;ont pas de coordonnées"),
+    ],
+)
+def test_notes_take_plurals(lang: str, n: int, note: str) -> None:
+    findings = [Finding("PCRS-XML-002", file="a.gml", x=10.0, y=20.0)]
+    findings += [Finding("PCRS-XSD-002") for _ in range(n)]
+    page = Report(findings=findings).to_html(lang=lang)
+    assert note in page

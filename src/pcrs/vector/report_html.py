@@ -59,7 +59,12 @@ _LABELS: dict[str, dict[str, str]] = {
         "stopped": "{file}: drawn up to line {line} (the file is not well-formed after it)",
         "outside": "{n} findings lie far outside the map: marked on its border "
                    "(direction, distance)",
+        "outside_1": "{n} finding lies far outside the map: marked on its border "
+                     "(direction, distance)",
         "unlocated": "{n} findings have no coordinates and are not on the map",
+        "unlocated_1": "{n} finding has no coordinates and is not on the map",
+        "left_out_1": "{n} object left out of the map to keep the page small (the table "
+                      "and the JSON report are complete)",
         "markers": "first {n} findings drawn on the map",
         "zoom": "Wheel: zoom; drag: pan; double-click: reset. Click a finding to see its row.",
         "to_map": "show on the map",
@@ -83,7 +88,12 @@ _LABELS: dict[str, dict[str, str]] = {
                    "ensuite)",
         "outside": "{n} anomalies sont loin hors de la carte : signalées sur son bord "
                    "(direction, distance)",
+        "outside_1": "{n} anomalie est loin hors de la carte : signalée sur son bord "
+                     "(direction, distance)",
         "unlocated": "{n} anomalies n'ont pas de coordonnées et ne sont pas sur la carte",
+        "unlocated_1": "{n} anomalie n'a pas de coordonnées et n'est pas sur la carte",
+        "left_out_1": "{n} objet non dessiné pour garder la page légère (le tableau et le "
+                      "rapport JSON sont complets)",
         "markers": "les {n} premières anomalies sont dessinées sur la carte",
         "zoom": "Molette : zoom ; glisser : déplacer ; double-clic : revenir. Cliquer une "
                 "anomalie montre sa ligne du tableau.",
@@ -445,6 +455,14 @@ def _nice_length(v: float) -> float:
     return (5 if f >= 5 else 2 if f >= 2 else 1) * p
 
 
+def _label_n(key: str, n: int, lang: str) -> str:
+    """The label ``key`` for ``n`` things, singular where ``lang`` wants it (French: 0
+    and 1; English: 1)."""
+    singular = n <= 1 if lang == "fr" else n == 1
+    text = _LABELS[lang][f"{key}_1"] if singular else _LABELS[lang][key]
+    return text.format(n=_num(n, lang))
+
+
 def _num(value: float, lang: str, decimals: int = 0) -> str:
     """A number with the thousands separator and decimal mark of ``lang``."""
     text = f"{value:_.{decimals}f}"
@@ -535,7 +553,7 @@ def _map(report: Report, rows: dict[int, int], lang: str, budget: int) -> tuple[
             )
         )
     if drawing.left_out:
-        notes.append(lab["left_out"].format(n=_num(drawing.left_out, lang)))
+        notes.append(_label_n("left_out", drawing.left_out, lang))
     out = [
         f'<div class="mapbox"><svg id="map" width="{view.width:.0f}" height="{view.height:.0f}" '
         f'viewBox="0 0 {view.width:.0f} {view.height:.0f}" data-m="{view.metres_per_unit:.6g}" '
@@ -592,7 +610,7 @@ def _markers(
         out.append(f'<a href="#r{row}">{circle}</a>' if row is not None else circle)
     out.append("</g>")
     if outside:
-        notes.append(lab["outside"].format(n=outside))
+        notes.append(_label_n("outside", outside, lang))
     return "".join(out)
 
 
@@ -766,7 +784,7 @@ def render_html(report: Report, lang: str, max_rows: int, budget: int = VERTEX_B
     if svg_map:
         unlocated = sum(1 for f in report.findings if f.x is None or f.y is None)
         if unlocated:
-            notes.append(_LABELS[lang]["unlocated"].format(n=unlocated))
+            notes.append(_label_n("unlocated", unlocated, lang))
         parts.append(f"<h2>{e(_LABELS[lang]['map'])}</h2>{_legend(lang)}{svg_map}")
         notes.append(_LABELS[lang]["zoom"])
         parts.append('<ul class="notes">' + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
