@@ -1,7 +1,8 @@
 """Check a PCRS v2.0 delivery before handing it over: HTML report, GeoPackage of findings, exit code.
 
 Who it is for: surveying contractors (and the syndicates who receive their work).
-What it needs: ``pip install pcrs``. For the XSD step as well as the rules, once:
+What it needs: pcrs installed (``pip install .`` in a clone, or its wheel;
+``pip install pcrs`` once published). For the XSD step as well as the rules, once:
 ``pcrs schemas install`` (otherwise the schema step is skipped and the report says so).
 Input: the GML files of the delivery, or a folder of them. Without input the
 script generates a small valid delivery (``pcrs.vector.sample``); with

@@ -3,7 +3,8 @@
 #
 # Who it is for: surveying contractors who want every delivery checked automatically
 # (GitLab CI, GitHub Actions, Jenkins...) before it is handed over.
-# What it needs: `pip install pcrs` in the job's image; for the XSD step, once,
+# What it needs: pcrs installed in the job's image (the wheel built by `python -m build` in a
+# clone: `pip install pcrs-*.whl`; `pip install pcrs` once published); for the XSD step, once,
 # `pcrs schemas install --from DIR` (a folder of the PCRS/GML schemas with catalog.xml).
 #
 # Usage: examples/check_delivery_ci.sh [DELIVERY (file or folder)] [REPORT_DIR] [LANG]
@@ -14,7 +15,7 @@
 #
 # GitLab CI, for instance:
 #   check-pcrs:
-#     script: [pip install pcrs, examples/check_delivery_ci.sh livraison/ rapport fr]
+#     script: [pip install wheels/pcrs-*.whl, examples/check_delivery_ci.sh livraison/ rapport fr]
 #     artifacts: {when: always, paths: [rapport/]}
 set -uo pipefail
 

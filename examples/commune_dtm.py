@@ -1,7 +1,8 @@
 """From a folder of IGN LiDAR HD tiles to a 50 cm DTM / DSM / CHM mosaic of a commune.
 
 Who it is for: syndicate and local-authority staff who script their GIS work.
-What it needs: ``pip install pcrs`` (plus ``pip install "pcrs[dask]"`` for a Dask run).
+What it needs: pcrs installed (``pip install .`` in a clone, or its wheel; ``pip install pcrs``
+once published), plus the ``dask`` extra for a Dask run (``pip install ".[dask]"``).
 Input: a folder of IGN LiDAR HD ``.laz``/``.copc.laz`` tiles (already classified
 by IGN, so no classification step runs). Without an input folder the script
 generates a few IGN-named tiles of a synthetic scene, so it runs anywhere.

@@ -3,7 +3,8 @@
 Who it is for: syndicate staff and contractors who received a LiDAR tile whose
 ground class (2) is visibly wrong (roofs or bridges in the DTM, holes in the
 terrain) and want a better one before computing a DTM.
-What it needs: ``pip install pcrs``. Input: one LAS/LAZ tile, and optionally a
+What it needs: pcrs installed (``pip install .`` in a clone, or its wheel;
+``pip install pcrs`` once published). Input: one LAS/LAZ tile, and optionally a
 reference classification of the same points (a corrected copy). Without an
 input the script generates a synthetic scene with known truth and damages its
 classification on purpose (roofs and the bridge deck labelled ground, a
