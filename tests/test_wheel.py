@@ -75,7 +75,7 @@ def test_wheel_holds_the_package_its_data_and_the_command(dist):
     meta = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "pcrs = pcrs.cli.main:main" in wheel.read(meta).decode()
     metadata = wheel.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
-    for extra in ("dask", "pdal", "open3d", "test", "bench", "docs", "lint", "dev"):
+    for extra in ("dask", "pdal", "open3d", "ml", "test", "bench", "docs", "lint", "dev"):
         assert f"Provides-Extra: {extra}" in metadata
 
 
