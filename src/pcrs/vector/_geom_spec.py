@@ -27,7 +27,10 @@ What they hand out is what the general reader gives, bit for bit:
 - **forms** (:func:`read_at`): ``gml:Point``, ``LineString``, ``Curve`` of
   ``LineStringSegment``, ``Arc`` and ``ArcString``, ``Polygon`` of ``LinearRing`` or ``Ring``,
   ``MultiCurve``, each with an explicit ``srsDimension`` of 2 or 3 on the geometry only.
-  Anything else, and any defect the general reader reports, declines. The checks that
+  An arc through aligned points (or whose circle cannot be stepped) is read as the general
+  reader reads it: its control points as straight segments, with a problem row (its middle
+  point) in the problems table. Anything else, and any other defect the general reader
+  reports, declines. The checks that
   decide it (segment lengths, joins, ring closure) are made with a margin: a geometry near
   a threshold is declined, so that the general reader decides it.
 
@@ -69,7 +72,9 @@ from ._records import (
     G_HOLES,
     G_NCOLS,
     G_NPARTS,
+    G_NPB,
     G_PART0,
+    G_PB0,
     G_ROLE,
     G_ROW,
     G_SRS_E,
@@ -137,6 +142,8 @@ KERNELS = {
     "_part": True,
     "_range": False,
     "_summary": False,
+    "_flat_arc": False,
+    "_read_form": False,
     "read_at": False,
     "geometries": False,
 }
@@ -548,7 +555,21 @@ def _append_joined(fv, k, n, m, d):
     return n + m - d
 
 
-def _segments(ga, rows, segs, d, nv, fv, k, tol):
+def _flat_arc(ctrl, i, d, fv, k, pb, pbn):
+    """An arc the general reader reads straight (aligned points, see :func:`_circle`):
+    its middle and last control points to ``fv[k:]`` and the middle one's x, y as a
+    problem row of ``pb`` (``pbn[0]`` rows used). The values written, or :data:`NO_ROOM`."""
+    if k + 2 * d > len(fv) or 2 * pbn[0] + 2 > len(pb):
+        return NO_ROOM
+    for t in range(2 * d):
+        fv[k + t] = ctrl[i + d + t]
+    pb[2 * pbn[0]] = ctrl[i + d]
+    pb[2 * pbn[0] + 1] = ctrl[i + d + 1]
+    pbn[0] += 1
+    return 2 * d
+
+
+def _segments(ga, rows, segs, d, nv, fv, k, tol, pb, pbn):
     """Vertices of a Curve's segments (LineStringSegment, Arc, ArcString), joined: count or
     a status < 0."""
     depth = ga[segs * A_NCOLS + A_DEPTH]
@@ -572,6 +593,8 @@ def _segments(ga, rows, segs, d, nv, fv, k, tol):
                 w = d  # the first control point stays where it is
                 for i in range(0, (npts - 2) * d, 2 * d):
                     got = arc_into(ctrl, i, d, tol, False, fv, at + w)
+                    if got == DECLINED:
+                        got = _flat_arc(ctrl, i, d, fv, at + w, pb, pbn)
                     if got < 0:
                         return got
                     w += got
@@ -588,7 +611,7 @@ def _segments(ga, rows, segs, d, nv, fv, k, tol):
     return n
 
 
-def _curve(ga, rows, el, d, nv, fv, k, tol):
+def _curve(ga, rows, el, d, nv, fv, k, tol, pb, pbn):
     """A LineString or a Curve inside a curveMember: count or a status < 0."""
     o = el * A_NCOLS
     if ga[o + A_DIM] != 0:
@@ -598,10 +621,10 @@ def _curve(ga, rows, el, d, nv, fv, k, tol):
         return _poslist(ga, el, d, nv, fv, k)
     if role != R_CURVE or ga[o + A_NCHILD] != 1 or ga[o + A_NCOLS + A_ROLE] != R_SEGMENTS:
         return DECLINED
-    return _segments(ga, rows, el + 1, d, nv, fv, k, tol)
+    return _segments(ga, rows, el + 1, d, nv, fv, k, tol, pb, pbn)
 
 
-def _ring(ga, rows, holder, d, nv, fv, k, tol):
+def _ring(ga, rows, holder, d, nv, fv, k, tol, pb, pbn):
     """The ring of an exterior/interior: count (closed, >= 4 points) or a status < 0."""
     if ga[holder * A_NCOLS + A_NCHILD] != 1:
         return DECLINED
@@ -623,11 +646,11 @@ def _ring(ga, rows, holder, d, nv, fv, k, tol):
                 if ga[o + A_ROLE] != R_CURVEMEMBER or ga[o + A_NCHILD] != 1:
                     return DECLINED
                 if n < 0:
-                    n = _curve(ga, rows, r + 1, d, nv, fv, k, tol)
+                    n = _curve(ga, rows, r + 1, d, nv, fv, k, tol, pb, pbn)
                     if n < 0:
                         return n
                 else:
-                    m = _curve(ga, rows, r + 1, d, nv, fv, k + n, tol)
+                    m = _curve(ga, rows, r + 1, d, nv, fv, k + n, tol, pb, pbn)
                     if m < 0:
                         return m
                     n = _append_joined(fv, k, n, m, d)
@@ -681,17 +704,30 @@ def _summary(fv, k, n, d, gf, g):
     gf[o + 5] = fv[k + 1]
 
 
-def read_at(r, ga, rows, nv, gi, gf, parts, fv, g, npart, k, tol):
+def read_at(r, ga, rows, nv, gi, gf, parts, fv, g, npart, k, tol, pb, pbn):
     """Read the geometry of record ``r`` as geometry ``g`` of ``gi``/``gf``.
 
-    Its vertex blocks go to ``parts`` from part ``npart`` on, and their values to ``fv[k:]``.
+    Its vertex blocks go to ``parts`` from part ``npart`` on, their values to ``fv[k:]``,
+    and its problems (arcs read straight) to ``pb`` from row ``pbn[0]`` on.
 
     Returns
     -------
     (status, npart, k)
         0 and the next free part and value, or a status < 0 (:data:`DECLINED`,
-        :data:`NO_ROOM`) and ``npart``, ``k`` as they were.
+        :data:`NO_ROOM`) and ``npart``, ``k`` (and ``pbn``) as they were.
     """
+    pb0 = pbn[0]
+    status, npart, k = _read_form(r, ga, rows, nv, gi, gf, parts, fv, g, npart, k, tol, pb, pbn)
+    if status < 0:
+        pbn[0] = pb0
+    else:
+        gi[g * G_NCOLS + G_PB0] = pb0
+        gi[g * G_NCOLS + G_NPB] = pbn[0] - pb0
+    return status, npart, k
+
+
+def _read_form(r, ga, rows, nv, gi, gf, parts, fv, g, npart, k, tol, pb, pbn):
+    """:func:`read_at` but for the problem rows."""
     part0 = npart
     start = k
     holes = 0
@@ -720,7 +756,7 @@ def read_at(r, ga, rows, nv, gi, gf, parts, fv, g, npart, k, tol):
         elif role == R_CURVE:
             n = DECLINED
             if ga[o + A_NCHILD] == 1 and ga[o + A_NCOLS + A_ROLE] == R_SEGMENTS:
-                n = _segments(ga, rows, r + 1, d, nv, fv, k, tol)
+                n = _segments(ga, rows, r + 1, d, nv, fv, k, tol, pb, pbn)
         elif role in (R_POLYGON, R_MULTICURVE):
             n = 0
             shell = False
@@ -738,11 +774,11 @@ def read_at(r, ga, rows, nv, gi, gf, parts, fv, g, npart, k, tol):
                             holes += 1
                         else:
                             return DECLINED, part0, start
-                        m = _ring(ga, rows, c, d, nv, fv, k, tol)
+                        m = _ring(ga, rows, c, d, nv, fv, k, tol, pb, pbn)
                     else:
                         if crole != R_CURVEMEMBER or ga[c * A_NCOLS + A_NCHILD] != 1:
                             return DECLINED, part0, start
-                        m = _curve(ga, rows, c + 1, d, nv, fv, k, tol)
+                        m = _curve(ga, rows, c + 1, d, nv, fv, k, tol, pb, pbn)
                     if m < 0:
                         return m, part0, start
                     npart = _part(parts, npart, k, m)
@@ -771,7 +807,7 @@ def read_at(r, ga, rows, nv, gi, gf, parts, fv, g, npart, k, tol):
     return 0, npart, k
 
 
-def geometries(ga, rows, nv, gi, gf, parts, fv, tol):
+def geometries(ga, rows, nv, gi, gf, parts, fv, tol, pb, pbn):
     """Read the common clean geometries among the records of ``ga`` (:func:`prepare`).
 
     A geometry is read when it is the first child of a feature's property (depth 4).
@@ -793,6 +829,10 @@ def geometries(ga, rows, nv, gi, gf, parts, fv, tol):
         of the linearised arcs (a geometry that does not fit is declined).
     tol : float
         Arc linearisation tolerance (m).
+    pb, pbn : float64 array, int64 array (1,)
+        The problems table: ``pb[2 * i : 2 * i + 2]`` is the x, y of problem ``i`` (an arc
+        read straight); ``pbn[0]`` rows are used. One row per three numbers of the texts
+        is always enough.
 
     Returns
     -------
@@ -811,7 +851,7 @@ def geometries(ga, rows, nv, gi, gf, parts, fv, tol):
         role = ga[o + A_ROLE]
         if role < R_POINT or role > R_MULTICURVE:
             continue
-        status, npart, k = read_at(r, ga, rows, nv, gi, gf, parts, fv, g, npart, k, tol)
+        status, npart, k = read_at(r, ga, rows, nv, gi, gf, parts, fv, g, npart, k, tol, pb, pbn)
         if status == 0:
             row_geo[r] = g
             g += 1

@@ -108,7 +108,9 @@ G_HAS_ID = 5
 G_PART0 = 6  # its parts: rows G_PART0 .. G_PART0 + G_NPARTS - 1 of the parts table
 G_NPARTS = 7
 G_HOLES = 8
-G_NCOLS = 9
+G_PB0 = 9  # its problems (arcs through aligned points): rows G_PB0 .. G_PB0 + G_NPB - 1 of
+G_NPB = 10  # the problems table (the x, y of each arc's middle point)
+G_NCOLS = 11
 # columns of the float table: bounds (4), first vertex (2), Z range (2, nan in 2D)
 F_NCOLS = 8
 

@@ -583,8 +583,11 @@ class _GeometryReader:
         # (and room for the points of linearised arcs: a geometry that would not fit is
         # read in Python)
         self.fv = fv = np.empty(n_numbers * 4 + 4096, np.float64)
+        # (a problem row per arc read straight: at most one per three numbers)
+        self.pb = pb = np.empty(2 * (n_numbers // 3) + 2, np.float64)
+        pbn = np.zeros(1, np.int64)
         prepare(arr, out, rows, self.names.roles, self.prefix, *self.attr_names, ga, nv)
-        self.row_geo, n = geometries(ga, rows, nv, gi, gf, parts, fv, self.tolerance)
+        self.row_geo, n = geometries(ga, rows, nv, gi, gf, parts, fv, self.tolerance, pb, pbn)
         self.gi = gi[: n * G_NCOLS].reshape(n, G_NCOLS).tolist()
         self.gf = gf[: n * F_NCOLS].reshape(n, F_NCOLS).tolist()
         self.parts = parts.tolist() if n else []  # (the unused rows too: they are few)
@@ -595,7 +598,7 @@ class _GeometryReader:
         gi = self.gi[g]
         ss, se = gi[G_SRS_S], gi[G_SRS_E]
         srs = self.data[ss:se].decode("utf-8") if se > ss >= 0 else None
-        return _geometry_of(gi, self.gf[g], self.parts, self.fv, srs, line)
+        return _geometry_of(gi, self.gf[g], self.parts, self.fv, self.pb, srs, line)
 
 
 def _text(data: bytes, s: int, e: int) -> str:

@@ -558,6 +558,11 @@ def _check_zero_length(arr: np.ndarray, ctx: _Ctx) -> None:
         )
 
 
+#: the problem an arc through aligned points gives (both readers read it straight)
+_ARC_COLLINEAR = "arc_collinear"
+_ARC_COLLINEAR_TEXT = "arc through three aligned points (read as straight segments)"
+
+
 def linearise_arc(p0, p1, p2, tolerance: float = ARC_TOLERANCE, full_circle: bool = False):
     """Points along the circular arc through ``p0``, ``p1``, ``p2`` (2D or 3D).
 
@@ -613,14 +618,7 @@ def _arcs(arr: np.ndarray, ctx: _Ctx, kind: str, tol: float) -> np.ndarray:
     for i in range(0, n - 2, 2):
         pts = linearise_arc(arr[i], arr[i + 1], arr[i + 2], tol, full_circle=(kind == "Circle"))
         if pts is None:
-            ctx.problems.append(
-                (
-                    "arc_collinear",
-                    "arc through three aligned points (read as straight segments)",
-                    arr[i + 1, 0],
-                    arr[i + 1, 1],
-                )
-            )
+            ctx.problems.append((_ARC_COLLINEAR, _ARC_COLLINEAR_TEXT, arr[i + 1, 0], arr[i + 1, 1]))
             pts = arr[i : i + 3]
         out.append(pts[1:])
     return np.concatenate(out)  # all (k, dim) blocks
@@ -903,27 +901,35 @@ def _read_clean(el, srs: str | None, tol: float) -> Geometry | None:
     gi = [0] * G_NCOLS
     gf = [0.0] * F_NCOLS
     parts = [0] * (2 * rows)
+    pb = [0.0] * (2 * (len(nv) // 3) + 2)
+    pbn = [0]
     room = 4 * len(nv) + 64
     while True:
         fv = [0.0] * room
-        status, _npart, _k = read_at(0, ga, rows, nv, gi, gf, parts, fv, 0, 0, 0, tol)
+        status, _npart, _k = read_at(0, ga, rows, nv, gi, gf, parts, fv, 0, 0, 0, tol, pb, pbn)
         if status != NO_ROOM or room > _MAX_VALUES:
             break
         room *= 16  # (arcs of many steps)
     if status < 0:
         return None
-    return _geometry_of(gi, gf, parts, fv, own or srs, el.sourceline or 0)
+    return _geometry_of(gi, gf, parts, fv, pb, own or srs, el.sourceline or 0)
 
 
-def _geometry_of(gi: list, b: list, parts: list, fv, srs: str | None, line: int) -> Geometry:
+def _geometry_of(gi: list, b: list, parts: list, fv, pb, srs: str | None, line: int) -> Geometry:
     """The :class:`Geometry` of one row of the tables :mod:`pcrs.vector._geom_spec` fills.
 
     ``gi`` and ``b`` are its columns in the integer and float tables (lists), ``parts`` the
     flat list of vertex blocks ``(offset, count)`` in ``fv`` (a list or a float64 array),
-    ``srs`` the effective srsName."""
-    _row, role, d, _ss, _se, has_id, p0, npart, holes = gi
+    ``pb`` the problems table (x, y of each arc read straight), ``srs`` the effective
+    srsName. The problems come in the general reader's order: the arcs, then the gml:id."""
+    _row, role, d, _ss, _se, has_id, p0, npart, holes, pb0, npb = gi
     kind = _KIND_NAMES[role]
-    problems = [] if has_id else [("no_gml_id", f"gml:{kind} without gml:id", None, None)]
+    problems: list[tuple] = [
+        (_ARC_COLLINEAR, _ARC_COLLINEAR_TEXT, float(pb[2 * i]), float(pb[2 * i + 1]))
+        for i in range(pb0, pb0 + npb)
+    ]
+    if not has_id:
+        problems.append(("no_gml_id", f"gml:{kind} without gml:id", None, None))
     bounds = (b[0], b[1], b[2], b[3])
     zrange = (b[6], b[7]) if d == 3 else None
     if role == R_POINT:
