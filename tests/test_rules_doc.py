@@ -19,7 +19,11 @@ def test_committed_catalogue_is_up_to_date():
 
 def test_catalogue_lists_every_rule_once_in_registry_order():
     text = catalogue()
-    ids = [line.split("`")[1] for line in text.splitlines() if line.startswith("| `PCRS-")]
+    ids = [
+        line.split("`")[1]
+        for line in text.splitlines()
+        if line.startswith(("| `PCRS-", "| `LIDAR-"))
+    ]
     assert ids == list(RULES)
 
 

@@ -16,6 +16,6 @@ def test_rules_catalogue_in_the_docs_matches_the_registry():
 
 def test_every_rule_is_well_formed():
     for rid, rule in RULES.items():
-        assert rid == rule.id and rid.startswith("PCRS-")
+        assert rid == rule.id and rid.startswith(("PCRS-", "LIDAR-"))
         assert rule.severity in ("error", "warning", "info")
         assert rule.message_en and rule.message_fr and rule.title_en and rule.title_fr

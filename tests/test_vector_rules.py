@@ -410,6 +410,8 @@ def test_every_rule_has_a_case_or_a_dedicated_test():
                 "PCRS-XSD-002"}  # fmt: skip
     # the LiDAR cross-check's rules: tests/test_lidar_check.py (it checks it covers them all)
     covered |= {r for r in RULES if r.startswith("PCRS-LIDAR-")}
+    # the LiDAR conformity check's rules (pcrs check-lidar): tests/test_lidarcheck.py
+    covered |= {r for r in RULES if r.startswith("LIDAR-")}
     assert set(RULES) <= covered, set(RULES) - covered
 
 

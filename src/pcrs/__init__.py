@@ -86,6 +86,7 @@ _LAZY: dict[str, str] = {
     "cross_check": "pcrs.vector.lidar_check:cross_check",
     "validate_with_lidar": "pcrs.vector.lidar_check:validate_with_lidar",
     "LidarOptions": "pcrs.vector.lidar_check:LidarOptions",
+    "check_lidar": "pcrs.lidarcheck:check_lidar",
     # outputs
     "write_geopackage": "pcrs.io.vector:write_geopackage",
 }

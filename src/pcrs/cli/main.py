@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "process": "pcrs.cli.process:process",
     "evaluate": "pcrs.cli.evaluate:evaluate",
     "validate": "pcrs.cli.validate:validate",
+    "check-lidar": "pcrs.cli.check_lidar:check_lidar",
     "schemas": "pcrs.cli.schemas:schemas",
     "demo": "pcrs.cli.demo:demo",
 }

@@ -55,10 +55,13 @@ from .las_layout import (
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "LasInfo",
+    "LasRawHeader",
     "LasStreamWriter",
     "class_histogram",
     "info",
     "iter_chunks",
+    "iter_records",
+    "raw_header",
     "read",
     "read_window",
     "write",
@@ -753,3 +756,139 @@ class LasStreamWriter:
         header = self._header
         header.evlrs = VLRList(self._evlrs)
         write_copc(self._tmp, header, record)
+
+
+# --- raw header fields and raw point records (the LiDAR conformity check) ---------------
+
+#: bytes of each Extra Bytes data type of LAS 1.4 (type 0: ``options`` bytes, undocumented)
+_EXTRA_BYTES_SIZES = (0, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8)
+
+
+def _extra_bytes_size(dtype: int, options: int) -> int:
+    """Bytes of one Extra Bytes entry: type 0 is ``options`` bytes; 11-20 and 21-30 are
+    the 2- and 3-element arrays of types 1-10 (LAS 1.3/1.4 before R14)."""
+    if dtype == 0:
+        return options
+    if dtype <= 30:
+        return _EXTRA_BYTES_SIZES[(dtype - 1) % 10 + 1] * (1 + (dtype - 1) // 10)
+    return 0
+
+
+@dataclass(frozen=True)
+class LasRawHeader:
+    """Header fields as stored, which :class:`LasInfo` does not keep.
+
+    Attributes
+    ----------
+    global_encoding : int
+        Bit 0: GPS time is adjusted standard GPS time (else GPS week time); bit 4: the
+        CRS is WKT (required for point formats 6-10).
+    point_format : int
+        The point data record format id (the LAZ compression bits removed).
+    record_length : int
+        The point data record length declared in the header, bytes.
+    standard_length : int
+        The length of the point format without extra bytes (0 for an unknown format).
+    declared_extra_bytes : int
+        Bytes described by the Extra Bytes VLR (LAS 1.4), 0 without one.
+    header_size : int
+    """
+
+    global_encoding: int
+    point_format: int
+    record_length: int
+    standard_length: int
+    declared_extra_bytes: int
+    header_size: int
+
+
+def raw_header(path: str | os.PathLike) -> LasRawHeader:
+    """Read the header fields of :class:`LasRawHeader` from the file's bytes.
+
+    Raises
+    ------
+    PcrsIOError
+        When the file cannot be opened or its header is unreadable.
+
+    Examples
+    --------
+    >>> from pcrs import synth, io
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "scene.las"
+    >>> io.las.write(synth.make_scene(500, seed=1).cloud, p)
+    >>> io.las.raw_header(p).record_length
+    30
+    """
+    path = Path(path)
+    with _open_reader(path) as reader:  # the guard's checks first
+        header = reader.header
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(227)
+            (encoding,) = struct.unpack_from("<H", head, 6)
+            (header_size,) = struct.unpack_from("<H", head, 94)
+            (n_vlrs,) = struct.unpack_from("<I", head, 100)
+            fmt = head[104] & 0x3F
+            (length,) = struct.unpack_from("<H", head, 105)
+            declared = 0
+            fh.seek(header_size)
+            for _ in range(min(n_vlrs, 10_000)):
+                vh = fh.read(54)
+                if len(vh) < 54:
+                    break
+                user, record_id, size = vh[2:18], *struct.unpack_from("<HH", vh, 18)
+                payload_at = fh.tell()
+                if user.rstrip(b"\0") == b"LASF_Spec" and record_id == 4:
+                    payload = fh.read(size)
+                    for k in range(len(payload) // 192):
+                        dtype, options = payload[192 * k + 2], payload[192 * k + 3]
+                        declared += _extra_bytes_size(dtype, options)
+                fh.seek(payload_at + size)
+    except (OSError, struct.error, IndexError) as exc:
+        raise CorruptFileError(f"{path}: the LAS header cannot be read ({_describe(exc)})") from exc
+    try:
+        standard = laspy.PointFormat(fmt).size
+    except laspy.errors.LaspyException:
+        standard = 0
+    del header
+    return LasRawHeader(int(encoding), int(fmt), int(length), int(standard), int(declared),
+                        int(header_size))  # fmt: skip
+
+
+def iter_records(
+    path: str | os.PathLike, chunk_size: int = DEFAULT_CHUNK_SIZE
+) -> Generator[tuple[laspy.LasHeader, np.ndarray], None, None]:
+    """Stream a file's point records as stored: ``(header, structured array)`` chunks.
+
+    Lighter than :func:`iter_chunks` (no float coordinates, no unpacked attributes): the
+    array holds the integer ``X``, ``Y``, ``Z`` and the packed fields of the point format
+    (``bit_fields``, ``classification_flags``... as laspy names them). A chunk that cannot
+    be decoded, or a file shorter than its header's count, raises
+    :class:`~pcrs.errors.CorruptFileError` after the chunks read before it.
+
+    Parameters
+    ----------
+    path : path-like
+    chunk_size : int
+        Points per chunk, > 0.
+
+    Yields
+    ------
+    (laspy.LasHeader, numpy.ndarray)
+    """
+    if int(chunk_size) <= 0:
+        raise ParameterError(f"chunk_size must be a positive number of points, got {chunk_size!r}")
+    path = Path(path)
+    with _open_reader(path) as reader:
+        header = reader.header
+        remaining = int(header.point_count)
+        while remaining > 0:
+            with _reading(path):
+                record = reader.read_points(min(int(chunk_size), remaining))
+                if len(record) == 0:
+                    raise CorruptFileError(
+                        f"{path}: the file ends {remaining} points before the count in its "
+                        "header; it is truncated"
+                    )
+                remaining -= len(record)
+            yield header, record.array
