@@ -19,6 +19,7 @@ True
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 from collections import Counter
@@ -46,7 +47,8 @@ def catalogue() -> str:
     Returns
     -------
     str
-        Markdown, without the markers; rows in the order of the registry.
+        Markdown, without the markers; rows in the order of the registry, one table for
+        each run of rules whose ids share their prefix (``PCRS-GEOM``, ``LIDAR-CRS``).
     """
     from .rules import RULES
 
@@ -56,12 +58,12 @@ def catalogue() -> str:
         f"{counts['info']} infos. `{{name}}` stands for the value filled in at run time.",
         "",
     ]
-    families: dict[str, list] = {}
-    for r in RULES.values():
-        families.setdefault(r.id.split("-")[1], []).append(r)
-    for family, rules in families.items():
+    # one table per run of ids sharing their prefix (PCRS-GEOM, LIDAR-CRS...), in the order of
+    # the registry, headed by the prefix
+    for prefix, group in itertools.groupby(RULES.values(), key=lambda r: r.id.rsplit("-", 1)[0]):
+        rules = list(group)
         out += [
-            f"### {family}",
+            f"### {prefix}",
             "",
             "| id | severity | rule / règle | message | what to do | section |",
             "|---|---|---|---|---|---|",
