@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             from dask.distributed import Client, LocalCluster
         except ImportError:
-            print("Dask is not installed: pip install 'pcrs[dask]'", file=sys.stderr)
+            print("Dask is not installed: pip install '.[dask]' in a clone of pcrs", file=sys.stderr)
             return 2
         if args.scheduler:
             client = Client(args.scheduler)
