@@ -589,3 +589,17 @@ def test_real_ign_neighbours_with_a_spec_of_their_own(lidar_dir, tmp_path):
     rules = {f.rule for f in report.findings}
     assert not rules & {"LIDAR-FILE-001", "LIDAR-FILE-002", "LIDAR-NAME-001", "LIDAR-GRID-003"}
     assert len(report.files) == 6 and all(f["usable"] for f in report.files)
+
+
+# --- documentation ------------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def test_docs_list_every_lidar_rule_and_the_example_spec_loads():
+    text = (DOCS / "lidar-conformity.md").read_text(encoding="utf-8")
+    for rid in LIDAR_RULES:
+        r = RULES[rid]
+        assert f"| {rid} | {r.severity} | {r.title_en} |" in text, rid
+    spec = load_spec(DOCS / "examples" / "cahier-des-charges.toml")
+    assert spec.tile_size == 500 and spec.synthetic is True and spec.name_regex is not None
