@@ -305,10 +305,12 @@ class Report:
             lines.append(f"  {rid:<15} {sev:<13} {rec['count']:>7}  {rec['title']}")
         shown = sorted(self.findings, key=lambda f: _SEV_ORDER[f.severity])[:max_lines]
         for f in shown:
-            where = f"{Path(f.file).name if f.file else ''}:{f.line or ''}"
+            name = Path(f.file).name if f.file else ""
+            where = f"{name}:{f.line}" if f.line else name
             who = " ".join(x for x in (f.feature_class, f.gml_id and f"gml:id={f.gml_id}") if x)
+            head = " ".join(x for x in (f.rule, where, who) if x)
             sev = t["sev"][f.severity].upper()
-            lines.append(f"{sev:<7} {f.rule} {where} {who}: {f.message(lang)}")
+            lines.append(f"{sev:<7} {head}: {f.message(lang)}")
         if len(self.findings) > max_lines:
             lines.append(t["more"].format(n=len(self.findings) - max_lines))
         lines.append(t["verdict_ko"] if self.has_errors else t["verdict_ok"])
