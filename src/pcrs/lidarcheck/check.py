@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,15 @@ import numpy as np
 from ..errors import ParameterError
 from ..vector.report import Report
 from ..vector.rules import RULES, Finding
-from .delivery import Mosaic, choose_factors, cross_tile_findings, holes, mosaic, plan_box
+from .delivery import (
+    Mosaic,
+    choose_factors,
+    cross_tile_findings,
+    holes,
+    new_mosaic,
+    paste,
+    plan_box,
+)
 from .headers import HeaderFacts, check_header, read_header
 from .spec import LidarSpec, load_spec
 from .tile_pass import TileJob, TileResult, run_tile
@@ -175,9 +183,12 @@ def _profile_rules(profile: Any) -> tuple[frozenset[str], dict[str, str], dict[s
     return off, sev, prof.describe()
 
 
-def _run_all(jobs: list[TileJob], workers: int) -> list[TileResult]:
+def _run_all(jobs: list[TileJob], workers: int) -> Iterator[TileResult]:
+    """The tiles' results in the order of ``jobs``, as they come."""
     if workers <= 1 or len(jobs) <= 1:
-        return [run_tile(j) for j in jobs]
+        for j in jobs:
+            yield run_tile(j)
+        return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -186,7 +197,7 @@ def _run_all(jobs: list[TileJob], workers: int) -> list[TileResult]:
     refuse_in_bootstrap("pcrs.check_lidar")
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as pool:
-        return list(pool.map(run_tile, jobs))
+        yield from pool.map(run_tile, jobs)
 
 
 def check_lidar(
@@ -264,15 +275,22 @@ def check_lidar(
     cov_f, map_f, notes = choose_factors(planned, the_spec)
     jobs = [TileJob(f.path, b, the_spec, cov_f, map_f, chunk_size)
             for f in facts if (b := boxes[f.path]) is not None]  # fmt: skip
-    results = _run_all(jobs, int(workers))
+    base = min(the_spec.cells)
+    m = new_mosaic(planned, base, cov_f, map_f, notes)
+    results: list[TileResult] = []
+    for r in _run_all(jobs, int(workers)):
+        if m is not None and r.error is None:
+            paste(m, r)
+        r.cov_points = r.cov_water = r.map_points = r.map_pulses = None
+        results.append(r)
+    if m is not None and not m.inside.any():
+        m = None
     by_path = {r.path: r for r in results}
     for f in facts:
-        r = by_path.get(f.path)
-        if r is not None:
-            findings += tile_findings(f, r, the_spec)
+        res = by_path.get(f.path)
+        if res is not None:
+            findings += tile_findings(f, res, the_spec)
     findings += cross_tile_findings(facts, results, the_spec)
-    base = min(the_spec.cells)
-    m = mosaic([r for r in results if r.error is None], base, cov_f, map_f, notes)
     hole_list: list[dict[str, Any]] = []
     exempt = 0
     if m is not None:

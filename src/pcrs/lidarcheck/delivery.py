@@ -20,10 +20,19 @@ from .headers import HeaderFacts
 from .spec import LidarSpec
 from .tile_pass import TileResult
 
-__all__ = ["Mosaic", "choose_factors", "cross_tile_findings", "mosaic", "name_box", "plan_box"]
+__all__ = [
+    "Mosaic",
+    "choose_factors",
+    "cross_tile_findings",
+    "holes",
+    "name_box",
+    "new_mosaic",
+    "paste",
+    "plan_box",
+]
 
-#: cells of the coverage raster and of the density map, at most (about 64 MB of uint32 each)
-CELL_BUDGET = 16_000_000
+#: cells of the coverage raster and of the density map, at most (about 32 MB of uint32 each)
+CELL_BUDGET = 8_000_000
 
 Box = tuple[float, float, float, float]
 
@@ -188,38 +197,41 @@ class Mosaic:
     notes: list[str] = field(default_factory=list)
 
 
-def mosaic(results: list[TileResult], base: float, cov_factor: int, map_factor: int,
-           notes: list[str]) -> Mosaic | None:  # fmt: skip
-    """Paste the tiles' coarse counts on one grid over the union of their squares."""
-    usable = [r for r in results if r.cov_points is not None and r.map_points is not None]
-    if not usable:
+def new_mosaic(
+    boxes: list[Box], base: float, cov_factor: int, map_factor: int, notes: list[str]
+) -> Mosaic | None:
+    """An empty mosaic over the union of ``boxes`` (None without boxes)."""
+    if not boxes:
         return None
-    xmin = min(r.box[0] for r in usable)
-    ymax = max(r.box[3] for r in usable)
-    xmax = max(r.box[2] for r in usable)
-    ymin = min(r.box[1] for r in usable)
+    xmin, ymin = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    xmax, ymax = max(b[2] for b in boxes), max(b[3] for b in boxes)
     cc, mc = cov_factor * base, map_factor * base
     cw, ch = round((xmax - xmin) / cc), round((ymax - ymin) / cc)
     mw, mh = round((xmax - xmin) / mc), round((ymax - ymin) / mc)
-    cov_p = np.zeros((ch, cw), np.uint32)
-    cov_w = np.zeros((ch, cw), np.uint32)
-    inside = np.zeros((ch, cw), bool)
-    map_p = np.full((mh, mw), np.nan, np.float32)
-    map_q = np.full((mh, mw), np.nan, np.float32)
-    for r in usable:
-        assert r.cov_points is not None and r.cov_water is not None
-        assert r.map_points is not None and r.map_pulses is not None
-        c0, r0 = round((r.box[0] - xmin) / cc), round((ymax - r.box[3]) / cc)
+    return Mosaic(
+        xmin, ymax, cc, mc,
+        np.zeros((ch, cw), np.uint32), np.zeros((ch, cw), np.uint32), np.zeros((ch, cw), bool),
+        np.full((mh, mw), np.nan, np.float32), np.full((mh, mw), np.nan, np.float32),
+        list(notes),
+    )  # fmt: skip
+
+
+def paste(m: Mosaic, r: TileResult) -> None:
+    """Add one tile's coarse counts to the mosaic, then drop them from the result (the
+    parent keeps one tile's arrays at a time, whatever the delivery's size)."""
+    if r.cov_points is not None and r.cov_water is not None:
+        c0, r0 = round((r.box[0] - m.xmin) / m.cov_cell), round((m.ymax - r.box[3]) / m.cov_cell)
         h, w = r.cov_points.shape
-        cov_p[r0 : r0 + h, c0 : c0 + w] += r.cov_points
-        cov_w[r0 : r0 + h, c0 : c0 + w] += r.cov_water
-        inside[r0 : r0 + h, c0 : c0 + w] = True
-        c0, r0 = round((r.box[0] - xmin) / mc), round((ymax - r.box[3]) / mc)
+        m.cov_points[r0 : r0 + h, c0 : c0 + w] += r.cov_points
+        m.cov_water[r0 : r0 + h, c0 : c0 + w] += r.cov_water
+        m.inside[r0 : r0 + h, c0 : c0 + w] = True
+    if r.map_points is not None and r.map_pulses is not None:
+        c0, r0 = round((r.box[0] - m.xmin) / m.map_cell), round((m.ymax - r.box[3]) / m.map_cell)
         h, w = r.map_points.shape
-        old_p, old_q = map_p[r0 : r0 + h, c0 : c0 + w], map_q[r0 : r0 + h, c0 : c0 + w]
-        map_p[r0 : r0 + h, c0 : c0 + w] = np.where(np.isnan(old_p), 0, old_p) + r.map_points
-        map_q[r0 : r0 + h, c0 : c0 + w] = np.where(np.isnan(old_q), 0, old_q) + r.map_pulses
-    return Mosaic(xmin, ymax, cc, mc, cov_p, cov_w, inside, map_p, map_q, list(notes))
+        for band, add in ((m.map_points, r.map_points), (m.map_pulses, r.map_pulses)):
+            old = band[r0 : r0 + h, c0 : c0 + w]
+            band[r0 : r0 + h, c0 : c0 + w] = np.where(np.isnan(old), 0, old) + add
+    r.cov_points = r.cov_water = r.map_points = r.map_pulses = None
 
 
 def holes(m: Mosaic, spec: LidarSpec) -> tuple[list[dict[str, Any]], int]:
