@@ -89,6 +89,8 @@ _LAZY: dict[str, str] = {
     "check_lidar": "pcrs.lidarcheck:check_lidar",
     # outputs
     "write_geopackage": "pcrs.io.vector:write_geopackage",
+    # interop
+    "run_pdal": "pcrs.interop.pdal:run_pdal",
 }
 
 __all__ = [

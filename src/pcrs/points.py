@@ -131,6 +131,40 @@ class PointCloud:
         return cls(xyz[:, 0], xyz[:, 1], xyz[:, 2], attributes, crs)
 
     @classmethod
+    def from_pdal(
+        cls, array: np.ndarray, crs: Any = None, *, layout: LasLayout | None = None
+    ) -> PointCloud:
+        """Build from a structured array of ``pdal.Pipeline.arrays`` (PDAL's names and
+        types); see :func:`pcrs.interop.pdal.from_pdal`."""
+        from .interop.pdal import from_pdal
+
+        return from_pdal(array, crs, layout=layout)
+
+    def to_pdal(self) -> np.ndarray:
+        """A structured array with PDAL's dimension names and types, to feed
+        ``pdal.Pipeline(..., arrays=[...])``; see :func:`pcrs.interop.pdal.to_pdal`."""
+        from .interop.pdal import to_pdal
+
+        return to_pdal(self)
+
+    @classmethod
+    def from_open3d(
+        cls, pcd: Any, crs: Any = None, *, layout: LasLayout | None = None
+    ) -> PointCloud:
+        """Build from an ``open3d.geometry.PointCloud`` (needs open3d); see
+        :func:`pcrs.interop.open3d.from_open3d`."""
+        from .interop.open3d import from_open3d
+
+        return from_open3d(pcd, crs, layout=layout)
+
+    def to_open3d(self) -> Any:
+        """An ``open3d.geometry.PointCloud`` of the positions, colours (16-bit RGB to
+        [0, 1]) and normals (needs open3d); see :func:`pcrs.interop.open3d.to_open3d`."""
+        from .interop.open3d import to_open3d
+
+        return to_open3d(self)
+
+    @classmethod
     def concatenate(cls, clouds: Iterable[PointCloud]) -> PointCloud:
         """Join clouds; the first one's CRS and layout are kept.
 

@@ -97,6 +97,15 @@ from .options import (
     default=None,
     help="Buffer in metres around each tile (default: enough for the chosen filters).",
 )
+@click.option(
+    "--pdal",
+    "pdal_pipeline",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="PDAL pipeline (a JSON file of filters) run on each tile with its buffer, after the "
+    "--steps given (without --steps: the pipeline alone); the classification and the "
+    "dimensions it adds are kept. Needs PDAL's Python package: pip install 'pcrs[pdal]'.",
+)
 @format_options
 @crs_option
 @overwrite_option
@@ -116,6 +125,7 @@ def classify(
     tile_size: float,
     naming: str,
     buffer: float | None,
+    pdal_pipeline: str | None,
     point_format: int | None,
     las_version: str | None,
     crs: str | None,
@@ -144,6 +154,7 @@ def classify(
       pcrs classify tile.laz -o tile_classified.laz
       pcrs classify tile.laz -o out.laz --steps noise,ground,height --ground csf
       pcrs classify tiles/ -o classified/ --workers 2
+      pcrs classify tiles/ -o classified/ --pdal smrf.json
     """
     from ..classify.pipeline import classify_buffer
 
@@ -159,7 +170,17 @@ def classify(
     # validate the steps and parameters before reading anything
     if classifier == "learned":  # the rule steps kept before the model, then the model
         step_list = [s for s in step_list if s in ("noise", "ground", "height")] + ["learned"]
-    auto_buffer = classify_buffer(step_list, ground, codes, **params)
+    pipeline = None
+    if pdal_pipeline is not None:
+        from ..interop.pdal import _import_pdal, load_pipeline
+
+        pipeline = load_pipeline(pdal_pipeline)
+        _import_pdal()  # without PDAL, one line naming the extra, before any file is read
+        source = click.get_current_context().get_parameter_source("steps")
+        if classifier == "rules" and source == click.core.ParameterSource.DEFAULT:
+            step_list = []  # the pipeline alone
+    # a pipeline alone gets the buffer of pcrs's own noise and ground filters
+    auto_buffer = classify_buffer(step_list or ["noise", "ground"], ground, codes, **params)
     check_json_out(json_out, overwrite, inputs)
     single = len(inputs) == 1 and Path(inputs[0]).is_file()
     if single:
@@ -173,6 +194,7 @@ def classify(
             crs,
             overwrite,
             (point_format, las_version),
+            pipeline,
         )
         emit_json(record, as_json, json_out, overwrite)
         if not as_json:
@@ -195,6 +217,7 @@ def classify(
         auto_buffer if buffer is None else buffer,
         (as_json, json_out),
         (point_format, las_version),
+        pipeline,
     )
 
 
@@ -208,6 +231,7 @@ def _classify_one(
     crs: str | None,
     overwrite: bool,
     layout: tuple[int | None, str | None] = (None, None),
+    pipeline: str | None = None,
 ) -> dict:
     import numpy as np
 
@@ -217,7 +241,13 @@ def _classify_one(
 
     check_output(dst, overwrite, inputs=[src])
     cloud = las.read(src, crs=crs)
-    out = run_classify(cloud, steps=step_list, ground=ground, codes=codes, **params)
+    out = cloud
+    if step_list:
+        out = run_classify(cloud, steps=step_list, ground=ground, codes=codes, **params)
+    if pipeline is not None:
+        from ..interop.pdal import pdal_tile
+
+        out = pdal_tile(out, None, pipeline=pipeline)
     las.write(out, dst, overwrite=overwrite, point_format=layout[0], version=layout[1])
     values, counts = np.unique(out.classification, return_counts=True)
     return {
@@ -244,6 +274,7 @@ def _classify_many(
     buffer,
     json_output,
     layout=(None, None),
+    pipeline=None,
 ) -> None:
     import functools
 
@@ -263,9 +294,27 @@ def _classify_many(
     if len(catalog) == 0:
         raise ParameterError(f"no LAS/LAZ/COPC file found in {list(inputs)!r}")
     grid = TileGrid(tile_size, naming=naming)
-    func = functools.partial(
+    func: functools.partial = functools.partial(
         classify_tile, steps=tuple(step_list), ground=ground, codes=codes, params=params
     )
+    run_params = {
+        "steps": list(step_list),
+        "ground": ground,
+        "codes": codes,
+        "params": dict(params or {}),
+    }
+    if pipeline is not None:  # the pipeline's text is part of what made each tile
+        from ..interop.pdal import classify_pdal_tile, pipeline_hash
+
+        func = functools.partial(
+            classify_pdal_tile,
+            pipeline=pipeline,
+            steps=tuple(step_list),
+            ground=ground,
+            codes=codes,
+            params=params,
+        )
+        run_params["pdal"] = pipeline_hash(pipeline)
     out_dir.mkdir(parents=True, exist_ok=True)
     # one run at a time; the manifest makes a re-run skip only tiles made with these parameters
     with run_lock(out_dir, command="pcrs classify"), open_executor(scheduler, workers) as executor:
@@ -284,12 +333,7 @@ def _classify_many(
             description="classifying tiles",
             manifest=Manifest(out_dir),
             section="classify",
-            params={
-                "steps": list(step_list),
-                "ground": ground,
-                "codes": codes,
-                "params": dict(params or {}),
-            },
+            params=run_params,
         )
     as_json, json_out = json_output
     emit_json(summary.to_dict(), as_json, json_out, overwrite)
