@@ -603,3 +603,28 @@ def test_docs_list_every_lidar_rule_and_the_example_spec_loads():
         assert f"| {rid} | {r.severity} | {r.title_en} |" in text, rid
     spec = load_spec(DOCS / "examples" / "cahier-des-charges.toml")
     assert spec.tile_size == 500 and spec.synthetic is True and spec.name_regex is not None
+
+
+def test_mosaic_cells_stay_bounded():
+    from pcrs.lidarcheck.delivery import CELL_BUDGET, choose_factors
+
+    spec = load_spec("lidarhd")
+    one = [(700_000.0, 6_600_000.0, 701_000.0, 6_601_000.0)]
+    assert choose_factors(one, spec)[:2] == (1, 5)
+    block = [(700_000.0 + 1000 * i, 6_600_000.0, 701_000.0 + 1000 * i, 6_601_000.0)
+             for i in range(40)]  # fmt: skip
+    cov, mp, notes = choose_factors(block, spec)
+    assert cov > 1 and 40e6 / cov**2 <= CELL_BUDGET and notes
+    far = [*one, (0.0, 0.0, 1000.0, 1000.0)]  # a tile at the origin: 7 000 km away
+    cov, mp, notes = choose_factors(far, spec)
+    assert (cov, mp) == (1000, 1000) and "coverage judged on 1000 m cells" in notes[0]
+    farther = [*one, (9.0e6, 9.0e6, 9.001e6, 9.001e6)]
+    cov, mp, notes = choose_factors(farther, spec)
+    assert (cov, mp) == (0, 0) and "no coverage raster" in notes[-1]
+
+
+@pytest.mark.shared
+def test_the_whole_ign_folder_is_checked_without_a_crash(lidar_dir):
+    report = check_lidar([lidar_dir / "ign-pdal-tools"], workers=2)
+    assert len(report.files) == 18 and len(report.unusable_files) == 1
+    assert report.has_errors and report.lidar["points_read"] > 1_000_000

@@ -290,6 +290,8 @@ def check_lidar(
         res = by_path.get(f.path)
         if res is not None:
             findings += tile_findings(f, res, the_spec)
+        elif f.error is None and f.points == 0:
+            findings.append(Finding("LIDAR-FILE-003", {}, file=f.path))
     findings += cross_tile_findings(facts, results, the_spec)
     hole_list: list[dict[str, Any]] = []
     exempt = 0

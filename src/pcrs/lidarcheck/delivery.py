@@ -61,7 +61,7 @@ def _tile_at(x: float, y: float, s: float) -> Box:
 def plan_box(facts: HeaderFacts, spec: LidarSpec) -> Box | None:
     """The tile a file's points are counted on: the name's tile when the header's bounds
     centre lies in it, else the grid tile under that centre."""
-    if facts.error is not None or len(facts.bounds) < 6:
+    if facts.error is not None or len(facts.bounds) < 6 or facts.points == 0:
         return None
     b = facts.bounds
     cx, cy = (b[0] + b[3]) / 2, (b[1] + b[4]) / 2
@@ -92,6 +92,11 @@ def choose_factors(boxes: list[Box], spec: LidarSpec) -> tuple[int, int, list[st
             k = divisors[divisors.index(k) + 1]
         return k
 
+    if area_cells / divisors[-1] ** 2 > CELL_BUDGET:
+        notes.append(f"the delivery spans {area_cells * base**2 / 1e6:,.0f} km²: more than "
+                     f"{CELL_BUDGET:,} tiles' worth of cells, so no coverage raster and no "
+                     "density map (coverage holes are not searched)")  # fmt: skip
+        return 0, 0, notes
     cov = pick(spec.coverage_cell)
     mp = pick(max(spec.cells))
     if cov * base > spec.coverage_cell + 1e-9:
@@ -201,7 +206,7 @@ def new_mosaic(
     boxes: list[Box], base: float, cov_factor: int, map_factor: int, notes: list[str]
 ) -> Mosaic | None:
     """An empty mosaic over the union of ``boxes`` (None without boxes)."""
-    if not boxes:
+    if not boxes or cov_factor < 1 or map_factor < 1:
         return None
     xmin, ymin = min(b[0] for b in boxes), min(b[1] for b in boxes)
     xmax, ymax = max(b[2] for b in boxes), max(b[3] for b in boxes)

@@ -342,10 +342,10 @@ def run_tile(job: TileJob) -> TileResult:
     ny, nx = acc.ny, acc.nx
     pts, pul, wat = (a.reshape(ny, nx) for a in (acc.pts, acc.pulses, acc.water))
     fc, fm = job.cov_factor, job.map_factor
-    if ny % fc == 0 and nx % fc == 0:
+    if fc and ny % fc == 0 and nx % fc == 0:
         res.cov_points = _reduce(pts, ny, nx, fc).astype(np.uint32)
         res.cov_water = _reduce(wat, ny, nx, fc).astype(np.uint32)
-    if ny % fm == 0 and nx % fm == 0:
+    if fm and ny % fm == 0 and nx % fm == 0:
         area = (fm * acc.base) ** 2
         res.map_points = (_reduce(pts, ny, nx, fm) / area).astype(np.float32)
         res.map_pulses = (_reduce(pul, ny, nx, fm) / area).astype(np.float32)
