@@ -535,6 +535,15 @@ class Catalog:
             )
         return out
 
+    def to_geodataframe(self) -> Any:
+        """The footprints, one polygon per file with its header facts, as a
+        ``geopandas.GeoDataFrame``; needs geopandas. See
+        :func:`pcrs.interop.geopandas.catalog_to_geodataframe`.
+        """
+        from ..interop.geopandas import catalog_to_geodataframe
+
+        return catalog_to_geodataframe(self)
+
     def require_consistent(self) -> None:
         """Raise when the catalog cannot be tiled or processed as one set.
 

@@ -283,6 +283,14 @@ class Report:
         )  # fmt: skip
         return Path(path)
 
+    def to_geodataframe(self, *, lang: str | None = None, located_only: bool = False) -> Any:
+        """The findings as a ``geopandas.GeoDataFrame`` (located ones as points, the
+        report's CRS); needs geopandas. See :func:`pcrs.interop.geopandas.report_to_geodataframe`.
+        """
+        from ..interop.geopandas import report_to_geodataframe
+
+        return report_to_geodataframe(self, lang=lang, located_only=located_only)
+
     def summary_text(self, lang: str | None = None, max_lines: int = 30) -> str:
         """A console summary: verdict, counts per severity and rule, first findings."""
         lang = lang or self.lang
