@@ -267,6 +267,7 @@ class Validator:
         }
         #: class name -> the feature hooks that apply to it
         self._feature_hooks: dict[str, list[Hook]] = {}
+        self._members_seen = 0
 
     def severity(self, rule: str) -> str:
         """The severity of ``rule`` in this run (the profile's, else the registry's)."""
@@ -355,11 +356,19 @@ class Validator:
             return
         for hook in self._hooks["member"]:
             hook(st, m)
-        for f in m.features:
+        features = m.features
+        for f in features:
             self.feature(f)
-        for f in m.features:  # no reference cycles left for the garbage collector
-            f.parent = None
-        if gc.get_count()[0] > self.COLLECT_ABOVE and not gc.isenabled():
+        if len(features) > 1:
+            for f in features:  # no reference cycles left for the garbage collector
+                f.parent = None
+        # (looked at every 64 members: the count of young objects is a call)
+        self._members_seen += 1
+        if (
+            not self._members_seen & 63
+            and gc.get_count()[0] > self.COLLECT_ABOVE
+            and not gc.isenabled()
+        ):
             gc.collect(0)
 
     def xml_error(self, line: int | None, message: str) -> None:
@@ -423,8 +432,17 @@ class Validator:
                     if entry[0]:
                         texts[name] = v
             for i, atype, a, codes in plan.checks:
-                if hrefs[i] is None and not kids[i] and _plain_value_ok(atype, a, vals[i], codes):
-                    continue
+                if hrefs[i] is None and not kids[i]:
+                    # (the two commonest types decided inline: a call per value counts here)
+                    v = vals[i]
+                    if atype == "code":
+                        if codes is not None and v in codes:
+                            continue
+                    elif atype == "string":
+                        if v:
+                            continue
+                    elif _plain_value_ok(atype, a, v, codes):
+                        continue
                 if todo is None:
                     todo = []
                 todo.append((a, i))
