@@ -136,10 +136,25 @@ class LidarReport(Report):
     ) -> Path:  # fmt: skip
         """The findings (points), the coverage holes and the cells below a density minimum
         (polygons) as three layers of one GeoPackage, each with a QGIS style."""
+        import shapely
+
         from ..io.vector import categorized_style, write_geopackage
 
         crs = crs if crs is not None else self.crs
-        super().to_geopackage(path, lang=lang, overwrite=overwrite, crs=crs)
+        lang = lang or self.lang
+        located = [f for f in self.findings if f.x is not None and f.y is not None]
+        rows = [f.to_dict(lang) for f in located]
+        write_geopackage(
+            path, "findings", [shapely.Point(f.x, f.y) for f in located],
+            {n: [r[n] for r in rows] for n in ("rule", "severity", "message", "file")},
+            crs, overwrite=overwrite,
+            description=f"pcrs check-lidar findings (specification "
+            f"{(self.lidar or {}).get('spec', {}).get('name', '?')})",
+            style=categorized_style(
+                "severity", [("error", "error", "#d7191c"), ("warning", "warning", "#fdae61"),
+                             ("info", "info", "#2b83ba")],
+                layer="findings", name="severity"),
+        )  # fmt: skip
         if self.holes:
             write_geopackage(
                 path, "coverage_holes", [h["polygon"] for h in self.holes],
@@ -149,7 +164,8 @@ class LidarReport(Report):
                 crs, append=True, overwrite=True,
                 description="holes in the coverage larger than the specification's hole_min_area",
                 style=categorized_style("kind", [("hole", "hole", "#d7191c")],
-                                        layer="coverage_holes", name="holes"),
+                                        layer="coverage_holes", geometry="polygon",
+                                        name="holes"),
             )  # fmt: skip
         if self.below_cells:
             write_geopackage(
@@ -160,7 +176,7 @@ class LidarReport(Report):
                 style=categorized_style(
                     "kind", [("pulses", "pulses below minimum", "#fdae61"),
                              ("points", "points below minimum", "#abd9e9")],
-                    layer="density_below", name="density"),
+                    layer="density_below", geometry="polygon", name="density"),
             )  # fmt: skip
         return Path(path)
 

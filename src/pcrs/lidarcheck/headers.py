@@ -88,7 +88,8 @@ def read_header(path: str | Path) -> HeaderFacts:
         info = las.info(path)
         raw = las.raw_header(path)
     except PcrsError as exc:
-        return HeaderFacts(p, error=str(exc).split(": ", 1)[-1])
+        reason = str(exc).split(": ", 1)[-1].split("; get a new copy")[0]
+        return HeaderFacts(p, error=reason)
     h, v, has_v = _crs_parts(info.crs)
     if info.crs is None:
         key, label = None, ""

@@ -319,7 +319,7 @@ def run_tile(job: TileJob) -> TileResult:
         for header, arr in las.iter_records(job.path, job.chunk_size):
             _chunk(acc, job, header, arr)
     except PcrsError as exc:
-        res.error = str(exc).split(": ", 1)[-1]
+        res.error = str(exc).split(": ", 1)[-1].split("; get a new copy")[0]
     except MemoryError:  # pragma: no cover - depends on the machine
         res.error = "not enough memory to read the points"
     res.points = acc.n
