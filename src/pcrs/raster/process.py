@@ -31,7 +31,9 @@ inputs and parameters skips finished work (and finishes an interrupted run);
 tiles whose inputs changed are recomputed; a run with other parameters into
 the same folder is refused before any work, naming what differs, unless
 ``overwrite``. One run at a time holds the folder (:mod:`pcrs.io.runlock`).
-``DIR/summary.json`` and the VRT mosaics describe the outputs of the run.
+``DIR/summary.json`` and the VRT mosaics describe the outputs of the run;
+``DIR/tiles.gpkg`` holds the tiles' squares and ``DIR/pcrs.qgs`` is a QGIS
+project that opens the mosaics and the tiles (:mod:`pcrs.io.qgis`).
 Failed tiles make :func:`process` raise :class:`~pcrs.errors.ProcessError`
 once the other tiles are written.
 """
@@ -50,7 +52,7 @@ import numpy as np
 
 from .._spawn import refuse_in_bootstrap
 from .._version import __version__
-from ..errors import ParameterError, ProcessError
+from ..errors import ParameterError, PcrsError, ProcessError
 from ..points import PointCloud
 from .grid import RasterGrid
 from .products import DSM_CLASSES, Raster, chm, dsm, dtm
@@ -289,6 +291,67 @@ def _check_alignment(tile_size: float, resolution: float) -> None:
         )
 
 
+def _write_qgis_outputs(
+    out: Path, grid: Any, classified: Any, mosaics: dict[str, Any], catalog: Any
+) -> dict[str, str]:
+    """``tiles.gpkg`` (layer ``tiles``: one square per written tile with its file, points
+    and whether its classes were kept) and ``pcrs.qgs``, the QGIS project that opens the
+    DTM as a hillshade, the DSM and the CHM through colour ramps, and the tiles."""
+    import shapely
+
+    from ..io import las
+    from ..io.qgis import (
+        CHM_RAMP,
+        DSM_RAMP,
+        hillshade_layer,
+        outline_style_qml,
+        pseudocolor_layer,
+        raster_range,
+        vector_layer,
+        write_qgis_project,
+    )
+    from ..io.vector import LayerStyle, write_geopackage
+
+    written = [(r, o) for r in classified.results for o in r.outputs if o.endswith(".laz")]
+    files: dict[str, Any] = {}
+    try:
+        crs = catalog.crs
+    except PcrsError:  # files in several CRSs were refused earlier; keep going without one
+        crs = None
+    layers = []
+    if written:
+        tiles = [grid.tile_from_name(r.name) for r, _o in written]
+        style = LayerStyle("tiles", outline_style_qml("Polygon"), description="tile outlines")
+        write_geopackage(
+            out / "tiles.gpkg", "tiles", [shapely.box(*t.bounds) for t in tiles],
+            {
+                "name": [t.name for t in tiles],
+                "file": [Path(o).resolve().relative_to(out.resolve()).as_posix() for _r, o in written],
+                "points": [las.info(o).points for _r, o in written],
+                "classification": [r.info.get("classification", "computed") for r, _o in written],
+            },
+            crs, overwrite=True, description="tiles of pcrs process", style=style,
+        )  # fmt: skip
+        files["footprints"] = "tiles.gpkg"
+        layers.append(vector_layer(out / "tiles.gpkg", "tiles", "tiles", style_qml=style.qml))
+    if "chm" in mosaics:
+        layers.append(pseudocolor_layer(out / "chm.vrt", "CHM (canopy height, m)", CHM_RAMP,
+                                        opacity=0.8, transparent_below=0.5))  # fmt: skip
+    if "dsm" in mosaics:
+        span = raster_range(out / "dsm.vrt") or (0.0, 1.0)
+        layers.append(pseudocolor_layer(out / "dsm.vrt", "DSM (surface, m)", DSM_RAMP,
+                                        vmin=span[0], vmax=span[1], visible=False))  # fmt: skip
+    if "dtm" in mosaics:
+        layers.append(hillshade_layer(out / "dtm.vrt", "DTM (hillshade)"))
+    if layers and any(la.kind == "raster" for la in layers):
+        write_qgis_project(out / "pcrs.qgs", layers, crs, extent=catalog.bounds,
+                           title="pcrs process", overwrite=True)  # fmt: skip
+        files["qgis"] = "pcrs.qgs"
+    else:
+        (out / "pcrs.qgs").unlink(missing_ok=True)
+    return files
+
+
 def process(
     inputs: Sequence[str | os.PathLike],
     out_dir: str | os.PathLike,
@@ -317,7 +380,9 @@ def process(
     out_dir : path-like
         Gets ``tiles/*.laz`` (classified, no buffer), ``dtm/``, ``dsm/``,
         ``chm/`` (one GeoTIFF per tile), ``dtm.vrt``, ``dsm.vrt``,
-        ``chm.vrt`` and ``summary.json``.
+        ``chm.vrt``, ``tiles.gpkg`` (the tiles' squares), ``pcrs.qgs`` (a QGIS
+        project opening them: DTM hillshade, DSM and CHM colour ramps, tiles) and
+        ``summary.json``.
     tile_size : float
         Tile side (m); a multiple of ``resolution``. 1000 gives IGN tile names.
     buffer : float, optional
@@ -471,6 +536,7 @@ def process(
             else:  # no raster of this run: an older mosaic would describe other outputs
                 vrt.unlink(missing_ok=True)
         kept = [r.name for r in classified.results if r.info.get("classification") == "kept"]
+        qgis = _write_qgis_outputs(out, grid, classified, mosaics, catalog)
         summary: dict[str, Any] = {
             "pcrs": __version__,
             "inputs": [str(p) for p in catalog.paths],
@@ -489,6 +555,7 @@ def process(
             "classify": classified.to_dict(),
             "rasterize": rasters.to_dict() if rasters is not None else None,
             "mosaics": mosaics,
+            **qgis,
             "manifest": "manifest.json",
             "seconds": {
                 "classify": round(t2 - t1, 3),
