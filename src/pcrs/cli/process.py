@@ -79,7 +79,9 @@ def process(
     \b
     OUTPUT/tiles/*.laz      classified tiles (no buffer)
     OUTPUT/dtm/, dsm/, chm/ one Cloud-Optimised GeoTIFF per tile
-    OUTPUT/dtm.vrt ...      seamless mosaics (open them in QGIS)
+    OUTPUT/dtm.vrt ...      seamless mosaics
+    OUTPUT/tiles.gpkg       the tiles' squares (file, points)
+    OUTPUT/pcrs.qgs         QGIS project: DTM hillshade, DSM, CHM, tiles
     OUTPUT/summary.json     counts, timings, status of every tile
     OUTPUT/manifest.json    what made each output (parameters, inputs' hashes)
 
@@ -138,3 +140,5 @@ def _report(summary: dict, out_dir: str) -> None:
     )
     for p, m in summary["mosaics"].items():
         click.echo(f"  {p}: {out_dir}/{m['vrt']} ({m['tiles']} tiles)")
+    if summary.get("qgis"):
+        click.echo(f"  QGIS project: {out_dir}/{summary['qgis']}")
