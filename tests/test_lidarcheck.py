@@ -628,3 +628,23 @@ def test_the_whole_ign_folder_is_checked_without_a_crash(lidar_dir):
     report = check_lidar([lidar_dir / "ign-pdal-tools"], workers=2)
     assert len(report.files) == 18 and len(report.unusable_files) == 1
     assert report.has_errors and report.lidar["points_read"] > 1_000_000
+
+
+def test_duplicates_found_when_the_header_bounds_lie(conforming, spec_file, tmp_path):
+    # points beyond the header's max x: the packed keys give way to the three integers
+    folder = _copy(conforming, tmp_path / "d")
+    path, where = p_duplicates(folder, tile_arrays(*T))
+    patch(path, 179, "<d", read_field(path, 179, "<d") - 60.0)  # max x
+    report = check_lidar([folder], spec_file, chunk_size=7_000)
+    dup = [f for f in report.findings if f.rule == "LIDAR-DUP-001"]
+    assert len(dup) == 1 and dup[0].params["count"] == "25"
+    assert where[0] - 1 <= dup[0].x <= where[2] + 1
+    assert "LIDAR-FORMAT-006" in {f.rule for f in report.findings}
+
+
+def test_duplicates_across_chunks(conforming, spec_file, tmp_path):
+    folder = _copy(conforming, tmp_path / "d")
+    p_duplicates(folder, tile_arrays(*T))
+    report = check_lidar([folder], spec_file, chunk_size=5_000)
+    dup = [f for f in report.findings if f.rule == "LIDAR-DUP-001"]
+    assert len(dup) == 1 and dup[0].params["count"] == "25"

@@ -127,7 +127,7 @@ class _Acc:
         self.classes = np.zeros(256, np.int64)
         self.lo = np.full(3, np.iinfo(np.int64).max, np.int64)
         self.hi = np.full(3, np.iinfo(np.int64).min, np.int64)
-        self.keys: list[np.ndarray] = []
+        self.keys: _Keys | None = None
         self.first: dict[str, tuple[float, float]] = {}
         self.counts: dict[str, int] = {}
         self.gps_lo, self.gps_hi = math.inf, -math.inf
@@ -135,6 +135,7 @@ class _Acc:
         self.max_intensity = 0
         self.max_scan = 0.0
         self.n = 0
+        self.n_hint = job_points_hint(job)
 
     def flag(self, name: str, mask: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
         """Count the points of ``mask`` under ``name``; keep the first one's place."""
@@ -145,6 +146,20 @@ class _Acc:
         if name not in self.first:
             i = int(np.argmax(mask))
             self.first[name] = (float(x[i]), float(y[i]))
+
+
+def job_points_hint(job: TileJob) -> int:
+    """The header's point count, bounded by what the file can hold (a lying header must not
+    make the duplicate search allocate more than the file's points)."""
+    from ..io import las
+
+    try:
+        info = las.info(job.path)
+    except PcrsError:
+        return 0
+    rec = max(1, las.raw_header(job.path).record_length)
+    most = 40 * info.file_size // rec if info.compressed else info.file_size // rec
+    return int(min(info.points, most))
 
 
 def _fields(arr: np.ndarray, fmt: int) -> tuple[np.ndarray, ...]:
@@ -171,10 +186,13 @@ def _chunk(acc: _Acc, job: TileJob, header: Any, arr: np.ndarray) -> None:
     ox, oy, _oz = (float(v) for v in header.offsets)
     X, Y, Z = arr["X"], arr["Y"], arr["Z"]
     acc.n += len(arr)
-    for i, v in enumerate((X, Y, Z)):
-        acc.lo[i] = min(acc.lo[i], int(v.min()))
-        acc.hi[i] = max(acc.hi[i], int(v.max()))
-    acc.keys.append(np.stack([X, Y, Z]))  # 12 bytes a point, packed at the end
+    lo = np.array([int(v.min()) for v in (X, Y, Z)], np.int64)
+    hi = np.array([int(v.max()) for v in (X, Y, Z)], np.int64)
+    np.minimum(acc.lo, lo, out=acc.lo)
+    np.maximum(acc.hi, hi, out=acc.hi)
+    if acc.keys is None:
+        acc.keys = _Keys(header, acc.n_hint)
+    acc.keys.add(X, Y, Z, lo, hi)
     x = X * sx + ox
     y = Y * sy + oy
     rn, nr, cls, synthetic, withheld, scan = _fields(arr, fmt)
@@ -214,40 +232,99 @@ def _chunk(acc: _Acc, job: TileJob, header: Any, arr: np.ndarray) -> None:
     acc.water += np.bincount(flat[keep & (cls == 9)], minlength=n)
 
 
-def _duplicates(acc: _Acc, header: Any) -> tuple[int, tuple[float, float] | None]:
-    """Points whose X Y Z integers repeat an earlier point's: count, one place."""
-    if not acc.keys:
-        return 0, None
-    xyz = np.concatenate(acc.keys, axis=1) if len(acc.keys) > 1 else acc.keys[0]
-    acc.keys = []
-    lo = acc.lo
-    span = (acc.hi - lo).astype(np.int64)
-    bits = [max(1, int(s).bit_length()) for s in span]
-    if sum(bits) <= 64:
-        key = (xyz[0].astype(np.int64) - lo[0]).astype(np.uint64) << np.uint64(bits[1] + bits[2])
-        key |= (xyz[1].astype(np.int64) - lo[1]).astype(np.uint64) << np.uint64(bits[2])
-        key |= (xyz[2].astype(np.int64) - lo[2]).astype(np.uint64)
-        del xyz
-        key.sort()
-        dup = key[1:] == key[:-1]
-        count = int(np.count_nonzero(dup))
-        if not count:
+class _Keys:
+    """The X Y Z integers of a tile's points, for the duplicate search.
+
+    While the points stay inside the header's bounds (the usual case), each point is one
+    64-bit key (X, Y and Z offsets packed) written into one array sized by the header's
+    count: 8 bytes a point, sorted in place at the end. Points outside the header's bounds,
+    more points than announced, or bounds too wide for 64 bits switch to the three integers
+    (12 bytes a point) and a lexicographic sort.
+    """
+
+    def __init__(self, header: Any, n_hint: int):
+        sc = np.array(header.scales, float)
+        off = np.array(header.offsets, float)
+        self.lo = np.floor((np.array(header.mins, float) - off) / sc).astype(np.int64) - 1
+        hi = np.ceil((np.array(header.maxs, float) - off) / sc).astype(np.int64) + 1
+        self.bits = [max(1, int(v).bit_length()) for v in np.maximum(hi - self.lo, 1)]
+        self.hi = self.lo + np.array([(1 << b) - 1 for b in self.bits], np.int64)
+        self.packed = sum(self.bits) <= 64 and n_hint > 0
+        self.buf: np.ndarray | None = np.empty(n_hint, np.uint64) if self.packed else None
+        self.n = 0
+        self.triples: list[np.ndarray] = []
+
+    def add(self, X: np.ndarray, Y: np.ndarray, Z: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+        """One chunk; ``lo``/``hi``: its minimum and maximum X, Y, Z integers."""
+        k = len(X)
+        if self.packed and (
+            (lo < self.lo).any() or (hi > self.hi).any()
+            or self.buf is None or self.n + k > len(self.buf)
+        ):  # fmt: skip
+            self._to_triples()
+        if not self.packed:
+            self.triples.append(np.stack([X, Y, Z]))
+            return
+        assert self.buf is not None
+        b1, b2 = self.bits[1], self.bits[2]
+        out = self.buf[self.n : self.n + k]
+        np.subtract(X, self.lo[0], out=out, casting="unsafe")
+        out <<= np.uint64(b1 + b2)
+        out |= (Y.astype(np.int64) - self.lo[1]).astype(np.uint64) << np.uint64(b2)
+        out |= (Z.astype(np.int64) - self.lo[2]).astype(np.uint64)
+        self.n += k
+
+    def _decode(self, key: np.ndarray) -> np.ndarray:
+        b1, b2 = self.bits[1], self.bits[2]
+        x = (key >> np.uint64(b1 + b2)).astype(np.int64) + self.lo[0]
+        y = ((key >> np.uint64(b2)) & np.uint64((1 << b1) - 1)).astype(np.int64) + self.lo[1]
+        z = (key & np.uint64((1 << b2) - 1)).astype(np.int64) + self.lo[2]
+        return np.stack([x, y, z]).astype(np.int32)
+
+    def _to_triples(self) -> None:
+        if self.buf is not None and self.n:
+            self.triples.append(self._decode(self.buf[: self.n]))
+        self.buf = None
+        self.packed = False
+
+    def duplicates(self) -> tuple[int, tuple[int, int] | None]:
+        """How many points repeat an earlier one's integers, and one of them (X, Y)."""
+        if self.packed:
+            assert self.buf is not None
+            key = self.buf[: self.n]
+            key.sort()
+            dup = key[1:] == key[:-1]
+            count = int(np.count_nonzero(dup))
+            if not count:
+                return 0, None
+            xyz = self._decode(key[1:][dup][:1])
+            self.buf = None
+            return count, (int(xyz[0, 0]), int(xyz[1, 0]))
+        if not self.triples:
             return 0, None
-        k = int(key[1:][dup][0])
-        xi = (k >> (bits[1] + bits[2])) + int(lo[0])
-        yi = ((k >> bits[2]) & ((1 << bits[1]) - 1)) + int(lo[1])
-    else:  # the three integers do not fit one 64-bit key: lexsort
-        order = np.lexsort((xyz[2], xyz[1], xyz[0]))
-        s = xyz[:, order]
+        t = np.concatenate(self.triples, axis=1) if len(self.triples) > 1 else self.triples[0]
+        self.triples = []
+        order = np.lexsort((t[2], t[1], t[0]))
+        s = t[:, order]
         dup = np.all(s[:, 1:] == s[:, :-1], axis=0)
         count = int(np.count_nonzero(dup))
         if not count:
             return 0, None
         j = int(np.argmax(dup)) + 1
-        xi, yi = int(s[0, j]), int(s[1, j])
+        return count, (int(s[0, j]), int(s[1, j]))
+
+
+def _duplicates(acc: _Acc, header: Any) -> tuple[int, tuple[float, float] | None]:
+    """Points whose X Y Z integers repeat another point's: count, one place."""
+    if acc.keys is None:
+        return 0, None
+    count, where = acc.keys.duplicates()
+    acc.keys = None
+    if where is None:
+        return count, None
     sx, sy = float(header.scales[0]), float(header.scales[1])
     ox, oy = float(header.offsets[0]), float(header.offsets[1])
-    return count, (xi * sx + ox, yi * sy + oy)
+    return count, (where[0] * sx + ox, where[1] * sy + oy)
 
 
 def _reduce(a: np.ndarray, ny: int, nx: int, f: int) -> np.ndarray:
