@@ -148,7 +148,8 @@ def _assign(
     if outside.any():  # cannot happen with truthful header bounds
         raise ParameterError(
             f"{int(outside.sum())} point(s) lie outside the bounds announced by the file headers; "
-            "the headers are wrong: fix them (e.g. with pdal translate or lasinfo -repair_bb)"
+            "the headers are wrong: rewrite the files (pcrs.write(pcrs.read(path), new_path) "
+            "recomputes the header; or pdal translate, lasinfo -repair_bb)"
         )
     n = len(cloud)
     idx_parts = [np.arange(n)]
