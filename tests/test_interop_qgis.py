@@ -163,3 +163,25 @@ def test_qgis_opens_the_project(processed):
         assert project.crs().authid() == "EPSG:2154"
     finally:
         app.exitQgis()
+
+
+def test_validate_gpkg_writes_a_project_beside_it(tmp_path):
+    from click.testing import CliRunner
+
+    from pcrs.cli.main import cli
+    from pcrs.vector.sample import write_delivery
+
+    gml = write_delivery(tmp_path / "d.gml", 1, seed=2)
+    args = ["validate", str(gml), "--no-schema", "--gpkg", str(tmp_path / "r.gpkg")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    root = ET.parse(tmp_path / "r.qgs").getroot()
+    _check_sources(root, tmp_path)
+    (findings,) = root.iter("maplayer")
+    assert findings.findtext("datasource") == "./r.gpkg|layername=findings"
+    assert findings.find("renderer-v2").get("attr") == "severity"
+    # the project is an output like the others: refused without --overwrite
+    (tmp_path / "r.gpkg").unlink()
+    again = CliRunner().invoke(cli, args)
+    assert isinstance(again.exception, OutputExistsError), again.output
+    assert CliRunner().invoke(cli, [*args, "--overwrite"]).exit_code == 0

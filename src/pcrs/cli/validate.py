@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import click
 
@@ -17,7 +18,8 @@ from .options import LegacyJsonFileCommand, json_options, overwrite_option, verb
 )
 @click.option(
     "--gpkg", "gpkg_path", type=click.Path(dir_okay=False),
-    help="Write the located findings as a GeoPackage point layer (open it in QGIS).",
+    help="Write the located findings as a GeoPackage point layer, and beside it a QGIS "
+    "project of the same name (.qgs) that opens them coloured by severity.",
 )  # fmt: skip
 @click.option(
     "--lang", type=click.Choice(["fr", "en"]), default="en", show_default=True,
@@ -128,6 +130,8 @@ def validate(
     elif lidar_crs is not None:
         raise ParameterError("--lidar-crs needs --lidar DIR")
     outputs = [p for p in (json_out, html_path, gpkg_path) if p]
+    if gpkg_path:  # the QGIS project written beside the GeoPackage
+        outputs.append(str(Path(gpkg_path).with_suffix(".qgs")))
     for p in outputs:
         check_output(p, overwrite, files)
     report = run(
@@ -145,7 +149,10 @@ def validate(
     if html_path:
         report.to_html(html_path, overwrite=overwrite)
     if gpkg_path:
+        from ..io.qgis import geopackage_project
+
         report.to_geopackage(gpkg_path, overwrite=overwrite)
+        geopackage_project(gpkg_path, overwrite=overwrite)
     from .options import state
 
     # with --json, stdout holds the JSON only: the summary goes to stderr
