@@ -35,6 +35,33 @@ def test_steep_slope_is_not_noise() -> None:
     assert not low_points(x, y, z).any()
 
 
+def test_shallow_low_points_on_flat_ground_are_found() -> None:
+    """1.5-3 m under a flat street: within the allowance of a 45-degree slope over the
+    neighbourhood (a rise of up to 2.1 m), but the terrain around is flat (issue 16: the
+    demo's DTM pits sat on such points)."""
+    rng = np.random.default_rng(5)
+    x, y, z = _terrain(30_000, rng, slope=0.02)
+    crown = (np.hypot(x - 30, y - 30) < 8) & (rng.random(x.size) < 0.9)
+    z = np.where(crown, z + rng.uniform(8, 12, x.size), z)  # a canopy: leafy lowest points
+    low = rng.choice(np.arange(x.size), 40, replace=False)
+    z[low] = 100 + 0.02 * x[low] + 0.3 * np.sin(y[low] / 5) - rng.uniform(1.5, 3.0, low.size)
+    found = low_points(x, y, z)
+    # (a slope allowance of 1 everywhere found none of them; a few lie next to another
+    # low point or beside the canopy, where the terrain around looks steeper)
+    assert found[low].sum() >= 34
+    assert found.sum() - found[low].sum() <= 2
+
+
+def test_the_bottom_of_a_ditch_is_not_noise() -> None:
+    """A V-shaped ditch with 45-degree sides, 2 m deep: its bottom lies below every cell
+    around except those along it, and the slope around allows the rest."""
+    rng = np.random.default_rng(6)
+    x = rng.uniform(0, 40, 25_000)
+    y = rng.uniform(0, 40, 25_000)
+    z = 100 - np.maximum(0, 2 - np.abs(x - 20)) + rng.normal(0, 0.02, x.size)
+    assert not low_points(x, y, z).any()
+
+
 def test_two_low_points_in_one_cell_are_both_found() -> None:
     rng = np.random.default_rng(3)
     x, y, z = _terrain(20_000, rng)

@@ -45,6 +45,29 @@ def _merge_tiles(folder: Path) -> PointCloud:
     return PointCloud.concatenate(las.read(p) for p in sorted(folder.glob("*.laz")))
 
 
+#: a DTM pixel this far below the true terrain is a pit (a contractor rejects it on sight)
+PIT_DEPTH = 0.3
+
+
+def _dtm_pits(grid, err: np.ndarray, predicted: PointCloud, truth: PointCloud) -> tuple[int, int]:
+    """Pits of the DTM (groups of touching pixels more than :data:`PIT_DEPTH` below the
+    true terrain), and how many of them hold a noise point labelled ground (``predicted``
+    and ``truth`` in the same point order)."""
+    from scipy import ndimage
+
+    from .classify.codes import HIGH_NOISE, IGN_NOISE, LOW_POINT
+
+    with np.errstate(invalid="ignore"):
+        deep = err < -PIT_DEPTH
+    labels, n = ndimage.label(deep)
+    wrong = (np.asarray(predicted["classification"]) == 2) & np.isin(
+        np.asarray(truth["classification"]), (LOW_POINT, HIGH_NOISE, IGN_NOISE)
+    )
+    rows, cols, inside = grid.cell_of(predicted.x[wrong], predicted.y[wrong])
+    hit = np.unique(labels[rows[inside], cols[inside]])
+    return int(n), int(np.count_nonzero(hit))
+
+
 def _matching_order(cloud: PointCloud) -> np.ndarray:
     """An order that identifies each synthetic point (pulse time, return, position)."""
     return np.lexsort((cloud.z, cloud.y, cloud.x, cloud["return_number"], cloud["gps_time"]))
@@ -213,13 +236,18 @@ def run_demo(
     # the embankment and kerb are breaklines a 0.5 m TIN cannot follow exactly: report both
     rmse = float(np.sqrt(np.mean(err[valid] ** 2)))
     p95 = float(np.percentile(np.abs(err[valid]), 95))
+    pits, noise_pits = _dtm_pits(dtm.grid, err, p, t)
     scores["dtm"] = {
         "rmse_m": round(rmse, 4),
         "abs_p95_m": round(p95, 4),
         "pixels": int(valid.sum()),
+        "pits_deeper_than_0_3_m": pits,
+        "pits_on_noise_labelled_ground": noise_pits,
     }
     echo(
-        f"   DTM vs true terrain: RMSE {100 * rmse:.1f} cm, 95 % of pixels within {100 * p95:.1f} cm"
+        f"   DTM vs true terrain: RMSE {100 * rmse:.1f} cm, 95 % of pixels within {100 * p95:.1f} cm; "
+        f"{pits} pits deeper than {100 * PIT_DEPTH:.0f} cm, {noise_pits} of them on a noise point "
+        "labelled ground"
     )
     summary["scores"] = scores
     done()

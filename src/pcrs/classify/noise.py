@@ -10,8 +10,11 @@
   hold at most ``n`` points together.
 - **Low points**: a point is a low outlier when it lies more than ``depth``
   below the lowest point of every cell around its own (``radius_cells`` cells of
-  ``cell`` metres), after allowing a rise of ``max_slope`` × distance to each of
-  them. Comparing with each cell's *lowest* point means that a ground point
+  ``cell`` metres), after allowing a rise of ``slope`` × distance to each of
+  them, where ``slope`` is the local terrain's (the 10–90 % spread of those cells'
+  lowest points over the neighbourhood's radius), at most ``max_slope``: on a flat
+  street a point 1.5 m under the ground is noise; in a ditch or on a bank the
+  allowance grows with the slope around. Comparing with each cell's *lowest* point means that a ground point
   under a tree is compared with the ground around it, not with the canopy. This
   catches the multipath points a few metres under the ground that share their
   voxels with ground points and so escape the voxel filter.
@@ -208,9 +211,11 @@ def low_points(
     The points are binned in square cells on multiples of ``cell``. A point is a
     low outlier when, for the lowest point ``q`` of each of the
     ``(2 * radius_cells + 1)**2 - 1`` cells around its own, ``z_q - z > depth +
-    max_slope * distance(p, q)``, except for at most ``tolerance`` of them (other low
+    slope * distance(p, q)``, except for at most ``tolerance`` of them (other low
     points nearby); at least ``min_cells`` of those cells must hold points. Its own
-    cell is left out, so that low points side by side are found together.
+    cell is left out, so that low points side by side are found together. ``slope`` is
+    the terrain's around the point: the spread (10th to 90th percentile) of those
+    cells' lowest points divided by the neighbourhood's radius, at most ``max_slope``.
 
     Parameters
     ----------
@@ -221,7 +226,8 @@ def low_points(
         How far (m) below its neighbours, beyond the slope allowance, a point must lie.
     max_slope : float
         Steepest terrain expected (rise over run): a neighbour ``d`` metres away may
-        be ``max_slope * d`` higher without making the point an outlier.
+        be at most ``max_slope * d`` higher (less where the terrain around is flatter)
+        without making the point an outlier.
     radius_cells : int
         Neighbourhood half-size in cells.
     tolerance : int
@@ -291,13 +297,25 @@ def low_points(
     cand = np.flatnonzero(ok_cell[cell_of_point])
     if cand.size == 0:
         return flagged
+    # the slope allowance follows the terrain around each candidate: the spread of its
+    # neighbouring cells' lowest points over the neighbourhood's radius (a flat street
+    # allows little, a bank or a ditch side much), never more than ``max_slope``. The
+    # spread is taken on the lower half (twice median - 10th percentile): under a canopy
+    # the cells without a ground return hold a leaf as their lowest point, and they
+    # would make a flat forest floor look steep
+    around = np.full((cand.size, len(offsets)), np.nan, np.float32)
+    for c, (dy, dx) in enumerate(offsets):
+        nb = lookup(ix[cand] + dx, iy[cand] + dy)
+        around[:, c] = np.where(nb >= 0, zl[np.maximum(nb, 0)], np.nan)
+    lo, mid = np.nanpercentile(around, [10, 50], axis=1)
+    slope = np.minimum(2.0 * (mid - lo) / (r * cell), max_slope)
     violations = np.zeros(cand.size, np.int16)
     for dy, dx in offsets:
         nb = lookup(ix[cand] + dx, iy[cand] + dy)
         has = nb >= 0
         j = np.where(has, nb, 0)
         d = np.hypot(xl[j] - xl[cand], yl[j] - yl[cand])
-        violations += has & ~(zl[j] - zl[cand] - max_slope * d > depth)
+        violations += has & ~(zl[j] - zl[cand] - slope * d > depth)
     flagged[cand[violations <= tolerance]] = True
     return flagged
 
