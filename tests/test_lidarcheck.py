@@ -394,6 +394,24 @@ def test_workers_give_the_same_findings(conforming, spec_file, tmp_path):
     assert [f.to_dict() for f in one.findings] == [f.to_dict() for f in two.findings]
 
 
+def test_a_dask_cluster_gives_the_same_findings(conforming, spec_file, tmp_path):
+    distributed = pytest.importorskip(
+        "dask.distributed", reason="dask[distributed] (the dask extra) is not installed"
+    )
+    folder = _copy(conforming, tmp_path / "d")
+    p_class(folder, tile_arrays(*T))
+    one = check_lidar([folder], spec_file)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        on_dask = check_lidar([folder], spec_file, executor=client)
+    assert [f.to_dict() for f in one.findings] == [f.to_dict() for f in on_dask.findings]
+    assert [f["path"] for f in one.files] == [f["path"] for f in on_dask.files]
+
+
 def test_density_map_and_geopackage(conforming, spec_file, tmp_path):
     import sqlite3
 

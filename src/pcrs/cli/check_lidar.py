@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import json_options, overwrite_option, verbosity_options
+from .options import json_options, overwrite_option, scheduler_option, verbosity_options
 
 
 @click.command("check-lidar")
@@ -31,6 +31,7 @@ from .options import json_options, overwrite_option, verbosity_options
     "--workers", type=click.IntRange(min=1), default=1, show_default=True,
     help="Tiles read in parallel (processes).",
 )  # fmt: skip
+@scheduler_option
 @click.option(
     "--profile", "profile", default=None, metavar="FILE.toml",
     help="A profile selecting, ignoring or re-grading LIDAR rules (select/ignore/severity, "
@@ -51,6 +52,7 @@ def check_lidar(
     gpkg_path: str | None,
     density_map: str | None,
     workers: int,
+    scheduler: str | None,
     profile: str | None,
     lang: str,
     overwrite: bool,
@@ -79,10 +81,14 @@ def check_lidar(
     for p in (json_out, html_path, gpkg_path):
         if p:
             check_output(p, overwrite, inputs)
-    report = run(
-        list(inputs), the_spec, workers=workers, density_map=density_map, lang=lang,
-        profile=profile, overwrite=overwrite,
-    )  # fmt: skip
+    from ..tiling.engine import open_executor
+
+    with open_executor(scheduler, workers) as executor:
+        report = run(
+            list(inputs), the_spec, workers=workers, density_map=density_map, lang=lang,
+            profile=profile, overwrite=overwrite,
+            executor=executor if scheduler else None,
+        )  # fmt: skip
     if json_out:
         report.to_json(json_out, overwrite=overwrite)
     if html_path:

@@ -1,8 +1,8 @@
 """``check_lidar``: a whole LiDAR delivery against its specification, as a :class:`Report`.
 
 Headers first (every file), then one streamed pass per tile (in parallel with a process pool
-when ``workers > 1``; each worker holds one tile's chunk and counts at a time), then the
-delivery-wide rules on the small per-tile records.
+when ``workers > 1``, or on a Dask cluster; each worker holds one tile's chunk and counts at
+a time), then the delivery-wide rules on the small per-tile records.
 """
 
 from __future__ import annotations
@@ -199,8 +199,26 @@ def _profile_rules(profile: Any) -> tuple[frozenset[str], dict[str, str], dict[s
     return off, sev, prof.describe()
 
 
-def _run_all(jobs: list[TileJob], workers: int) -> Iterator[TileResult]:
+def _run_all(jobs: list[TileJob], workers: int, executor: Any = None) -> Iterator[TileResult]:
     """The tiles' results in the order of ``jobs``, as they come."""
+    if executor is not None and executor != "process":
+        if executor == "serial":
+            yield from map(run_tile, jobs)
+            return
+        from ..tiling.engine import _is_dask_client
+
+        if _is_dask_client(executor):
+            # (one task per tile; results gathered in order, each as it is needed)
+            for future in executor.map(run_tile, jobs, pure=False):
+                yield future.result()
+            return
+        if not hasattr(executor, "map"):
+            raise ParameterError(
+                f"executor={executor!r}: give 'serial', 'process', a dask.distributed.Client "
+                "or a concurrent.futures executor"
+            )
+        yield from executor.map(run_tile, jobs)
+        return
     if workers <= 1 or len(jobs) <= 1:
         for j in jobs:
             yield run_tile(j)
@@ -221,6 +239,7 @@ def check_lidar(
     spec: str | os.PathLike | LidarSpec = "lidarhd",
     *,
     workers: int = 1,
+    executor: Any = None,
     density_map: str | os.PathLike | None = None,
     lang: str = "en",
     profile: Any = None,
@@ -237,6 +256,10 @@ def check_lidar(
         ``"lidarhd"`` (built-in) or a TOML file (see :mod:`pcrs.lidarcheck.spec`).
     workers : int
         Tiles read in parallel (processes); 1 reads them one after the other.
+    executor : {"process", "serial"}, dask.distributed.Client or concurrent.futures.Executor, optional
+        Where the tiles are read, as for :func:`pcrs.tiling.run`: a Dask client spreads
+        them over a cluster (each task reads its tile's file: the workers must see it).
+        None: ``workers`` processes here.
     density_map : path, optional
         Write the density map (COG, bands points/m² and pulses/m², at the largest density
         cell, coarsened for large deliveries).
@@ -294,7 +317,7 @@ def check_lidar(
     base = min(the_spec.cells)
     m = new_mosaic(planned, base, cov_f, map_f, notes)
     results: list[TileResult] = []
-    for r in _run_all(jobs, int(workers)):
+    for r in _run_all(jobs, int(workers), executor):
         if m is not None and r.error is None:
             paste(m, r)
         r.cov_points = r.cov_water = r.map_points = r.map_pulses = None
