@@ -924,10 +924,14 @@ def _geometry_of(gi: list, b: list, parts: list, fv, pb, srs: str | None, line: 
     srsName. The problems come in the general reader's order: the arcs, then the gml:id."""
     _row, role, d, _ss, _se, has_id, p0, npart, holes, pb0, npb = gi
     kind = _KIND_NAMES[role]
-    problems: list[tuple] = [
-        (_ARC_COLLINEAR, _ARC_COLLINEAR_TEXT, float(pb[2 * i]), float(pb[2 * i + 1]))
-        for i in range(pb0, pb0 + npb)
-    ]
+    problems: list[tuple] = (
+        [
+            (_ARC_COLLINEAR, _ARC_COLLINEAR_TEXT, float(pb[2 * i]), float(pb[2 * i + 1]))
+            for i in range(pb0, pb0 + npb)
+        ]
+        if npb
+        else []
+    )
     if not has_id:
         problems.append(("no_gml_id", f"gml:{kind} without gml:id", None, None))
     bounds = (b[0], b[1], b[2], b[3])
