@@ -19,9 +19,14 @@ points. Both are scored against IGN's classes with
 dropped before anything). Every point is tested exactly once, by a model that
 never saw its site; no figure comes from training points.
 
-The learned path runs the same rule steps ``noise`` and ``ground`` first (its
-height above ground comes from pcrs's ground, not IGN's), so both columns share
-the noise points and the ground filter's errors feed both.
+The learned path runs the same rule steps ``noise`` and ``ground`` first and, as
+the ``learned`` step does by default, keeps the ground filter's ground (the model
+labels the other points; ``--relabel-ground`` lets it relabel the ground too). On the
+held-out site its height above ground comes from pcrs's ground, not IGN's, so
+both columns share the noise points and the ground filter's errors feed both.
+The training rows take their height above IGN's ground and water, as
+:func:`pcrs.classify.learned_train.training_table` does by default. The two
+decimated sites (about 1 pt/m²) are held out in turn but never trained on.
 
 Printed: per site and pooled, the IoU of ground (2), vegetation (3+4+5),
 building (6), water (9) and bridge deck (17) for rules and learned; the pooled
@@ -60,6 +65,15 @@ SITES: dict[str, tuple[str, ...]] = {
         "ign-pdal-tools/test_semis_2021_0382_6565_LA93_IGN69_cropped.laz",
     ),
 }
+#: sites whose files have a licence stated in PROVENANCE.md (ign-pdal-tools: MIT, IGN); the
+#: pdal-ign-plugin extracts come from a repository without a licence file
+LICENSED = (
+    "77050-77060 (urban, 6 tiles)",
+    "484 km (8 pts/m², fields)",
+    "949 km (ground, low vegetation)",
+    "0906 (decimated, 1 pt/m²)",
+    "0382 (decimated, 1.2 pts/m²)",
+)
 #: sites below LiDAR HD density, kept apart in the pooled "dense" row
 SPARSE = {"0906 (decimated, 1 pt/m²)", "0382 (decimated, 1.2 pts/m²)"}
 GROUPS = {"ground": (2,), "vegetation": (3, 4, 5), "building": (6,), "water": (9,), "bridge": (17,)}
@@ -69,6 +83,7 @@ SCENE = "noise,ground,height,water,bridges,buildings,structures,vegetation"
 
 def _prepare(path: Path, cache: Path | None) -> dict[str, np.ndarray | float]:
     """Reference, rules-chain prediction, features and timings of one file (cached)."""
+    from pcrs.classify.height import height_above_ground
     from pcrs.classify.learned_features import point_features
     from pcrs.classify.pipeline import classify
     from pcrs.io import las
@@ -96,12 +111,16 @@ def _prepare(path: Path, cache: Path | None) -> dict[str, np.ndarray | float]:
     t0 = time.perf_counter()
     X = point_features(work, np.asarray(work["hag"]), ~noise)
     t_feat = time.perf_counter() - t0
+    # training rows: the height above IGN's ground and water (pcrs.classify.learned_train.prepare)
+    hag_ref = height_above_ground(work, np.isin(ref, (2, 9)) & ~noise, thin=1.0)
+    X_train = point_features(work, hag_ref, ~noise)
     out = {
         "ref": ref,
         "rules": np.asarray(full.classification).astype(np.int64),
         "base": np.asarray(work.classification).astype(np.int64),
         "noise": noise,
         "X": X,
+        "X_train": X_train,
         "t_rules": t_rules,
         "t_steps": t_steps,
         "t_feat": t_feat,
@@ -133,6 +152,20 @@ def _fmt(iu: tuple[int, int]) -> str:
     return "-" if iu[1] == 0 else f"{iu[0] / iu[1]:.3f}"
 
 
+class _Tee:
+    """print() that also keeps the lines."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def __call__(self, *args: object, **kwargs: object) -> None:
+        import builtins
+
+        builtins.print(*args, **kwargs)  # type: ignore[call-overload]
+        if kwargs.get("file") is None:
+            self.lines.append(" ".join(str(a) for a in args))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = os.environ.get(
@@ -141,9 +174,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", default=default, help="the shared data folder (holds lidar/)")
     ap.add_argument("--max-points-per-class", type=int, default=20_000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--threads", type=int, default=1, help="fitting threads (1 is faster on a busy machine)"
+    )
     ap.add_argument("--cache", default=None, help="folder caching features per file")
     ap.add_argument("--json", default=None, help="write the figures as JSON here")
     ap.add_argument("--sites", default=None, help="comma-separated site indices to hold out")
+    ap.add_argument(
+        "--licensed-only",
+        action="store_true",
+        help="only the sites whose licence is stated (the recipe of the shipped model)",
+    )
+    ap.add_argument("--classes", default="2,3,4,5,6,9,17", help="classes learned")
+    ap.add_argument(
+        "--relabel-ground",
+        action="store_true",
+        help="let the model relabel the ground filter's ground too (keep_ground=False)",
+    )
     args = ap.parse_args(argv)
 
     from pcrs.classify.evaluate import confusion_matrix
@@ -155,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     cache = Path(args.cache) if args.cache else None
     data: dict[str, list[dict]] = {}
-    for site, files in SITES.items():
+    sites = {s: SITES[s] for s in LICENSED} if args.licensed_only else SITES
+    for site, files in sites.items():
         data[site] = []
         for rel in files:
             d = _prepare(lidar / rel, cache)
@@ -165,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{rel}: {d['ref'].size} pts, features {float(d['t_feat']):.1f} s", file=sys.stderr
             )
 
-    classes = (2, 3, 4, 5, 6, 9, 17)
-    names = list(SITES)
+    classes = tuple(int(c) for c in args.classes.split(","))
+    names = list(sites)
     held = names if args.sites is None else [names[int(i)] for i in args.sites.split(",")]
     results: dict[str, dict] = {}
     pooled = {m: {g: [0, 0] for g in GROUPS} for m in ("rules", "learned", "rules_d", "learned_d")}
@@ -177,17 +225,17 @@ def main(argv: list[str] | None = None) -> int:
         # training rows: every file of every other site
         Xs, ys, gs = [], [], []
         for gi, other in enumerate(names):
-            if other == site:
+            if other == site or other in SPARSE:  # decimated files: held out, never trained on
                 continue
             for fi, d in enumerate(data[other]):
                 keep = np.isin(d["ref"], classes) & ~d["noise"]
-                Xs.append(d["X"][keep])
+                Xs.append(d["X_train"][keep])
                 ys.append(d["ref"][keep])
                 gs.append(np.full(int(keep.sum()), gi * 100 + fi, np.int32))
         X, y, g = np.concatenate(Xs), np.concatenate(ys), np.concatenate(gs)
         rows = sample(y, g, classes, args.max_points_per_class, args.seed)
         t0 = time.perf_counter()
-        _clf, model = fit(X[rows], y[rows], seed=args.seed)
+        _clf, model = fit(X[rows], y[rows], seed=args.seed, threads=args.threads)
         dt = time.perf_counter() - t0
         t_fit += dt
         n_fit += rows.size
@@ -195,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         for d in data[site]:
             pred = d["base"].copy()
             sel = ~d["noise"]
+            if not args.relabel_ground:  # what the learned step does by default
+                sel &= d["base"] != 2
             t0 = time.perf_counter()
             pred[sel] = model.predict(d["X"][sel])
             t_pred += time.perf_counter() - t0
@@ -228,14 +278,14 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     cols = list(GROUPS)
-    print("\n### IoU per held-out site: rules chain / learned (LOSO)\n")
-    print(
-        "| held-out site | points | " + " | ".join(f"{c} rules | {c} learned" for c in cols) + " |"
-    )
-    print("|---|---:|" + "---:|---:|" * len(cols))
+    lines: list[str] = []
+    tee = _Tee(lines)  # the tables also go into the JSON
+    tee("\n### IoU per held-out site: rules chain / learned (LOSO)\n")
+    tee("| held-out site | points | " + " | ".join(f"{c} rules | {c} learned" for c in cols) + " |")
+    tee("|---|---:|" + "---:|---:|" * len(cols))
     for site in held:
         r = results[site]
-        print(
+        tee(
             f"| {site} | {r['points']} | "
             + " | ".join(
                 f"{_fmt(tuple(r['rules'][c]))} | {_fmt(tuple(r['learned'][c]))}" for c in cols
@@ -243,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
             + " |"
         )
     for label, suffix in (("**pooled, all sites**", ""), ("**pooled, LiDAR HD density**", "_d")):
-        print(
+        tee(
             f"| {label} | | "
             + " | ".join(
                 f"**{_fmt(tuple(pooled['rules' + suffix][c]))}** | "
@@ -253,11 +303,11 @@ def main(argv: list[str] | None = None) -> int:
             + " |"
         )
     for mode in ("rules", "learned"):
-        print(f"\n### Pooled confusion matrix, {mode} (rows: IGN, columns: pcrs)\n")
-        print("| IGN \\ pcrs | " + " | ".join(str(v) for v in LABELS) + " |")
-        print("|---|" + "---:|" * len(LABELS))
+        tee(f"\n### Pooled confusion matrix, {mode} (rows: IGN, columns: pcrs)\n")
+        tee("| IGN \\ pcrs | " + " | ".join(str(v) for v in LABELS) + " |")
+        tee("|---|" + "---:|" * len(LABELS))
         for lab, row in zip(LABELS, mats[mode], strict=True):
-            print(f"| {lab} | " + " | ".join(str(v) for v in row) + " |")
+            tee(f"| {lab} | " + " | ".join(str(v) for v in row) + " |")
     n_all = sum(int(d["ref"].size) for s in held for d in data[s])
     t_rules = sum(float(d["t_rules"]) for s in held for d in data[s])
     t_steps = sum(float(d["t_steps"]) for s in held for d in data[s])
@@ -279,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(
             json.dumps(
                 {
+                    "markdown": "\n".join(lines),
+                    "classes": classes,
                     "sites": results,
                     "pooled": pooled,
                     "confusion": {k: v.tolist() for k, v in mats.items()},

@@ -147,3 +147,38 @@ def test_cli_train_then_classify_round_trip(tmp_path):
     # --model without --classifier learned is refused
     r = CliRunner().invoke(cli, ["classify", str(src), "-o", str(out), "--model", str(model)])
     assert r.exit_code == 2
+
+
+def test_classify_learned_with_the_shipped_model_needs_no_sklearn(monkeypatch, scenes):
+    from pcrs.classify.learned import SHIPPED_MODEL
+    from pcrs.classify.pipeline import classify
+
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    scene = scenes[1]
+    truth = np.asarray(scene.cloud.classification)
+    learned = set(load_model(SHIPPED_MODEL).classes.tolist())
+    raw = scene.cloud.copy()
+    raw["classification"] = np.ones(len(raw), np.uint8)  # an unclassified flight
+    got = np.asarray(classify(raw, steps="noise,ground", classifier="learned").classification)
+    assert set(np.unique(got).tolist()) <= learned | {65}
+    assert float((got[truth == 2] == 2).mean()) > 0.8
+    assert float((got[truth == 6] == 6).mean()) > 0.5
+    # on a classified file, classes the model does not know (17, 64 here) are kept
+    # unless the noise or ground steps took the points
+    got = np.asarray(
+        classify(scene.cloud, steps="noise,ground", classifier="learned").classification
+    )
+    for code in (17, 64):
+        kept = (truth == code) & ~np.isin(got, (2, 65))
+        assert kept.any() and (got[kept] == code).all()
+
+
+def test_classifier_parameter_errors(scenes):
+    from pcrs.classify.pipeline import classify
+    from pcrs.errors import ParameterError
+
+    cloud = scenes[1].cloud
+    with pytest.raises(ParameterError, match="unknown classifier 'trees'"):
+        classify(cloud, steps="ground", classifier="trees")
+    with pytest.raises(ParameterError, match="model= is for classifier='learned'"):
+        classify(cloud, steps="ground", model="somewhere")

@@ -67,10 +67,11 @@ def train(
 ) -> None:
     """Learn the classes of REFERENCES (classified LAS/LAZ tiles or folders) into a model.
 
-    Each tile goes through the rule steps noise and ground (the height above
-    ground comes from pcrs's ground filter, as when the model is applied), then
-    the local features of every point; a sample balanced per class and per file
-    fits scikit-learn's HistGradientBoostingClassifier (pip install 'pcrs[ml]').
+    Each tile goes through the rule step noise, then the local features of every
+    point, with the height above the tile's own ground and water (classes 2 and
+    9; above pcrs's ground filter when a tile has none); a sample capped per
+    class and shared evenly among the files fits scikit-learn's
+    HistGradientBoostingClassifier (pip install 'pcrs[ml]').
     The model folder holds model.json and trees.npz (no pickle); apply it with
     'pcrs classify --classifier learned --model OUTPUT'.
 
