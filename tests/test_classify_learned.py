@@ -182,3 +182,14 @@ def test_classifier_parameter_errors(scenes):
         classify(cloud, steps="ground", classifier="trees")
     with pytest.raises(ParameterError, match="model= is for classifier='learned'"):
         classify(cloud, steps="ground", model="somewhere")
+
+
+def test_prediction_in_strips_equals_the_whole_cloud(scenes, fitted):
+    from pcrs.classify.learned_predict import predict
+
+    _clf, model, _X, _noise = fitted
+    cloud = scenes[1].cloud
+    hag = cloud.z - scenes[1].ground_z(cloud.x, cloud.y)
+    whole = predict(cloud, model, hag=hag)
+    strips = predict(cloud, model, hag=hag, chunk_points=8_000)
+    assert float((whole == strips).mean()) > 0.999

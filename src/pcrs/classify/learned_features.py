@@ -36,7 +36,7 @@ from ..errors import ParameterError
 from ..points import PointCloud
 from .features import local_features
 
-__all__ = ["FEATURE_NAMES", "FEATURE_VERSION", "SCALES", "point_features"]
+__all__ = ["FEATURE_NAMES", "FEATURE_VERSION", "SCALES", "density_median", "point_features"]
 
 #: the recipe of :func:`point_features`; a model stores it and refuses another one
 FEATURE_VERSION = "pcrs-features-1"
@@ -68,6 +68,9 @@ def point_features(
     *,
     workers: int = -1,
     batch_size: int = 100_000,
+    origin: tuple[float, float] | None = None,
+    intensity_rank: np.ndarray | None = None,
+    density_median: float | None = None,
 ) -> np.ndarray:
     """The feature matrix of every point of ``cloud``.
 
@@ -86,6 +89,12 @@ def point_features(
         Threads of the k-d tree queries (``-1``: all cores).
     batch_size : int
         Query points per batch of the neighbour search.
+    origin, intensity_rank, density_median : optional
+        What makes features of a part of a file equal to those of the whole
+        file (:func:`pcrs.classify.learned_predict.predict` works in strips):
+        the corner of the column grid (default the cloud's lowest x and y), the
+        intensity ranks in the file, and the file's median of points per
+        occupied 1 m cell.
 
     Returns
     -------
@@ -131,14 +140,28 @@ def point_features(
         if name in cloud:
             out[:, col] = np.clip(np.asarray(cloud[name], np.float64), 0, 7)
         col += 1
-    if "intensity" in cloud:
+    if intensity_rank is not None:
+        out[:, col] = intensity_rank
+    elif "intensity" in cloud:
         out[:, col] = _rank01(np.asarray(cloud["intensity"], np.float64))
     col += 1
+    corner = (float(xyz[:, 0].min()), float(xyz[:, 1].min())) if origin is None else origin
     for size in COLUMNS:
-        out[:, col : col + len(_COLUMN)] = _column_block(xyz, support, size)
+        out[:, col : col + len(_COLUMN)] = _column_block(xyz, support, size, corner)
         col += len(_COLUMN)
-    out[:, col] = _density(xyz, support)
+    out[:, col] = _density(xyz, support, corner, density_median)
     return out
+
+
+def density_median(cloud: PointCloud, support: np.ndarray | None = None) -> float:
+    """Median of the points per occupied 1 m cell (the ``density`` feature's unit)."""
+    xyz = np.column_stack([cloud.x, cloud.y, cloud.z])
+    if support is not None:
+        xyz = xyz[np.asarray(support, bool)]
+    if xyz.shape[0] == 0:
+        return float("nan")
+    key = _cells(xyz, 1.0, (float(xyz[:, 0].min()), float(xyz[:, 1].min())))
+    return float(np.median(np.unique(key, return_counts=True)[1]))
 
 
 def _eigen_block(xyz, sup_xyz, sup_idx, support, tree, k, workers, batch_size) -> np.ndarray:
@@ -179,19 +202,22 @@ def _rank01(values: np.ndarray) -> np.ndarray:
     return mean_rank[inv.ravel()] / (n - 1)
 
 
-def _cells(xyz: np.ndarray, size: float) -> np.ndarray:
-    ix = np.floor((xyz[:, 0] - xyz[:, 0].min()) / size).astype(np.int64)
-    iy = np.floor((xyz[:, 1] - xyz[:, 1].min()) / size).astype(np.int64)
-    return ix * (int(iy.max()) + 1) + iy
+def _cells(xyz: np.ndarray, size: float, corner: tuple[float, float]) -> np.ndarray:
+    ix = np.floor((xyz[:, 0] - corner[0]) / size).astype(np.int64)
+    iy = np.floor((xyz[:, 1] - corner[1]) / size).astype(np.int64)
+    # a key that does not depend on the extent of this part of the file
+    return ix * (1 << 32) + (iy + (1 << 31))
 
 
-def _column_block(xyz: np.ndarray, support: np.ndarray, size: float) -> np.ndarray:
+def _column_block(
+    xyz: np.ndarray, support: np.ndarray, size: float, corner: tuple[float, float]
+) -> np.ndarray:
     """Per point: column range, std, height above the column's lowest, below its highest."""
     n = xyz.shape[0]
     block = np.full((n, len(_COLUMN)), np.nan, np.float32)
     if not support.any():
         return block
-    key = _cells(xyz, size)
+    key = _cells(xyz, size, corner)
     sup_key = key[support]
     z = xyz[support, 2]
     uniq, inv = np.unique(sup_key, return_inverse=True)
@@ -217,13 +243,15 @@ def _column_block(xyz: np.ndarray, support: np.ndarray, size: float) -> np.ndarr
     return block
 
 
-def _density(xyz: np.ndarray, support: np.ndarray) -> np.ndarray:
+def _density(
+    xyz: np.ndarray, support: np.ndarray, corner: tuple[float, float], median: float | None
+) -> np.ndarray:
     out = np.full(xyz.shape[0], np.nan, np.float32)
     if not support.any():
         return out
-    key = _cells(xyz, 1.0)
-    uniq, _inv, cnt = np.unique(key[support], return_inverse=True, return_counts=True)
-    med = float(np.median(cnt))
+    key = _cells(xyz, 1.0, corner)
+    uniq, cnt = np.unique(key[support], return_counts=True)
+    med = float(np.median(cnt)) if median is None else float(median)
     pos = np.clip(np.searchsorted(uniq, key), 0, uniq.size - 1)
     has = uniq[pos] == key
     out[has] = cnt[pos[has]] / med

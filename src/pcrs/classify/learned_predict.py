@@ -18,6 +18,7 @@ pooled ground IoU fell from 0.913 (the ground filter) to 0.863; keeping it, 0.91
 from __future__ import annotations
 
 import functools
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +65,15 @@ def predict(
     hag: np.ndarray | None = None,
     noise: np.ndarray | None = None,
     workers: int = -1,
+    chunk_points: int = 2_000_000,
+    margin: float = 10.0,
 ) -> np.ndarray:
     """The class codes a learned model gives each point (noise points keep their class).
+
+    Clouds of more than ``chunk_points`` points go in strips along x of about that
+    many points, each read with ``margin`` metres of its neighbours, so that the
+    feature matrix (108 bytes per point) never holds more than a strip; the
+    column grid, the intensity ranks and the density unit are the whole cloud's.
 
     Parameters
     ----------
@@ -89,10 +97,40 @@ def predict(
             )
         hag = np.asarray(cloud["hag"])
     noise = np.zeros(n, bool) if noise is None else np.asarray(noise, bool)
+    hag = np.asarray(hag, np.float64)
     out = np.asarray(cloud.classification).astype(np.uint8).copy()
-    X = point_features(cloud, hag, ~noise, workers=workers)
-    rows = np.flatnonzero(~noise)
-    out[rows] = m.predict(X[rows]).astype(np.uint8)
+    if n == 0:
+        return out
+    if n <= int(chunk_points):
+        X = point_features(cloud, hag, ~noise, workers=workers)
+        rows = np.flatnonzero(~noise)
+        out[rows] = m.predict(X[rows]).astype(np.uint8)
+        return out
+    from .learned_features import _rank01, density_median
+
+    x = np.asarray(cloud.x, np.float64)
+    corner = (float(x.min()), float(np.asarray(cloud.y).min()))
+    ranks = _rank01(np.asarray(cloud["intensity"], np.float64)) if "intensity" in cloud else None
+    med = density_median(cloud, ~noise)
+    n_strips = -(-n // int(chunk_points))
+    edges = np.quantile(x, np.linspace(0, 1, n_strips + 1))
+    edges[-1] = np.inf
+    for a, b in itertools.pairwise(edges):
+        core = (x >= a) & (x < b) & ~noise
+        if not core.any():
+            continue
+        part = np.flatnonzero((x >= a - margin) & (x < b + margin))
+        X = point_features(
+            cloud.subset(part),
+            hag[part],
+            ~noise[part],
+            workers=workers,
+            origin=corner,
+            intensity_rank=None if ranks is None else ranks[part],
+            density_median=med,
+        )
+        keep = core[part]
+        out[part[keep]] = m.predict(X[keep]).astype(np.uint8)
     return out
 
 
