@@ -4,6 +4,8 @@ Usage::
 
     python benchmarks/eval_learned.py [--data ../shared/data] [--max-points-per-class 20000]
                                       [--seed 0] [--json results.json]
+    python benchmarks/eval_learned.py --scene 2000000     # speed on a synthetic scene
+    python benchmarks/eval_learned.py --files-speed       # speed on the shared files
 
 The IGN-classified files of the shared data are grouped into **sites** by place
 (Lambert-93 extents, see :data:`SITES`); copies and variants of the same tile
@@ -152,6 +154,61 @@ def _fmt(iu: tuple[int, int]) -> str:
     return "-" if iu[1] == 0 else f"{iu[0] / iu[1]:.3f}"
 
 
+def _scene_speed(n_points: int, seed: int) -> int:
+    """Rules chain and learned classifier (shipped model) on one synthetic scene: times."""
+    import resource
+
+    from pcrs import synth
+    from pcrs.classify.pipeline import classify
+
+    scene = synth.make_scene(n_points, seed=seed)
+    cloud = scene.cloud.copy()
+    cloud["classification"] = np.ones(len(cloud), np.uint8)  # an unclassified flight
+    n = len(cloud)
+    t0 = time.perf_counter()
+    classify(cloud, steps=SCENE)
+    t_rules = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    classify(cloud, steps="noise,ground", classifier="learned")
+    t_learned = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"synthetic scene, {n:,} points (seed {seed}), loaded shared machine:")
+    print(f"- rules chain ({SCENE}): {t_rules:.1f} s, {n / t_rules:,.0f} points/s")
+    print(
+        f"- learned (noise, ground, shipped model): {t_learned:.1f} s, "
+        f"{n / t_learned:,.0f} points/s, {t_learned / t_rules:.2f}x the rules chain"
+    )
+    print(f"- peak RSS of the process: {rss:,.0f} MB")
+    return 0
+
+
+def _files_speed(lidar: Path) -> int:
+    """Rules chain and learned classifier (shipped model) on every file of SITES: times."""
+    from pcrs.classify.pipeline import classify
+    from pcrs.io import las
+
+    n = 0
+    t_rules = t_learned = 0.0
+    for files in SITES.values():
+        for rel in files:
+            cloud = las.read(lidar / rel)
+            cloud["classification"] = np.ones(len(cloud), np.uint8)  # as if unclassified
+            n += len(cloud)
+            t0 = time.perf_counter()
+            classify(cloud, steps=SCENE)
+            t_rules += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            classify(cloud, steps="noise,ground", classifier="learned")
+            t_learned += time.perf_counter() - t0
+    print(f"{n:,} points of the shared IGN files, loaded shared machine:")
+    print(f"- rules chain: {t_rules:.1f} s, {n / t_rules:,.0f} points/s")
+    print(
+        f"- learned (noise, ground, shipped model): {t_learned:.1f} s, {n / t_learned:,.0f} "
+        f"points/s, {t_learned / t_rules:.2f}x the rules chain"
+    )
+    return 0
+
+
 class _Tee:
     """print() that also keeps the lines."""
 
@@ -187,11 +244,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--classes", default="2,3,4,5,6,9,17", help="classes learned")
     ap.add_argument(
+        "--scene",
+        type=int,
+        default=None,
+        metavar="N",
+        help="instead: time the rules chain and the shipped model on a synthetic N-point scene",
+    )
+    ap.add_argument(
+        "--files-speed",
+        action="store_true",
+        help="instead: time the rules chain and the shipped model on the shared files",
+    )
+    ap.add_argument(
         "--relabel-ground",
         action="store_true",
         help="let the model relabel the ground filter's ground too (keep_ground=False)",
     )
     args = ap.parse_args(argv)
+    if args.scene:
+        return _scene_speed(args.scene, args.seed)
+    if args.files_speed:
+        return _files_speed(Path(args.data) / "lidar")
 
     from pcrs.classify.evaluate import confusion_matrix
     from pcrs.classify.learned_train import HGB_DEFAULTS, fit, sample

@@ -71,6 +71,7 @@ def point_features(
     origin: tuple[float, float] | None = None,
     intensity_rank: np.ndarray | None = None,
     density_median: float | None = None,
+    query: np.ndarray | None = None,
 ) -> np.ndarray:
     """The feature matrix of every point of ``cloud``.
 
@@ -95,6 +96,9 @@ def point_features(
         the corner of the column grid (default the cloud's lowest x and y), the
         intensity ranks in the file, and the file's median of points per
         occupied 1 m cell.
+    query : ndarray of bool, shape (n,), optional
+        Only these points get the neighbourhood features (the costly ones; the
+        others get NaN there): the points a model will label.
 
     Returns
     -------
@@ -128,8 +132,11 @@ def point_features(
         tree = cKDTree(sup_xyz, balanced_tree=False, compact_nodes=False)
         # every point gets features from its neighbours among the support points:
         # query the support itself, and points outside it through a second tree query
+        wanted = np.ones(n, bool) if query is None else np.asarray(query, bool)
         for k in SCALES:
-            block = _eigen_block(xyz, sup_xyz, sup_idx, support, tree, k, workers, batch_size)
+            block = _eigen_block(
+                xyz, sup_xyz, sup_idx, support, wanted, tree, k, workers, batch_size
+            )
             out[:, col : col + len(_EIGEN)] = block
             col += len(_EIGEN)
     else:
@@ -164,12 +171,15 @@ def density_median(cloud: PointCloud, support: np.ndarray | None = None) -> floa
     return float(np.median(np.unique(key, return_counts=True)[1]))
 
 
-def _eigen_block(xyz, sup_xyz, sup_idx, support, tree, k, workers, batch_size) -> np.ndarray:
+def _eigen_block(
+    xyz, sup_xyz, sup_idx, support, wanted, tree, k, workers, batch_size
+) -> np.ndarray:
     n = xyz.shape[0]
     block = np.full((n, len(_EIGEN)), np.nan, np.float32)
-    f = local_features(sup_xyz, k=k, tree=tree, workers=workers, batch_size=batch_size)
-    block[sup_idx] = _eigen_columns(f)
-    other = np.flatnonzero(~support)
+    rows = np.flatnonzero(wanted[sup_idx])  # positions in the support
+    f = local_features(sup_xyz, rows, k=k, tree=tree, workers=workers, batch_size=batch_size)
+    block[sup_idx[rows]] = _eigen_columns(f)
+    other = np.flatnonzero(~support & wanted)
     if other.size:
         # the few points outside the support (noise): their neighbours among the support
         both = np.concatenate([sup_xyz, xyz[other]])

@@ -64,6 +64,7 @@ def predict(
     *,
     hag: np.ndarray | None = None,
     noise: np.ndarray | None = None,
+    targets: np.ndarray | None = None,
     workers: int = -1,
     chunk_points: int = 2_000_000,
     margin: float = 10.0,
@@ -84,6 +85,9 @@ def predict(
         Height above ground; needed (compute it with the ``ground`` and ``height`` steps).
     noise : ndarray of bool, optional
         Points left out (their class is returned unchanged) and kept out of the neighbourhoods.
+    targets : ndarray of bool, optional
+        The points to label (default every point that is not noise); the others
+        keep their class, and their neighbourhood features are not computed.
     """
     from .learned_features import point_features
 
@@ -98,12 +102,13 @@ def predict(
         hag = np.asarray(cloud["hag"])
     noise = np.zeros(n, bool) if noise is None else np.asarray(noise, bool)
     hag = np.asarray(hag, np.float64)
+    targets = ~noise if targets is None else np.asarray(targets, bool) & ~noise
     out = np.asarray(cloud.classification).astype(np.uint8).copy()
-    if n == 0:
+    if n == 0 or not targets.any():
         return out
     if n <= int(chunk_points):
-        X = point_features(cloud, hag, ~noise, workers=workers)
-        rows = np.flatnonzero(~noise)
+        X = point_features(cloud, hag, ~noise, workers=workers, query=targets)
+        rows = np.flatnonzero(targets)
         out[rows] = m.predict(X[rows]).astype(np.uint8)
         return out
     from .learned_features import _rank01, density_median
@@ -116,7 +121,7 @@ def predict(
     edges = np.quantile(x, np.linspace(0, 1, n_strips + 1))
     edges[-1] = np.inf
     for a, b in itertools.pairwise(edges):
-        core = (x >= a) & (x < b) & ~noise
+        core = (x >= a) & (x < b) & targets
         if not core.any():
             continue
         part = np.flatnonzero((x >= a - margin) & (x < b + margin))
@@ -128,6 +133,7 @@ def predict(
             origin=corner,
             intensity_rank=None if ranks is None else ranks[part],
             density_median=med,
+            query=core[part],
         )
         keep = core[part]
         out[part[keep]] = m.predict(X[keep]).astype(np.uint8)
@@ -153,7 +159,7 @@ def _run_learned(ctx: ClassifyContext) -> None:
     target = ~noise & np.isin(cls, (0, 1, *model.classes.tolist()))
     if keep_ground:  # the ground filter's ground stays: the model replaces the scene rules
         target &= cls != ctx.codes.ground
-    pred = predict(cloud, model, hag=np.asarray(hag), noise=noise)
+    pred = predict(cloud, model, hag=np.asarray(hag), noise=noise, targets=target)
     cls[target] = pred[target]
 
 
