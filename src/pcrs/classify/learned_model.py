@@ -27,9 +27,9 @@ probabilities are the softmax of the scores (several classes) or the logistic
 of the one score (two classes) — what ``predict_proba`` does. The test suite
 checks that :meth:`GbtModel.predict_proba` equals scikit-learn's to 1e-9.
 
-The traversal runs in a numba kernel (one pass over the trees per point, two
-threads at most by default) with a numpy fallback that walks all trees at once,
-level by level.
+The traversal runs in a numba kernel (blocks of 256 points walk every tree in
+turn, blocks spread over numba's threads) with a numpy fallback that walks all
+trees at once, level by level, about 8 times slower (``docs/classification.md``).
 """
 
 from __future__ import annotations
