@@ -96,7 +96,7 @@ def _card(meta: dict, files: list[str], licences: dict[str, str], loso: dict | N
         "  vegetation.",
         "- IGN's class 1 (unclassified: cars, fences, street furniture), 64 (lasting above-ground)",
         "  and 67 are not learned: such points get one of the learned classes.",
-        "- Three small places (8 files, 1.5 M points): a periurban block, fields, a meadow; no",
+        "- Three small places (8 files, 1.2 M points): a periurban block, fields, a meadow; no",
         "  forest, no mountain, no dense city centre: expect lower figures elsewhere. In the",
         "  leave-one-site-out figures below, the model is below the rules on vegetation and",
         "  buildings: use it as a starting point to retrain on your own classified tiles",
