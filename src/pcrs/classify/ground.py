@@ -151,11 +151,17 @@ def _upsample2(a: np.ndarray, axis: int) -> np.ndarray:
     after coarse centre ``j``: weights 3/4 and 1/4, edges replicated.
     """
     a = np.moveaxis(a, axis, 0)
-    prev = np.concatenate([a[:1], a[:-1]])
-    nxt = np.concatenate([a[1:], a[-1:]])
     out = np.empty((2 * a.shape[0], *a.shape[1:]), a.dtype)
-    out[0::2] = 0.75 * a + 0.25 * prev
-    out[1::2] = 0.75 * a + 0.25 * nxt
+    even, odd = out[0::2], out[1::2]
+    # 0.75 a + 0.25 (previous / next), the products summed in that order, without copies
+    # of ``a`` shifted by one (memory)
+    np.multiply(a, 0.75, out=even)
+    np.multiply(a, 0.75, out=odd)
+    quarter = np.multiply(a, 0.25)
+    even[1:] += quarter[:-1]
+    even[:1] += quarter[:1]
+    odd[:-1] += quarter[1:]
+    odd[-1:] += quarter[-1:]
     return np.moveaxis(out, 0, axis)
 
 
@@ -171,26 +177,25 @@ def _cascade(
     py1 = (ny + py0) % 2
     px1 = (nx + px0) % 2
     pad = ((py0, py1), (px0, px1))
-    v = np.pad(values * known, pad)
-    w = np.pad(known.astype(np.float64), pad)
-    hy, hx = v.shape[0] // 2, v.shape[1] // 2
-    sw = w.reshape(hy, 2, hx, 2).sum(axis=(1, 3))
-    sv = v.reshape(hy, 2, hx, 2).sum(axis=(1, 3))
+    # (``values`` is 0 wherever it is not known: the callers make it so)
+    hy, hx = (ny + py0 + py1) // 2, (nx + px0 + px1) // 2
+    sw = np.pad(known, pad).reshape(hy, 2, hx, 2).sum(axis=(1, 3), dtype=np.float64)
+    sv = np.pad(values, pad).reshape(hy, 2, hx, 2).sum(axis=(1, 3))
     ck = sw > 0
     cv = np.divide(sv, sw, out=np.zeros_like(sv), where=ck)
+    del sw, sv
     coarse = _cascade(cv, ck, ((oy - py0) // 2, (ox - px0) // 2), sweeps)
-    up = _upsample2(_upsample2(coarse, 0), 1)[py0 : py0 + ny, px0 : px0 + nx]
-    out = np.where(known, values, up)
+    del ck, cv
+    out = _upsample2(_upsample2(coarse, 0), 1)[py0 : py0 + ny, px0 : px0 + nx]
+    del coarse
+    np.copyto(out, values, where=known)
+    # the red-black colours from the parity of the global row and column (booleans only)
+    row_par = ((np.arange(ny) + oy) % 2).astype(bool)
+    col_par = ((np.arange(nx) + ox) % 2).astype(bool)
+    parity = row_par[:, None] ^ col_par[None, :]
     unknown = ~known
-    deg = np.full((ny, nx), 4.0)
-    deg[0, :] -= 1
-    deg[-1, :] -= 1
-    deg[:, 0] -= 1
-    deg[:, -1] -= 1
-    deg = np.maximum(deg, 1.0)
-    parity = (np.add.outer(np.arange(ny) + oy, np.arange(nx) + ox) % 2).astype(bool)
     colours = (unknown & parity, unknown & ~parity)
-    inv_deg = 1.0 / deg
+    del parity, unknown
     nsum = np.empty_like(out)
     for _ in range(sweeps):
         for colour in colours:
@@ -199,9 +204,28 @@ def _cascade(
             nsum[1:, :] += out[:-1, :]
             nsum[:, 1:] += out[:, :-1]
             nsum[:, :-1] += out[:, 1:]
-            nsum *= inv_deg
+            _mean_of_neighbours(nsum)
             np.copyto(out, nsum, where=colour)
     return out
+
+
+def _mean_of_neighbours(nsum: np.ndarray) -> None:
+    """Divide the sums of the 4-neighbours in ``nsum`` by their number, in place: 4 inside,
+    3 on the edges, 2 in the corners (no grid of counts is held: memory)."""
+    ny, nx = nsum.shape
+    if ny < 2 or nx < 2:  # (a single row or column: counts from a small grid)
+        deg = np.full((ny, nx), 4.0)
+        deg[0, :] -= 1
+        deg[-1, :] -= 1
+        deg[:, 0] -= 1
+        deg[:, -1] -= 1
+        nsum /= np.maximum(deg, 1.0)
+        return
+    nsum *= 0.25
+    for edge in (nsum[0, 1:-1], nsum[-1, 1:-1], nsum[1:-1, 0], nsum[1:-1, -1]):
+        edge *= 4.0 / 3.0
+    for corner in ((0, 0), (0, -1), (-1, 0), (-1, -1)):
+        nsum[corner] *= 2.0
 
 
 def _disk_half_widths(radius: int) -> np.ndarray:
@@ -262,7 +286,7 @@ def _progressive_objects(surface: np.ndarray, cell: float, slope: float, radii) 
     objects = np.zeros(surface.shape, bool)
     # float32 halves the memory traffic of the morphology; min/max only select values,
     # and elevations keep a precision better than 0.3 mm up to 4000 m
-    last = surface.astype(np.float32)
+    last = surface.astype(np.float32, copy=False)
     for r in radii:
         opened = _open_disk(last, int(r))
         objects |= (last - opened) > np.float32(slope * r * cell)
@@ -272,7 +296,7 @@ def _progressive_objects(surface: np.ndarray, cell: float, slope: float, radii) 
 
 def _low_outlier_cells(zmin: np.ndarray, cell: float) -> np.ndarray:
     """Pingel's low-outlier test: the progressive filter on ``−zmin``, slope 5, one-cell window."""
-    return _progressive_objects(-zmin, cell, 5.0, [1])
+    return _progressive_objects(np.negative(zmin, dtype=np.float32), cell, 5.0, [1])
 
 
 def _minimum_surface(grid: _Grid, z: np.ndarray) -> np.ndarray:
@@ -405,10 +429,12 @@ def smrf(
     if objects.all():
         objects[:] = False
     provisional = _inpaint(np.where(objects, np.nan, surface), grid.origin)
-    gy, gx = np.gradient(provisional, cell)
-    grad = np.hypot(gx, gy)
+    del surface, objects  # (grids of the whole area: freed as soon as they are done with)
     zpro = grid.sample(provisional, x, y)
+    grad = np.hypot(*np.gradient(provisional, cell))
+    del provisional
     gpt = grid.sample(grad, x, y)
+    del grad
     return np.abs(z - zpro) <= threshold + scalar * gpt
 
 
