@@ -392,18 +392,28 @@ def iter_chunks(
         file_crs = parse_crs(crs) if crs is not None else crs_from_las_header(header)
         with _reading(path):
             layout = layout_from_header(header, path)
-        remaining = int(header.point_count)
-        while remaining > 0:
+        for record in _records(reader, path, chunk_size):
             with _reading(path):
-                record = reader.read_points(min(int(chunk_size), remaining))
-                if len(record) == 0:
-                    raise CorruptFileError(
-                        f"{path}: the file ends {remaining} points before the count in its "
-                        "header; it is truncated"
-                    )
-                remaining -= len(record)
                 cloud = _record_to_cloud(record, header, file_crs, layout)
             yield cloud
+
+
+def _records(
+    reader: laspy.LasReader, path: Path, chunk_size: int
+) -> Generator[laspy.ScaleAwarePointRecord, None, None]:
+    """The point records of an open file, ``chunk_size`` at a time, until the header's
+    count; a file that ends before it raises :class:`~pcrs.errors.CorruptFileError`."""
+    remaining = int(reader.header.point_count)
+    while remaining > 0:
+        with _reading(path):
+            record = reader.read_points(min(int(chunk_size), remaining))
+            if len(record) == 0:
+                raise CorruptFileError(
+                    f"{path}: the file ends {remaining} points before the count in its "
+                    "header; it is truncated"
+                )
+        remaining -= len(record)
+        yield record
 
 
 def read_window(
@@ -880,15 +890,5 @@ def iter_records(
         raise ParameterError(f"chunk_size must be a positive number of points, got {chunk_size!r}")
     path = Path(path)
     with _open_reader(path) as reader:
-        header = reader.header
-        remaining = int(header.point_count)
-        while remaining > 0:
-            with _reading(path):
-                record = reader.read_points(min(int(chunk_size), remaining))
-                if len(record) == 0:
-                    raise CorruptFileError(
-                        f"{path}: the file ends {remaining} points before the count in its "
-                        "header; it is truncated"
-                    )
-                remaining -= len(record)
-            yield header, record.array
+        for record in _records(reader, path, chunk_size):
+            yield reader.header, record.array
