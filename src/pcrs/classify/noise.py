@@ -304,14 +304,14 @@ def low_points(
     # the cells without a ground return hold a leaf as their lowest point, and they
     # would make a flat forest floor look steep
     around = np.full((cand.size, len(offsets)), np.nan, np.float32)
+    neighbours = np.empty((cand.size, len(offsets)), np.int64)
     for c, (dy, dx) in enumerate(offsets):
-        nb = lookup(ix[cand] + dx, iy[cand] + dy)
+        neighbours[:, c] = nb = lookup(ix[cand] + dx, iy[cand] + dy)
         around[:, c] = np.where(nb >= 0, zl[np.maximum(nb, 0)], np.nan)
     lo, mid = np.nanpercentile(around, [10, 50], axis=1)
     slope = np.minimum(2.0 * (mid - lo) / (r * cell), max_slope)
     violations = np.zeros(cand.size, np.int16)
-    for dy, dx in offsets:
-        nb = lookup(ix[cand] + dx, iy[cand] + dy)
+    for nb in neighbours.T:
         has = nb >= 0
         j = np.where(has, nb, 0)
         d = np.hypot(xl[j] - xl[cand], yl[j] - yl[cand])
