@@ -209,7 +209,7 @@ from pcrs.vector.fastread import read_members
 from pcrs.vector.gml import GmlReader
 out = {}
 for path in sys.argv[2:]:
-    fast = [tf.key(m) for m in read_members(path)]
+    fast = [tf.key(m) for m in tf.flat(read_members(path))]
     slow = [tf.key(m) for m in GmlReader(path).members()]
     out[path] = [len(fast), fast == slow]
 print(json.dumps(out))

@@ -275,3 +275,17 @@ def test_text_node_over_10_mb_is_refused_with_an_explanation(tmp_path):
     report = validate(p, schemas=False)
     (hit,) = [f for f in report.findings if f.rule == "PCRS-XML-002"]
     assert "10 MB" in hit.message() and hit.line == 3
+
+
+def test_text_node_over_10_mb_is_refused_with_the_schema_step_too(tmp_path, pcrs_dir):
+    """expat has no 10 MB limit: libxml2's, met in the validating parse, still decides."""
+    from pcrs.vector.sample import delivery_text
+    from pcrs.vector.validate import _expat_well_formed, _libxml2_pass
+    from pcrs.vector.xsd import load_schema
+
+    text = delivery_text(1, seed=5)
+    big = " ".join(["1848001.000 5180001.000 150.000"] * 350_000)
+    p = tmp_path / "huge.gml"
+    p.write_text(text.replace("<gml:posList>", "<gml:posList>" + big + " ", 1))
+    assert _expat_well_formed(p)
+    assert _libxml2_pass(p, load_schema(pcrs_dir / "schemas"))[0]

@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .gml import EmpriseLink, Feature, Geometry, Member, Property, RootInfo
+from .gml import EmpriseLink, EmpriseLinks, Feature, Geometry, Member, Property, RootInfo
 from .model import CLASSES, ID_FIELDS, NS_PCRS, NS_PCRS_INFO, Attribute, FeatureClass
 from .rules import FAMILIES, RULES, Family, Finding, FindingStore
 from .rules._base import STAGES, Loc
@@ -346,13 +346,14 @@ class Validator:
         for hook in self._hooks["start_file"]:
             hook(st, root)
 
-    def member(self, m: Member | EmpriseLink) -> None:
-        """Check one member (or one emprise link handed out on its own)."""
+    def member(self, m: Member | EmpriseLinks | EmpriseLink) -> None:
+        """Check one member (or emprise links handed out on their own)."""
         st = self.file
         assert st is not None, "start_file first"
-        if isinstance(m, EmpriseLink):
-            for hook in self._hooks["emprise_link"]:
-                hook(st, m)
+        if type(m) is not Member:
+            links = m if isinstance(m, EmpriseLinks) else EmpriseLinks.of(m)  # type: ignore[arg-type]
+            for hook in self._hooks["emprise_links"]:
+                hook(st, links)
             return
         for hook in self._hooks["member"]:
             hook(st, m)

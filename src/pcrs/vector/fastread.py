@@ -2,9 +2,9 @@
 
 :class:`~pcrs.vector.gml.GmlReader` builds every element of a file as an lxml proxy, and
 visiting them costs more than libxml2's whole streaming schema validation. This reader
-hands out the same :class:`~pcrs.vector.gml.Member` and
-:class:`~pcrs.vector.gml.EmpriseLink` objects, built another way, one window of the file at
-a time:
+hands out the same :class:`~pcrs.vector.gml.Member` objects, and the emprise links in
+batches (:class:`~pcrs.vector.gml.EmpriseLinks`), built another way, one window of the file
+at a time:
 
 1. :mod:`pcrs.vector._scan_kernels` cuts the bytes into one record per element (name,
    attributes, first text, line, parent);
@@ -104,6 +104,7 @@ from .gml import (
     _MEMBER_TAGS,
     ARC_TOLERANCE,
     EmpriseLink,
+    EmpriseLinks,
     Feature,
     Geometry,
     GmlReader,
@@ -299,10 +300,12 @@ def read_members(path: str | Path, tolerance: float = ARC_TOLERANCE) -> Iterator
 
     Yields
     ------
-    Member or EmpriseLink
+    Member, EmpriseLinks or EmpriseLink
         The same objects, in the same order, as
         :meth:`pcrs.vector.gml.GmlReader.members` with its defaults, features in compact
-        form. From line 65,535 on, the lines are the true ones, where libxml2 gives lxml
+        form, except that consecutive emprise links come in batches
+        (:class:`~pcrs.vector.gml.EmpriseLinks`, whose ``split()`` gives them one by one);
+        a member sent to lxml still gives its links one by one. From line 65,535 on, the lines are the true ones, where libxml2 gives lxml
         approximations.
 
     Raises
@@ -494,9 +497,14 @@ def _members(data, arr, out, rows, names, wrapper, tolerance, geoms):
         if l1 > l0:
             id_emprise = _text(data, ides, idee) if ides >= 0 else None
             for b0 in range(l0, l1, _BATCH_ROWS):  # (an emprise may have 100,000s)
-                for line, nid, s, e in lt[b0 : min(l1, b0 + _BATCH_ROWS)].tolist():
-                    yield EmpriseLink(line, prop_of[nid][1], data[s:e].decode("utf-8"), gid,
-                                      id_emprise)  # fmt: skip
+                lines, nids, starts, ends = lt[b0 : min(l1, b0 + _BATCH_ROWS)].T.tolist()
+                yield EmpriseLinks(
+                    lines,
+                    [prop_of[nid][1] for nid in nids],
+                    [data[s:e].decode("utf-8") for s, e in zip(starts, ends, strict=True)],
+                    gid,
+                    id_emprise,
+                )
         yield Member(mline, "pcrs:featureMember", [feat],
                      data[hs:he].decode("utf-8") if hs >= 0 else None, 1)  # fmt: skip
 

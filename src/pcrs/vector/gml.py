@@ -66,6 +66,7 @@ from .model import GML_NS, NS_PCRS, NS_PCRS_INFO, XLINK_NS
 __all__ = [
     "ARC_TOLERANCE",
     "EmpriseLink",
+    "EmpriseLinks",
     "EntityError",
     "Feature",
     "Geometry",
@@ -1120,6 +1121,34 @@ class EmpriseLink:
     href: str
     emprise_id: str | None
     id_emprise: str | None
+
+
+@dataclass(slots=True)
+class EmpriseLinks:
+    """Consecutive ``objet``/``habillage`` links of one EmpriseEchangePCRS, handed out
+    together (the compiled reader gives a few thousand at a time instead of an object each;
+    the validator turns a lone :class:`EmpriseLink` into a batch of one)."""
+
+    lines: list[int]
+    names: list[str]
+    hrefs: list[str]
+    emprise_id: str | None
+    id_emprise: str | None
+
+    @classmethod
+    def of(cls, link: EmpriseLink) -> EmpriseLinks:
+        """The batch of one link."""
+        return cls([link.line], [link.name], [link.href], link.emprise_id, link.id_emprise)
+
+    def split(self) -> list[EmpriseLink]:
+        """The links one by one."""
+        return [
+            EmpriseLink(line, name, href, self.emprise_id, self.id_emprise)
+            for line, name, href in zip(self.lines, self.names, self.hrefs, strict=True)
+        ]
+
+    def __len__(self) -> int:
+        return len(self.lines)
 
 
 _EMPRISE_TAG = "{" + NS_PCRS + "}EmpriseEchangePCRS"

@@ -40,7 +40,8 @@ Loc = tuple[Any, ...]
 STAGES = {
     "start_file": "(st, root): a file starts (root: RootInfo, or None for an unreadable one)",
     "member": "(st, member): one featureMember, before its features",
-    "emprise_link": "(st, link): an objet/habillage link of an emprise handed out on its own",
+    "emprise_links": "(st, links): objet/habillage links of an emprise handed out on their own "
+    "(EmpriseLinks: lines, names, hrefs)",
     "feature": "(fv): one feature (FeatureView); returning False stops the feature's checks",
     "end_file": "(st): the file is read; its per-feature record is still there",
     "finish": "(): every file is read (the delivery-wide rules)",

@@ -12,7 +12,7 @@ from ._base import Family, Loc, Rule, on, rule
 
 if TYPE_CHECKING:
     from ..engine import FeatureView, FileState, Validator
-    from ..gml import EmpriseLink, RootInfo
+    from ..gml import EmpriseLinks, RootInfo
 
 __all__ = ["EmpriseRules"]
 
@@ -82,9 +82,9 @@ class EmpriseRules(Family):
         self._emprises = []
         self._links = 0
 
-    @on("emprise_link", 10)
-    def count_link(self, st: FileState, m: EmpriseLink) -> None:
-        self._links += 1
+    @on("emprise_links", 10)
+    def count_links(self, st: FileState, links: EmpriseLinks) -> None:
+        self._links += len(links)
 
     @on("feature", 80, classes=("EmpriseEchangePCRS",))
     def collect(self, fv: FeatureView) -> None:

@@ -16,7 +16,7 @@ from ._common import at, is_sub
 
 if TYPE_CHECKING:
     from ..engine import FeatureView, FileState, Validator
-    from ..gml import EmpriseLink, Member, Property, RootInfo
+    from ..gml import EmpriseLinks, Member, Property, RootInfo
 
 __all__ = ["LinkRules"]
 
@@ -206,17 +206,25 @@ class LinkRules(Family):
             self._pending.add((m.line, None, None, None, None, None), "featureMember", m.href,
                               None, False)  # fmt: skip
 
-    @on("emprise_link", 20)
-    def emprise_link(self, st: FileState, m: EmpriseLink) -> None:
-        """An ``objet``/``habillage`` link of an emprise (PCRS-LINK-005 when empty)."""
-        loc = (m.line, "EmpriseEchangePCRS", m.emprise_id, m.id_emprise, None, None)
-        href = m.href.strip()
-        if not href:
-            self.v.emit("PCRS-LINK-005", loc, m.name, field=m.name)
-            return
-        self._href(href)
-        expected = "ObjetVecteurPCRS" if m.name == "objet" else "HabillagePCRS"
-        self._to(st, loc, m.name, href, expected, True)
+    @on("emprise_links", 20)
+    def emprise_links(self, st: FileState, links: EmpriseLinks) -> None:
+        """``objet``/``habillage`` links of an emprise (PCRS-LINK-005 when empty)."""
+        eid, id_emprise = links.emprise_id, links.id_emprise
+        gml_ids = st.gml_ids
+        for line, name, href in zip(links.lines, links.names, links.hrefs, strict=True):
+            loc = (line, "EmpriseEchangePCRS", eid, id_emprise, None, None)
+            href = href.strip()
+            if not href:
+                self.v.emit("PCRS-LINK-005", loc, name, field=name)
+                continue
+            if "#" not in href:
+                self._href(href)
+            expected = "ObjetVecteurPCRS" if name == "objet" else "HabillagePCRS"
+            j = gml_ids.get(href.rpartition("#")[2])
+            if j is None:
+                self._pending.add(loc, name, href, expected, True)
+            else:
+                self._link_to(st, j, loc, name, href, expected, True)
 
     @value_check("link")
     def link_value(self, fv: FeatureView, a: Attribute, p: Property, loc: Loc) -> None:
