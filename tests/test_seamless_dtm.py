@@ -235,3 +235,34 @@ def test_bad_parameters_are_refused(sparse):
         seamless_dtm(
             read, grid, buffer=BUFFER, extent=(X0 + 10.0, Y0 + 10.0, X0 + 300.0, Y0 + 300.0)
         )
+
+
+@pytest.mark.parametrize("shape", ["uniform", "lattice", "circle", "line"])
+def test_terrain_hull_of_many_points_is_qhulls_hull(shape):
+    """The throw-away of inner points before qhull keeps every vertex: the hull is the one
+    qhull gives on all the distinct points, starting from the lowest x (then y)."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    rng = np.random.default_rng(7)
+    n = 50_000
+    if shape == "uniform":
+        xy = rng.uniform(0, 1000, (n, 2)) + np.array([842_000.0, 6_519_000.0])
+    elif shape == "lattice":  # (duplicates and collinear runs along the border)
+        xy = np.round(rng.uniform(0, 20, (n, 2)))
+    elif shape == "circle":  # (every point is a vertex)
+        t = rng.uniform(0, 2 * np.pi, n)
+        xy = np.column_stack([np.cos(t), np.sin(t)]) * 500 + np.array([842_000.0, 6_519_000.0])
+    else:
+        xy = np.column_stack([np.arange(n) * 0.5, np.arange(n) * 0.25])
+    got = terrain_hull([xy])
+    distinct = np.unique(xy, axis=0)
+    try:
+        expected = distinct[ConvexHull(distinct - distinct.min(axis=0)).vertices]
+    except QhullError:
+        assert got.tolist() == distinct[[0, -1]].tolist()
+        return
+    assert sorted(map(tuple, got.tolist())) == sorted(map(tuple, expected.tolist()))
+    assert tuple(got[0]) == min(map(tuple, got.tolist()))
+    # counter-clockwise: positive area
+    x, y = got[:, 0], got[:, 1]
+    assert float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) > 0

@@ -420,14 +420,55 @@ def terrain_hull(
     else:
         parts = [np.asarray(h, np.float64).reshape(-1, 2) for h in points]
         xy = np.concatenate(parts) if parts else np.empty((0, 2))
-    xy = np.unique(xy, axis=0)
+    xy = np.unique(_hull_candidates(xy), axis=0)
     if len(xy) < 3:
         return xy
     try:
         h = ConvexHull(xy - xy.min(axis=0))
     except QhullError:  # collinear: the two ends (np.unique sorted them)
         return xy[[0, -1]]
-    return xy[h.vertices]  # counter-clockwise in 2-D
+    ring = xy[h.vertices]  # counter-clockwise in 2-D
+    # (from the lowest x, then y: the same ring whatever the order of the points)
+    first = int(np.lexsort((ring[:, 1], ring[:, 0]))[0])
+    return np.roll(ring, -first, axis=0)
+
+
+def _hull_candidates(xy: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
+    """The points of ``xy`` that may be vertices of its convex hull (Akl and Toussaint's
+    throw-away: the points strictly inside the polygon of the extreme points in x, y, x + y
+    and x - y are not). A tile's millions of terrain points come down to a few thousand
+    before the duplicates are removed (a sort) and qhull runs; the hull is the same.
+
+    Points within a relative 1e-9 of an edge are kept (rounding never drops a vertex)."""
+    n = len(xy)
+    if n < 1024:
+        return xy
+    x, y = xy[:, 0], xy[:, 1]
+    s, d = x + y, x - y
+    picks = np.unique(
+        [x.argmin(), x.argmax(), y.argmin(), y.argmax(), s.argmin(), s.argmax(),
+         d.argmin(), d.argmax()]
+    )  # fmt: skip
+    corners = xy[picks]
+    origin = corners.min(axis=0)
+    try:
+        ring = corners[ConvexHull(corners - origin).vertices] - origin
+    except QhullError:  # the extremes are collinear (or repeated): nothing is inside
+        return xy
+    ax, ay = ring[:, 0], ring[:, 1]
+    ex, ey = np.roll(ax, -1) - ax, np.roll(ay, -1) - ay
+    span = float(np.ptp(ring, axis=0).max())
+    margin = 1e-9 * span * span
+    keep = np.zeros(n, bool)
+    for start in range(0, n, chunk):
+        px = x[start : start + chunk] - origin[0]
+        py = y[start : start + chunk] - origin[1]
+        inside = np.ones(len(px), bool)
+        for k in range(len(ring)):
+            # left of the counter-clockwise edge k by more than the margin
+            inside &= ex[k] * (py - ay[k]) - ey[k] * (px - ax[k]) > margin
+        keep[start : start + chunk] = ~inside
+    return xy[keep]
 
 
 # --- the tile -----------------------------------------------------------------------------
