@@ -169,6 +169,16 @@ def isolated_voxels(
         return np.zeros(0, bool)
     # voxels on the global lattice (multiples of resolution), so tiles and the merged
     # cloud share them; +1 leaves room for the -1 neighbours
+    finite = all(math.isfinite(float(v.min())) and math.isfinite(float(v.max())) for v in (x, y, z))
+    if finite:
+        # floor(v / resolution) is monotonic: its extremes are those of the coordinates
+        lows = [math.floor(float(v.min()) / resolution) for v in (x, y, z)]
+        dims = [
+            math.floor(float(v.max()) / resolution) - lo + 3
+            for v, lo in zip((x, y, z), lows, strict=True)
+        ]
+        if math.prod(dims) <= max(_IVF_DENSE_PER_POINT * npts, _IVF_DENSE_MIN):
+            return _isolated_voxels_dense(x, y, z, resolution, n, lows, dims)
     ijk = []
     for v in (x, y, z):
         cell = np.floor(v / resolution).astype(np.int64)
@@ -181,7 +191,9 @@ def isolated_voxels(
         )
     strides = (dims[1] * dims[2], dims[2], 1)
     key = ijk[0] * strides[0] + ijk[1] * strides[1] + ijk[2] * strides[2]
+    del ijk
     voxels, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    del key
     total = np.zeros(voxels.size, np.int64)
     for di in (-1, 0, 1):
         for dj in (-1, 0, 1):
@@ -192,6 +204,42 @@ def isolated_voxels(
                 hit = voxels[pos_c] == nb
                 total += np.where(hit, counts[pos_c], 0)
     return total[inverse.ravel()] <= n
+
+
+#: :func:`isolated_voxels` counts points in a dense grid of voxels (no sort) when the
+#: grid holds at most this many voxels per point, or ``_IVF_DENSE_MIN`` voxels
+_IVF_DENSE_PER_POINT = 4
+_IVF_DENSE_MIN = 1 << 22
+
+
+def _isolated_voxels_dense(
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    resolution: float,
+    n: int,
+    lows: list[int],
+    dims: list[int],
+) -> np.ndarray:
+    """:func:`isolated_voxels` on a dense grid: the points counted per voxel with
+    ``np.bincount``, the 27 voxels around summed as three separable 3-cell sums (the
+    same integers as the sorted path's, in O(n + voxels))."""
+    size = math.prod(dims)
+    itype = np.int32 if size < 2**31 else np.int64
+    strides = (dims[1] * dims[2], dims[2], 1)
+    key = np.zeros(len(x), itype)
+    for v, lo, stride in zip((x, y, z), lows, strides, strict=True):
+        cell = np.floor(v / resolution)
+        cell -= lo - 1  # the same cell - cell.min() + 1 as the sorted path
+        key += cell.astype(itype) * itype(stride)
+        del cell
+    counts = np.bincount(key, minlength=size).reshape(dims)
+    box = counts[:-2] + counts[1:-1] + counts[2:]
+    box = box[:, :-2] + box[:, 1:-1] + box[:, 2:]
+    box = box[:, :, :-2] + box[:, :, 1:-1] + box[:, :, 2:]
+    isolated = np.zeros(dims, bool)
+    isolated[1:-1, 1:-1, 1:-1] = box <= n
+    return isolated.ravel()[key]
 
 
 def low_points(
