@@ -45,6 +45,7 @@ down; they are never classified as ground unless they lie on the final surface.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from .._compiled import kernels_import
 from ..errors import ParameterError
 from ..points import PointCloud
 
@@ -922,14 +924,83 @@ def refine_ground(
     gi = np.flatnonzero(ground)
     if gi.size < 3:
         return ground.copy()
-    from .height import sorted_by_cell
-
     gx, gy, gz = x[gi], y[gi], z[gi]
-    order, starts, _ = sorted_by_cell(gx, gy, gz, cell)
-    lowest = order[starts]
-    envelope = _local_planes(gx[lowest], gy[lowest], gz[lowest], gx, gy, neighbours)
+    envelope = None
+    if _have_kernels() and _numpy_sums_in_order(int(neighbours)):
+        envelope = _envelope_planes_compiled(gx, gy, gz, float(cell), int(neighbours))
+    if envelope is None:
+        from .height import sorted_by_cell
+
+        order, starts, _ = sorted_by_cell(gx, gy, gz, cell)
+        lowest = order[starts]
+        del order, starts
+        envelope = _local_planes(gx[lowest], gy[lowest], gz[lowest], gx, gy, neighbours)
     out = ground.copy()
     out[gi[gz - envelope > max_height]] = False
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _have_kernels() -> bool:
+    """Whether the compiled refinement (:mod:`pcrs.classify._ground_kernels`) can run;
+    otherwise numpy and scipy give the same results, slower."""
+    return kernels_import("pcrs.classify._ground_kernels", "numpy and scipy")
+
+
+@functools.lru_cache(maxsize=16)
+def _numpy_sums_in_order(k: int) -> bool:
+    """Whether numpy's ``a.sum(1)`` over ``k`` columns adds them one by one from the
+    left, as the compiled refinement does (numpy 2.x: up to 7 columns; from 8 it sums
+    pairwise in blocks). Otherwise the numpy path runs, so the results stay the same."""
+    a = np.random.default_rng(0).standard_normal((256, k)) * np.logspace(-8, 8, k)
+    fold = a[:, 0].copy()
+    for j in range(1, k):
+        fold += a[:, j]
+    return bool(np.array_equal(a.sum(1), fold))
+
+
+#: the compiled refinement's grid of cells may hold this many cells per ground point
+#: (plus a fixed million); sparser clouds take the numpy path
+_GRID_CELLS_PER_POINT = 16
+
+
+def _envelope_planes_compiled(
+    gx: np.ndarray, gy: np.ndarray, gz: np.ndarray, cell: float, k: int
+) -> np.ndarray | None:
+    """:func:`refine_ground`'s envelope and plane values in two O(n) compiled passes.
+
+    The lowest point of each cell comes from one pass over a grid of cells instead
+    of a sort, and the neighbours from rings of that grid instead of a kd-tree; the
+    values are those of the numpy path bit for bit (the few queries with tied
+    distances are handed to cKDTree, as that path does). None when the kernels do
+    not apply (non-finite coordinates, a grid too sparse, fewer than ``k + 2``
+    envelope points): the caller takes the numpy path.
+    """
+    from ._ground_kernels import cell_range, envelope_grid, local_planes
+
+    if not (np.isfinite(gx).all() and np.isfinite(gy).all() and np.isfinite(gz).all()):
+        return None
+    ix0, ix1, iy0, iy1 = cell_range(gx, gy, cell)
+    nx, ny = int(ix1 - ix0) + 1, int(iy1 - iy0) + 1
+    if nx * ny > _GRID_CELLS_PER_POINT * gx.size + 1_000_000:
+        return None
+    best = envelope_grid(gx, gy, gz, cell, ix0, iy0, nx, ny)
+    occupied = best >= 0
+    lowest = best[occupied]  # in the order of the cell keys, as sorted_by_cell's
+    if lowest.size < k + 2:
+        return None
+    egrid = np.full(best.size, -1, np.int64)
+    egrid[occupied] = np.arange(lowest.size)
+    del best, occupied
+    ex, ey, ez = gx[lowest], gy[lowest], gz[lowest]
+    ox, oy = float(ex.min()), float(ey.min())
+    exl, eyl = ex - ox, ey - oy  # the kd-tree's coordinates in the numpy path
+    out = np.empty(gx.size)
+    retry = np.zeros(gx.size, bool)
+    local_planes(egrid, nx, ny, exl, eyl, ez, gx, gy, ox, oy, cell, ix0, iy0, k, out, retry)
+    again = np.flatnonzero(retry)
+    if again.size:
+        out[again] = _local_planes(ex, ey, ez, gx[again], gy[again], k)
     return out
 
 
@@ -943,8 +1014,8 @@ def _local_planes(
     tree = cKDTree(np.column_stack([ex - ox, ey - oy]))
     k = int(min(k, ex.size))
     out = np.empty(qx.size)
-    for start in range(0, qx.size, 500_000):
-        stop = min(start + 500_000, qx.size)
+    for start in range(0, qx.size, _PLANE_BATCH):
+        stop = min(start + _PLANE_BATCH, qx.size)
         lx, ly = qx[start:stop] - ox, qy[start:stop] - oy
         _, idx = tree.query(np.column_stack([lx, ly]), k=k)
         idx = idx.reshape(lx.size, -1)
@@ -952,10 +1023,12 @@ def _local_planes(
         dx = (ex[idx] - ox) - lx[:, None]
         dy = (ey[idx] - oy) - ly[:, None]
         zz = ez[idx]
-        n = float(idx.shape[1])
+        del idx
+        n = float(dx.shape[1])
         sx, sy = dx.sum(1), dy.sum(1)
         sxx, syy, sxy = (dx * dx).sum(1), (dy * dy).sum(1), (dx * dy).sum(1)
         sz, sxz, syz = zz.sum(1), (dx * zz).sum(1), (dy * zz).sum(1)
+        del dx, dy, zz
         # the normal equations [[n, sx, sy], [sx, sxx, sxy], [sy, sxy, syy]] (a, b, c) =
         # (sz, sxz, syz), solved for a by Cramer's rule (closed form: 10x faster than a
         # batched LAPACK solve of millions of 3x3 systems)
@@ -969,3 +1042,7 @@ def _local_planes(
         val[ok] = det_a[ok] / det[ok]
         out[start:stop] = val
     return out
+
+
+#: queries of :func:`_local_planes` per kd-tree call (bounds its (batch, k) temporaries)
+_PLANE_BATCH = 250_000
