@@ -106,3 +106,60 @@ def test_dense_voxel_filter_negative_coordinates(monkeypatch):
     monkeypatch.setattr(noise, "_IVF_DENSE_MIN", 0)
     monkeypatch.setattr(noise, "_IVF_DENSE_PER_POINT", 0)
     assert np.array_equal(got, noise.isolated_voxels(x, y, z, resolution=2.5, n=3))
+
+
+def test_row_percentiles_are_nanpercentile():
+    rng = np.random.default_rng(3)
+    a = (rng.gamma(2.0, 1.5, (5_000, 48)) * 100).round().astype(np.float32) / 100
+    a[rng.random(a.shape) < 0.3] = np.nan
+    a[:40, :47] = np.nan  # one value left
+    a[40:45] = np.nan  # none left: NaN, with numpy's warning
+    with pytest.warns(RuntimeWarning):
+        want = np.nanpercentile(a, [10, 50], axis=1)
+    with pytest.warns(RuntimeWarning):
+        got = noise._row_percentiles(a, (10, 50))
+    assert got.dtype == want.dtype
+    assert np.array_equal(got, want, equal_nan=True)
+    b = a[45:].astype(np.float64)
+    assert np.array_equal(
+        noise._row_percentiles(b, (10, 50)), np.nanpercentile(b, [10, 50], axis=1), equal_nan=True
+    )
+
+
+def _low_scene(seed: int):
+    x, y, z = _cloud(60_000, seed, spread=70.0)
+    rng = np.random.default_rng(seed)
+    low = rng.choice(x.size, 300, replace=False)
+    z[low] -= rng.uniform(0.5, 4.0, low.size)  # multipath under the ground
+    hole = (np.abs(x - 842_035.0) < 6) & (np.abs(y - 6_518_035.0) < 6)  # a building
+    return x[~hole], y[~hole], z[~hole]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"cell": 1.0, "radius_cells": 2, "tolerance": 0}, {"depth": 0.3, "max_slope": 0.2}],
+)
+def test_low_points_paths_agree(params, monkeypatch):
+    x, y, z = _low_scene(len(params))
+    got = noise.low_points(x, y, z, **params)
+    monkeypatch.setattr(noise, "_have_kernels", lambda: False)
+    want = noise.low_points(x, y, z, **params)
+    assert np.array_equal(got, want)
+    assert 0 < got.sum() < got.size
+    monkeypatch.setattr(noise, "_DENSE_CELLS", 0)  # the sparse lookup, numpy only
+    assert np.array_equal(noise.low_points(x, y, z, **params), want)
+
+
+def test_low_points_numpy_depth_scalar(monkeypatch):
+    # a numpy float64 depth compares in float64 (not float32): both paths alike
+    x, y, z = _low_scene(7)
+    got = noise.low_points(x, y, z, depth=np.float64(0.7))
+    monkeypatch.setattr(noise, "_have_kernels", lambda: False)
+    assert np.array_equal(got, noise.low_points(x, y, z, depth=np.float64(0.7)))
+
+
+@pytest.mark.skipif(not noise._have_kernels(), reason="numba is not installed")
+def test_compiled_low_candidates_decline_non_finite():
+    x, y, z = _low_scene(1)
+    z[5] = np.nan
+    assert noise._low_candidates_compiled(x, y, z, 0.5, 1.0, 3, 1, 4) is None

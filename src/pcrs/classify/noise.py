@@ -25,6 +25,7 @@ used by :func:`classify_noise` and the command line.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +33,7 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
+from .._compiled import kernels_import
 from ..errors import ParameterError
 from ..points import PointCloud
 
@@ -310,39 +312,16 @@ def low_points(
     flagged = np.zeros(x.size, bool)
     if x.size < 2:
         return flagged
-    # cells on multiples of ``cell`` so that tiles and the merged cloud share them
-    ix = np.floor(x / cell).astype(np.int64)
-    iy = np.floor(y / cell).astype(np.int64)
-    ix -= ix.min()
-    iy -= iy.min()
-    nx, ny = int(ix.max()) + 1, int(iy.max()) + 1
-    xl = (x - x.min()).astype(np.float32)
-    yl = (y - y.min()).astype(np.float32)
-    zl = (z - z.min()).astype(np.float32)
-    key = iy * nx + ix
-    order = np.lexsort((zl, key))
-    k = key[order]
-    lowest = order[np.r_[True, k[1:] != k[:-1]]]  # lowest point of each occupied cell
+    # cells on multiples of ``cell`` so that tiles and the merged cloud share them; the
+    # coordinates, local, in float32 (computed where needed: ``_local32``)
     offsets = [(dy, dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1) if dy or dx]
-    if (nx + 2 * r) * (ny + 2 * r) > _DENSE_CELLS:
-        # a sparse cloud over a wide area (a thinned flight over km²): the same test on the
-        # occupied cells only, neighbours found by binary search in their sorted keys
-        lookup = _sparse_lookup(ix, iy, lowest, nx, ny)
-    else:
-        lookup = _dense_lookup(ix, iy, lowest, nx, ny, r)
-    # candidates: below all but ``tolerance`` of the neighbouring cells' lowest points
-    cells_z = zl[lowest]
-    below = np.zeros(lowest.size, np.int16)
-    occupied = np.zeros(lowest.size, np.int16)
-    for dy, dx in offsets:
-        nb = lookup(ix[lowest] + dx, iy[lowest] + dy)
-        has = nb >= 0
-        occupied += has
-        below += has & (zl[np.where(has, nb, 0)] > cells_z + depth)
-    ok_cell = (occupied - below <= tolerance) & (occupied >= min_cells)
-    cell_of_point = np.empty(x.size, np.int64)
-    cell_of_point[order] = np.cumsum(np.r_[True, k[1:] != k[:-1]]) - 1
-    cand = np.flatnonzero(ok_cell[cell_of_point])
+    xmin, ymin, zmin = x.min(), y.min(), z.min()
+    found = None
+    if _have_kernels():
+        found = _low_candidates_compiled(x, y, z, cell, depth, r, tolerance, min_cells)
+    if found is None:
+        found = _low_candidates(x, y, z, cell, depth, r, tolerance, min_cells, offsets)
+    cand, ixc, iyc, lookup = found
     if cand.size == 0:
         return flagged
     # the slope allowance follows the terrain around each candidate: the spread of its
@@ -354,18 +333,131 @@ def low_points(
     around = np.full((cand.size, len(offsets)), np.nan, np.float32)
     neighbours = np.empty((cand.size, len(offsets)), np.int64)
     for c, (dy, dx) in enumerate(offsets):
-        neighbours[:, c] = nb = lookup(ix[cand] + dx, iy[cand] + dy)
-        around[:, c] = np.where(nb >= 0, zl[np.maximum(nb, 0)], np.nan)
-    lo, mid = np.nanpercentile(around, [10, 50], axis=1)
+        neighbours[:, c] = nb = lookup(ixc + dx, iyc + dy)
+        around[:, c] = np.where(nb >= 0, _local32(z, zmin, np.maximum(nb, 0)), np.nan)
+    lo, mid = _row_percentiles(around, (10, 50))
     slope = np.minimum(2.0 * (mid - lo) / (r * cell), max_slope)
+    xc, yc, zc = _local32(x, xmin, cand), _local32(y, ymin, cand), _local32(z, zmin, cand)
     violations = np.zeros(cand.size, np.int16)
     for nb in neighbours.T:
         has = nb >= 0
         j = np.where(has, nb, 0)
-        d = np.hypot(xl[j] - xl[cand], yl[j] - yl[cand])
-        violations += has & ~(zl[j] - zl[cand] - slope * d > depth)
+        d = np.hypot(_local32(x, xmin, j) - xc, _local32(y, ymin, j) - yc)
+        violations += has & ~(_local32(z, zmin, j) - zc - slope * d > depth)
     flagged[cand[violations <= tolerance]] = True
     return flagged
+
+
+def _local32(v: np.ndarray, vmin: Any, idx: np.ndarray) -> np.ndarray:
+    """``(v - vmin).astype(np.float32)[idx]``, computed at ``idx`` only."""
+    return (v[idx] - vmin).astype(np.float32)
+
+
+def _row_percentiles(a: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
+    """``np.nanpercentile(a, q, axis=1)`` of a 2-D float array, bit for bit, faster.
+
+    numpy applies its 1-D function row by row (tens of microseconds each). The
+    quantiles of a row depend only on its values other than NaN, so the rows are
+    sorted (NaN last) and grouped by their count of values: each group is one
+    vectorised ``np.percentile`` over its first columns. Rows of NaN only go to
+    ``np.nanpercentile`` (NaN, with its warning).
+    """
+    rows, cols = a.shape
+    if rows == 0:
+        return np.nanpercentile(a, q, axis=1)
+    valid = cols - np.isnan(a).sum(axis=1)
+    sort = np.sort(a, axis=1)  # NaN last
+    out = None
+    for m in np.unique(valid):
+        sel = np.flatnonzero(valid == m)
+        if m == 0:
+            part = np.nanpercentile(a[sel], q, axis=1)
+        else:
+            part = np.percentile(sort[sel, :m], q, axis=1)
+        if out is None:
+            out = np.empty((len(q), rows), part.dtype)
+        out[:, sel] = part
+    assert out is not None
+    return out
+
+
+def _low_candidates(x, y, z, cell, depth, r, tolerance, min_cells, offsets):
+    """:func:`low_points`' candidates, numpy: the points of the cells whose lowest point
+    lies below all but ``tolerance`` of the lowest points around (at least ``min_cells``
+    of them). Returns them, their cells' columns and rows, and the lookup of the
+    lowest point of a cell."""
+    ix = np.floor(x / cell).astype(np.int64)
+    iy = np.floor(y / cell).astype(np.int64)
+    ix -= ix.min()
+    iy -= iy.min()
+    nx, ny = int(ix.max()) + 1, int(iy.max()) + 1
+    zl = (z - z.min()).astype(np.float32)
+    key = iy * nx + ix
+    order = np.lexsort((zl, key))
+    k = key[order]
+    del key
+    first = np.r_[True, k[1:] != k[:-1]]
+    del k
+    lowest = order[first]  # lowest point of each occupied cell
+    if (nx + 2 * r) * (ny + 2 * r) > _DENSE_CELLS:
+        # a sparse cloud over a wide area (a thinned flight over km²): the same test on the
+        # occupied cells only, neighbours found by binary search in their sorted keys
+        lookup = _sparse_lookup(ix, iy, lowest, nx, ny)
+    else:
+        lookup = _dense_lookup(ix, iy, lowest, nx, ny, r)
+    # candidates: below all but ``tolerance`` of the neighbouring cells' lowest points
+    cells_z = zl[lowest]
+    below = np.zeros(lowest.size, np.int16)
+    occupied = np.zeros(lowest.size, np.int16)
+    ixl, iyl = ix[lowest], iy[lowest]
+    for dy, dx in offsets:
+        nb = lookup(ixl + dx, iyl + dy)
+        has = nb >= 0
+        occupied += has
+        below += has & (zl[np.where(has, nb, 0)] > cells_z + depth)
+    del ixl, iyl, cells_z, zl
+    ok_cell = (occupied - below <= tolerance) & (occupied >= min_cells)
+    cell_of_point = np.empty(x.size, np.int32 if lowest.size < 2**31 else np.int64)
+    cell_of_point[order] = np.cumsum(first, dtype=cell_of_point.dtype) - 1
+    del order, first
+    cand = np.flatnonzero(ok_cell[cell_of_point])
+    return cand, ix[cand], iy[cand], lookup
+
+
+def _low_candidates_compiled(x, y, z, cell, depth, r, tolerance, min_cells):
+    """:func:`_low_candidates` in three O(n) compiled passes over a grid of cells (no
+    sort, no per-point temporaries); None where the numpy path must run (non-finite
+    coordinates, a grid too large for memory)."""
+    from ._noise_kernels import candidate_cells, candidates, lowest_grid
+
+    lims = [(float(v.min()), float(v.max())) for v in (x, y, z)]
+    if not all(math.isfinite(lo) and math.isfinite(hi) for lo, hi in lims):
+        return None
+    # floor(v / cell) is monotonic: its extremes are those of the coordinates
+    ix0, iy0 = (math.floor(lo / cell) for lo, _ in lims[:2])
+    nx = math.floor(lims[0][1] / cell) - ix0 + 1
+    ny = math.floor(lims[1][1] / cell) - iy0 + 1
+    if (nx + 2 * r) * (ny + 2 * r) > _DENSE_CELLS:
+        return None
+    zmin = z.min()
+    grid = lowest_grid(x, y, z, cell, ix0, iy0, zmin, nx, ny, r)
+    lowest = grid[grid >= 0]
+    thr = _local32(z, zmin, lowest) + depth  # the numpy path's cells_z + depth
+    ok = candidate_cells(grid, z, zmin, thr, nx, ny, r, tolerance, min_cells)
+    del thr, lowest
+    cand = candidates(x, y, cell, ix0, iy0, nx, r, ok)
+    del ok
+    ixc = np.floor(x[cand] / cell).astype(np.int64) - ix0
+    iyc = np.floor(y[cand] / cell).astype(np.int64) - iy0
+    grid2 = grid.reshape(ny + 2 * r, nx + 2 * r)
+    return cand, ixc, iyc, lambda cx, cy: grid2[cy + r, cx + r]
+
+
+@functools.lru_cache(maxsize=1)
+def _have_kernels() -> bool:
+    """Whether the compiled low-point passes (:mod:`pcrs.classify._noise_kernels`) can
+    run; otherwise numpy gives the same results, slower."""
+    return kernels_import("pcrs.classify._noise_kernels", "numpy")
 
 
 #: grids of more cells than this are looked up sparsely by :func:`low_points`
