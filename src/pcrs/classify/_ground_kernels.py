@@ -117,10 +117,21 @@ def local_planes(
                                 bd[pos] = d
                                 bi[pos] = e
                     gx += step
-            reach = r * cell - margin
+            # the distance from the query to the cells not yet seen (none beyond the
+            # grid's edges), less a margin for the rounding of the cell numbers
+            reach = np.inf
+            if cx - r > 0:
+                reach = min(reach, lx - ((ix0 + cx - r) * cell - ox))
+            if cx + r < nx - 1:
+                reach = min(reach, (ix0 + cx + r + 1) * cell - ox - lx)
+            if cy - r > 0:
+                reach = min(reach, ly - ((iy0 + cy - r) * cell - oy))
+            if cy + r < ny - 1:
+                reach = min(reach, (iy0 + cy + r + 1) * cell - oy - ly)
+            if reach == np.inf:
+                break  # the whole grid seen
+            reach -= margin
             if cnt == kk and reach > 0 and bd[kk - 1] < reach * reach:
-                break
-            if cx - r <= 0 and cy - r <= 0 and cx + r >= nx - 1 and cy + r >= ny - 1:
                 break
             r += 1
         tie = cnt < kk
