@@ -423,7 +423,8 @@ def sweep_triangulate(X, Y, order, i0, i1, i2, cx, cy):
         hull_hash[key] = i
         hull_hash[_hash_key(float(X[e]), float(Y[e]), cx, cy, size)] = e
 
-    return tri[:nt].copy(), int(on_hull.sum())
+    # (a view: the buffer holds 6n entries and the triangles fill all but a few of them)
+    return tri[:nt], int(on_hull.sum())
 
 
 @njit(cache=True)

@@ -217,19 +217,27 @@ def sweep_distinct(
     den = 2.0 * (bx * cy - by * cx)
     ccx = ax + (cy * (bx * bx + by * by) - by * (cx * cx + cy * cy)) / den
     ccy = ay + (bx * (cx * cx + cy * cy) - cx * (bx * bx + by * by)) / den
-    order = np.argsort((X - ccx) ** 2 + (Y - ccy) ** 2)
+    d2 = X - ccx
+    d2 *= d2
+    dy = Y - ccy
+    dy *= dy
+    d2 += dy
+    del dy
+    order = np.argsort(d2)
+    del d2
     # renumber the points in sweep order: the kernel then reads memory almost sequentially
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(n)
-    flat, hull_count = sweep_triangulate(
-        X[order], Y[order], np.arange(n), rank[i0], rank[i1], rank[i2], ccx, ccy
-    )
+    r0, r1, r2 = int(rank[i0]), int(rank[i1]), int(rank[i2])
+    del rank
+    flat, hull_count = sweep_triangulate(X[order], Y[order], np.arange(n), r0, r1, r2, ccx, ccy)
     m = len(flat) // 3
     if m == 0 or m != 2 * n - 2 - hull_count:
         log.debug("sweep Delaunay gave up on %d points; using qhull", n)
         return None
-    perm = order if index is None else np.asarray(index)[order]
-    return perm[flat.reshape(-1, 3)]
+    if index is not None:
+        order = np.asarray(index)[order]
+    return order[flat.reshape(-1, 3)]
 
 
 def sweep_points(
@@ -259,9 +267,12 @@ def sweep_points(
             sub = np.lexsort((zz if duplicates == "min" else -zz, ks[pos]))
             order[pos] = order[pos][sub]
         order = order[np.r_[True, ~same]]
+    del key, ks, same
     if len(order) < 3:
         return np.empty((0, 3), np.int64)
-    return sweep_distinct(X[order], Y[order], order)
+    xs, ys = X[order], Y[order]
+    del X, Y
+    return sweep_distinct(xs, ys, order)
 
 
 def delaunay(

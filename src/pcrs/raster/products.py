@@ -99,7 +99,12 @@ class Raster:
         return self.data if self.data.ndim == 3 else self.data[None]
 
 
-def _select(cloud: PointCloud, classes: Sequence[int] | None) -> PointCloud:
+def _select(
+    cloud: PointCloud, classes: Sequence[int] | None, *, xyz_only: bool = False
+) -> PointCloud:
+    """The points of ``classes`` (None: all). With ``xyz_only`` the subset carries x, y, z
+    alone: a terrain of millions of points then costs 24 bytes a point, not the whole
+    record's every attribute."""
     if classes is None:
         return cloud
     cls = cloud.get("classification")
@@ -108,7 +113,10 @@ def _select(cloud: PointCloud, classes: Sequence[int] | None) -> PointCloud:
             "the points have no classification; classify them first (pcrs classify) "
             "or pass classes=None to use every point"
         )
-    return cloud[np.isin(cls, np.asarray(list(classes)))]
+    mask = np.isin(cls, np.asarray(list(classes)))
+    if xyz_only:
+        return PointCloud(cloud.x[mask], cloud.y[mask], cloud.z[mask], {}, cloud.crs)
+    return cloud[mask]
 
 
 def _interpolator(method: str) -> Callable[..., np.ndarray]:
@@ -150,7 +158,7 @@ def dtm(
     ndarray, shape ``grid.shape``
     """
     interp = _interpolator(method)
-    ground = _select(cloud, classes)
+    ground = _select(cloud, classes, xyz_only=True)
     if len(ground) == 0:
         warnings.warn(
             f"no point of classes {list(classes or [])} for the DTM: it is empty; "
@@ -192,7 +200,7 @@ def dsm(
     classes, fill, **params
         As for :func:`dtm`.
     """
-    pts = _select(cloud, classes)
+    pts = _select(cloud, classes, xyz_only=True)
     if len(pts) == 0:
         return np.full(grid.shape, np.nan)
     if method == "max":

@@ -415,7 +415,7 @@ def terrain_hull(
     [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
     """
     if isinstance(points, PointCloud):
-        pts = _select(points, classes)
+        pts = _select(points, classes, xyz_only=True)
         xy = np.column_stack([pts.x, pts.y])
     else:
         parts = [np.asarray(h, np.float64).reshape(-1, 2) for h in points]
@@ -607,7 +607,7 @@ def seamless_dtm(
     while True:
         cloud = read(box)
         facts["reads"] += 1
-        ground = _select(cloud, classes)
+        ground = _select(cloud, classes, xyz_only=True)
         gx, gy, gz = ground.x, ground.y, ground.z
         if len(gx) and not _covers(
             _expand(ext, _EDGE_TOL), (gx.min(), gy.min(), gx.max(), gy.max())
