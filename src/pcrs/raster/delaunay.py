@@ -230,13 +230,23 @@ def sweep_distinct(
     rank[order] = np.arange(n)
     r0, r1, r2 = int(rank[i0]), int(rank[i1]), int(rank[i2])
     del rank
-    flat, hull_count = sweep_triangulate(X[order], Y[order], np.arange(n), r0, r1, r2, ccx, ccy)
+    # (int32 coordinates and order when they fit, as snapped ones do: half the memory;
+    # numba computes the predicates in int64 all the same)
+    small = max(abs(int(X.min())), abs(int(X.max())), abs(int(Y.min())), abs(int(Y.max())))
+    kind = np.int32 if small < 2**31 else np.int64
+    flat, hull_count = sweep_triangulate(
+        X.astype(kind)[order], Y.astype(kind)[order], np.arange(n, dtype=np.int32),
+        r0, r1, r2, ccx, ccy,
+    )  # fmt: skip
     m = len(flat) // 3
     if m == 0 or m != 2 * n - 2 - hull_count:
         log.debug("sweep Delaunay gave up on %d points; using qhull", n)
         return None
     if index is not None:
         order = np.asarray(index)[order]
+    if len(order) and int(order.max()) < 2**31:
+        # (int32 triangles: the DTM of millions of points keeps hundreds of MB less)
+        order = order.astype(np.int32)
     return order[flat.reshape(-1, 3)]
 
 
@@ -301,8 +311,9 @@ def delaunay(
 
     Returns
     -------
-    ndarray of int64, shape (m, 3)
-        Counter-clockwise triangles; empty when the points are collinear or fewer than 3.
+    ndarray of int, shape (m, 3)
+        Counter-clockwise triangles (int32 from the sweep engine when the indices fit,
+        int64 otherwise); empty when the points are collinear or fewer than 3.
     """
     px = np.ascontiguousarray(px, np.float64)
     py = np.ascontiguousarray(py, np.float64)
