@@ -474,6 +474,23 @@ class TileGrid:
         """
         x = np.asarray(x, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
+        if home is not None:
+            # rule 1 first: the other rules only for the points outside the closed home tile
+            # (all of them but a few edge points in an IGN file)
+            hc, hr = int(home[0]), int(home[1])
+            s, tol = self.size, EDGE_TOLERANCE
+            qx = (x - self.origin[0]) / s
+            inside = ((qx - hc) * s >= -tol) & ((qx - (hc + 1)) * s <= tol)
+            del qx
+            qy = (y - self.origin[1]) / s
+            inside &= ((qy - hr) * s >= -tol) & ((qy - (hr + 1)) * s <= tol)
+            del qy
+            col = np.full(x.size, hc, np.int64)
+            row = np.full(x.size, hr, np.int64)
+            outside = np.flatnonzero(~inside)
+            if outside.size:
+                col[outside], row[outside] = self.assign(x[outside], y[outside], None, real)
+            return col, row
         col, row = self._axis(x, 0), self._axis(y, 1)
         if real is not None and col.size:
             qx, lx, onx = self._on_line(x, 0)
@@ -494,19 +511,6 @@ class TileGrid:
                     c = np.where(sel, cc, c)
                     r = np.where(sel, rr, r)
                 col[edge], row[edge] = c, r
-        if home is not None:
-            hc, hr = int(home[0]), int(home[1])
-            qx = (x - self.origin[0]) / self.size
-            qy = (y - self.origin[1]) / self.size
-            s, tol = self.size, EDGE_TOLERANCE
-            inside = (
-                ((qx - hc) * s >= -tol)
-                & ((qx - (hc + 1)) * s <= tol)
-                & ((qy - hr) * s >= -tol)
-                & ((qy - (hr + 1)) * s <= tol)
-            )
-            col[inside] = hc
-            row[inside] = hr
         return col, row
 
     @staticmethod
