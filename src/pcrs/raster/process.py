@@ -217,15 +217,23 @@ def with_terrain_hull(cloud: PointCloud, ctx: Any, *, func: Any) -> dict[str, An
     the tile's terrain points (``"terrain_hull"``, a list of vertices): pass 2 merges the
     tiles' hulls into the catalog's, which the seamless DTM needs at the data's edge."""
     from ..tiling.engine import BUFFER_DIM
-    from .seamless import terrain_hull
+    from .products import DTM_CLASSES
+    from .seamless import hull_of_points, terrain_hull
 
     out = func(cloud, ctx)
     facts = dict(out) if isinstance(out, dict) else {"points": out}
     points = facts.get("points")
     if isinstance(points, PointCloud):
+        cls = points.get("classification")
+        if cls is None:  # (terrain_hull says what is missing)
+            facts["terrain_hull"] = terrain_hull(points).round(3).tolist()
+            return facts
+        # the core's terrain points, x and y only (no copy of the tile's other attributes)
+        keep = np.isin(cls, DTM_CLASSES)
         if BUFFER_DIM in points.attributes:
-            points = points[points.attributes[BUFFER_DIM] == 0]
-        facts["terrain_hull"] = terrain_hull(points).round(3).tolist()
+            keep &= points.attributes[BUFFER_DIM] == 0
+        hull = hull_of_points(points.x[keep], points.y[keep])
+        facts["terrain_hull"] = hull.round(3).tolist()
     return facts
 
 

@@ -416,11 +416,17 @@ def terrain_hull(
     """
     if isinstance(points, PointCloud):
         pts = _select(points, classes, xyz_only=True)
-        xy = np.column_stack([pts.x, pts.y])
-    else:
-        parts = [np.asarray(h, np.float64).reshape(-1, 2) for h in points]
-        xy = np.concatenate(parts) if parts else np.empty((0, 2))
-    xy = np.unique(_hull_candidates(xy), axis=0)
+        return hull_of_points(pts.x, pts.y)
+    parts = [np.asarray(h, np.float64).reshape(-1, 2) for h in points]
+    xy = np.concatenate(parts) if parts else np.empty((0, 2))
+    return hull_of_points(xy[:, 0], xy[:, 1])
+
+
+def hull_of_points(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """:func:`terrain_hull` of the points ``(x, y)``: counter-clockwise vertices from the
+    lowest x (then y), or the distinct points (at most 2) when they are fewer than three or
+    collinear."""
+    xy = np.unique(_hull_candidates(np.asarray(x, np.float64), np.asarray(y, np.float64)), axis=0)
     if len(xy) < 3:
         return xy
     try:
@@ -433,28 +439,27 @@ def terrain_hull(
     return np.roll(ring, -first, axis=0)
 
 
-def _hull_candidates(xy: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
-    """The points of ``xy`` that may be vertices of its convex hull (Akl and Toussaint's
-    throw-away: the points strictly inside the polygon of the extreme points in x, y, x + y
-    and x - y are not). A tile's millions of terrain points come down to a few thousand
-    before the duplicates are removed (a sort) and qhull runs; the hull is the same.
+def _hull_candidates(x: np.ndarray, y: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
+    """The points ``(x, y)`` that may be vertices of their convex hull, as ``(k, 2)``
+    (Akl and Toussaint's throw-away: the points strictly inside the polygon of the extreme
+    points in x, y, x + y and x - y are not). A tile's millions of terrain points come down
+    to a few thousand before the duplicates are removed (a sort) and qhull runs; the hull is
+    the same.
 
     Points within a relative 1e-9 of an edge are kept (rounding never drops a vertex)."""
-    n = len(xy)
+    n = len(x)
     if n < 1024:
-        return xy
-    x, y = xy[:, 0], xy[:, 1]
-    s, d = x + y, x - y
+        return np.column_stack([x, y])
     picks = np.unique(
-        [x.argmin(), x.argmax(), y.argmin(), y.argmax(), s.argmin(), s.argmax(),
-         d.argmin(), d.argmax()]
+        [x.argmin(), x.argmax(), y.argmin(), y.argmax(), np.argmin(x + y),
+         np.argmax(x + y), np.argmin(x - y), np.argmax(x - y)]
     )  # fmt: skip
-    corners = xy[picks]
+    corners = np.column_stack([x[picks], y[picks]])
     origin = corners.min(axis=0)
     try:
         ring = corners[ConvexHull(corners - origin).vertices] - origin
     except QhullError:  # the extremes are collinear (or repeated): nothing is inside
-        return xy
+        return np.column_stack([x, y])
     ax, ay = ring[:, 0], ring[:, 1]
     ex, ey = np.roll(ax, -1) - ax, np.roll(ay, -1) - ay
     span = float(np.ptp(ring, axis=0).max())
@@ -468,7 +473,7 @@ def _hull_candidates(xy: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
             # left of the counter-clockwise edge k by more than the margin
             inside &= ex[k] * (py - ay[k]) - ey[k] * (px - ax[k]) > margin
         keep[start : start + chunk] = ~inside
-    return xy[keep]
+    return np.column_stack([x[keep], y[keep]])
 
 
 # --- the tile -----------------------------------------------------------------------------
