@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,30 +75,68 @@ __all__ = [
 # --------------------------------------------------------------------------------------
 
 
+#: points per block of the per-point passes (cells, minimum, sampling): their
+#: temporaries stay at a few MB whatever the number of points
+_BLOCK = 1 << 18
+
+
 @dataclass(frozen=True)
 class _Grid:
-    """A raster aligned on multiples of ``cell``; ``ix``/``iy`` are the points' cells."""
+    """A raster aligned on multiples of ``cell`` over the points ``x``, ``y``.
+
+    ``keep`` (optional) restricts the grid to some of the points: its extent, its
+    minimum and :meth:`sample_kept` see only those, read block by block from the full
+    arrays (no copy of the coordinates of the kept points). The points' cells are
+    computed block by block when needed, never held for all the points (memory).
+    """
 
     x0: float
     y0: float
     cell: float
     nx: int
     ny: int
-    ix: np.ndarray
-    iy: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    keep: np.ndarray | None = None
 
     @classmethod
-    def for_points(cls, x: np.ndarray, y: np.ndarray, cell: float) -> _Grid:
-        x0 = math.floor(float(x.min()) / cell) * cell
-        y0 = math.floor(float(y.min()) / cell) * cell
-        ix = np.floor((x - x0) / cell).astype(np.int64)
-        iy = np.floor((y - y0) / cell).astype(np.int64)
+    def for_points(
+        cls, x: np.ndarray, y: np.ndarray, cell: float, keep: np.ndarray | None = None
+    ) -> _Grid:
+        if keep is None:
+            lo_x, hi_x, lo_y, hi_y = x.min(), x.max(), y.min(), y.max()
+        else:
+            lo_x = np.min(x, where=keep, initial=np.inf)
+            hi_x = np.max(x, where=keep, initial=-np.inf)
+            lo_y = np.min(y, where=keep, initial=np.inf)
+            hi_y = np.max(y, where=keep, initial=-np.inf)
+        x0 = math.floor(float(lo_x) / cell) * cell
+        y0 = math.floor(float(lo_y) / cell) * cell
+        # floor((v - v0) / cell) never decreases with v: the largest cell index is the
+        # one of the largest coordinate, computed with the same array operations
+        grid = cls(x0, y0, cell, 0, 0, x, y, keep)
+        ix, iy = grid.cells(np.array([hi_x], np.float64), np.array([hi_y], np.float64))
+        return cls(x0, y0, cell, int(ix[0]) + 1, int(iy[0]) + 1, x, y, keep)
+
+    def cells(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Column and row (int64) of the cells of points ``x``, ``y``."""
+        ix = np.floor((x - self.x0) / self.cell).astype(np.int64)
+        iy = np.floor((y - self.y0) / self.cell).astype(np.int64)
         # guard against rounding at the low edge
         np.clip(ix, 0, None, out=ix)
         np.clip(iy, 0, None, out=iy)
-        nx = int(ix.max()) + 1
-        ny = int(iy.max()) + 1
-        return cls(x0, y0, cell, nx, ny, ix, iy)
+        return ix, iy
+
+    def blocks(self) -> Iterator[tuple[slice, np.ndarray | None]]:
+        """``(slice, mask)`` of each block of points; ``mask`` None without ``keep``."""
+        n = self.x.shape[0]
+        for a in range(0, n, _BLOCK):
+            s = slice(a, min(a + _BLOCK, n))
+            yield s, (None if self.keep is None else self.keep[s])
+
+    @staticmethod
+    def take(v: np.ndarray, s: slice, k: np.ndarray | None) -> np.ndarray:
+        return v[s] if k is None else v[s][k]
 
     @property
     def origin(self) -> tuple[int, int]:
@@ -111,20 +149,43 @@ class _Grid:
 
     @property
     def flat(self) -> np.ndarray:
-        return self.iy * self.nx + self.ix
+        """Flat cell index of every point (the grid's points, all of them)."""
+        ix, iy = self.cells(self.x, self.y)
+        iy *= self.nx
+        iy += ix
+        return iy
 
     def minimum(self, z: np.ndarray) -> np.ndarray:
-        """Lowest z per cell; NaN in empty cells."""
+        """Lowest z per cell; NaN in empty cells (``z`` over all the points, as ``x``)."""
         out = np.full(self.ny * self.nx, np.inf)
-        np.minimum.at(out, self.flat, z)
+        for s, k in self.blocks():
+            ix, iy = self.cells(self.take(self.x, s, k), self.take(self.y, s, k))
+            iy *= self.nx
+            iy += ix
+            np.minimum.at(out, iy, self.take(z, s, k))
         out[np.isinf(out)] = np.nan
         return out.reshape(self.shape)
 
-    def sample(self, grid: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Bilinear interpolation of a cell-centred grid at points."""
+    def _coordinates(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Fractional (row, column) of points in a cell-centred grid."""
         fx = (x - self.x0) / self.cell - 0.5
         fy = (y - self.y0) / self.cell - 0.5
-        return ndimage.map_coordinates(grid, [fy, fx], order=1, mode="nearest", prefilter=False)
+        return np.stack([fy, fx])
+
+    def sample(self, grid: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Bilinear interpolation of a cell-centred grid at points (block by block)."""
+        out = np.empty(x.shape[0], grid.dtype)
+        for a in range(0, x.shape[0], _BLOCK):
+            s = slice(a, a + _BLOCK)
+            ndimage.map_coordinates(
+                grid,
+                self._coordinates(x[s], y[s]),
+                output=out[s],
+                order=1,
+                mode="nearest",
+                prefilter=False,
+            )
+        return out
 
 
 def _inpaint(grid: np.ndarray, origin: tuple[int, int] = (0, 0), sweeps: int = 6) -> np.ndarray:
@@ -415,29 +476,74 @@ def smrf(
     >>> bool(g[z - 0.05 * x < 1].mean() > 0.95), bool(g[z - 0.05 * x > 5].mean() < 0.05)
     (True, True)
     """
-    m = "smrf"
-    cell = _positive("cell", cell, m)
-    slope = _non_negative("slope", slope, m)
-    window = _positive("window", window, m)
-    threshold = _non_negative("threshold", threshold, m)
-    scalar = _non_negative("scalar", scalar, m)
+    p = _smrf_params(cell=cell, slope=slope, window=window, threshold=threshold, scalar=scalar)
     if len(x) == 0:
         return np.zeros(0, bool)
-    grid = _Grid.for_points(x, y, cell)
-    _max_cells(grid.nx, grid.ny, m, cell)
+    return _smrf(x, y, z, None, **p)
+
+
+def _smrf_params(
+    *,
+    cell: Any = 1.0,
+    slope: Any = 0.15,
+    window: Any = 18.0,
+    threshold: Any = 0.5,
+    scalar: Any = 1.25,
+) -> dict[str, float]:
+    m = "smrf"
+    return {
+        "cell": _positive("cell", cell, m),
+        "slope": _non_negative("slope", slope, m),
+        "window": _positive("window", window, m),
+        "threshold": _non_negative("threshold", threshold, m),
+        "scalar": _non_negative("scalar", scalar, m),
+    }
+
+
+def _smrf(
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    keep: np.ndarray | None,
+    *,
+    cell: float,
+    slope: float,
+    window: float,
+    threshold: float,
+    scalar: float,
+) -> np.ndarray:
+    """SMRF of the points ``keep`` (all when None, at least one otherwise) of ``x, y, z``.
+
+    Returns a mask over all the points, False outside ``keep``. The points are read
+    block by block from the full arrays: no copy of the kept points' coordinates and
+    no per-point array other than the mask (memory).
+    """
+    grid = _Grid.for_points(x, y, cell, keep)
+    _max_cells(grid.nx, grid.ny, "smrf", cell)
     surface = _minimum_surface(grid, z)
     radii = range(1, max(1, math.ceil(window / cell)) + 1)
     objects = _progressive_objects(surface, cell, slope, radii)
     if objects.all():
         objects[:] = False
-    provisional = _inpaint(np.where(objects, np.nan, surface), grid.origin)
-    del surface, objects  # (grids of the whole area: freed as soon as they are done with)
-    zpro = grid.sample(provisional, x, y)
+    surface[objects] = np.nan
+    del objects
+    provisional = _inpaint(surface, grid.origin)
+    del surface  # (grids of the whole area: freed as soon as they are done with)
     grad = np.hypot(*np.gradient(provisional, cell))
-    del provisional
-    gpt = grid.sample(grad, x, y)
-    del grad
-    return np.abs(z - zpro) <= threshold + scalar * gpt
+    ground = np.zeros(x.shape[0], bool)
+    for s, k in grid.blocks():
+        zs = grid.take(z, s, k)
+        at = grid._coordinates(grid.take(x, s, k), grid.take(y, s, k))
+        zpro = ndimage.map_coordinates(provisional, at, order=1, mode="nearest", prefilter=False)
+        gpt = ndimage.map_coordinates(grad, at, order=1, mode="nearest", prefilter=False)
+        zs = np.abs(zs - zpro)
+        gpt *= scalar
+        gpt += threshold
+        if k is None:
+            np.less_equal(zs, gpt, out=ground[s])
+        else:
+            ground[s][k] = zs <= gpt
+    return ground
 
 
 # --------------------------------------------------------------------------------------
@@ -854,12 +960,16 @@ def classify_ground(
         keep &= cand
     if last is not None:
         keep &= last
-    keep &= np.isfinite(x_) & np.isfinite(y_) & np.isfinite(z_)
+    for v in (x_, y_, z_):  # (one boolean temporary at a time: memory)
+        keep &= np.isfinite(v)
     out = np.zeros(n, bool)
     if not keep.any():
         # validate the parameters even when there is nothing to do
         func(np.zeros(0), np.zeros(0), np.zeros(0), **params)
         return out
+    if func is smrf:
+        # block by block over the full arrays: no copy of the candidates' coordinates
+        return _smrf(x_, y_, z_, None if keep.all() else keep, **_smrf_params(**params))
     sel = np.flatnonzero(keep)
     out[sel] = func(x_[sel], y_[sel], z_[sel], **params)
     return out
