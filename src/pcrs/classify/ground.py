@@ -105,11 +105,15 @@ class _Grid:
     ) -> _Grid:
         if keep is None:
             lo_x, hi_x, lo_y, hi_y = x.min(), x.max(), y.min(), y.max()
-        else:
-            lo_x = np.min(x, where=keep, initial=np.inf)
-            hi_x = np.max(x, where=keep, initial=-np.inf)
-            lo_y = np.min(y, where=keep, initial=np.inf)
-            hi_y = np.max(y, where=keep, initial=-np.inf)
+        else:  # (block by block: faster than the reductions with ``where=``)
+            lo_x = lo_y = np.inf
+            hi_x = hi_y = -np.inf
+            for a in range(0, x.shape[0], _BLOCK):
+                k = keep[a : a + _BLOCK]
+                if k.any():
+                    xs, ys = x[a : a + _BLOCK][k], y[a : a + _BLOCK][k]
+                    lo_x, hi_x = min(lo_x, xs.min()), max(hi_x, xs.max())
+                    lo_y, hi_y = min(lo_y, ys.min()), max(hi_y, ys.max())
         x0 = math.floor(float(lo_x) / cell) * cell
         y0 = math.floor(float(lo_y) / cell) * cell
         # floor((v - v0) / cell) never decreases with v: the largest cell index is the
