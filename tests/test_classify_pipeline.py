@@ -120,3 +120,18 @@ def test_plug_in_steps_are_listed_in_rank_order():
     names = available_steps()
     assert names[:2] == ["noise", "ground"]
     assert names.index("ground") < names.index("height")
+
+
+def test_classify_copies_unless_told_not_to():
+    """copy=True (default) leaves the input as it was; copy=False classifies it in place
+    (what the CLI and the tile engine do with the clouds they read) with the same classes."""
+    cloud = synth.make_scene(20_000, seed=11).cloud
+    cloud["classification"][:] = 1
+    before = cloud.copy()
+    out = classify(cloud, steps="noise,ground")
+    assert out is not cloud
+    assert np.array_equal(cloud.classification, before.classification)
+    same = classify(cloud, steps="noise,ground", copy=False)
+    assert same is cloud
+    assert np.array_equal(same.classification, out.classification)
+    assert np.array_equal(same.x, before.x) and np.array_equal(same.z, before.z)

@@ -364,6 +364,7 @@ def classify(
     codes: str | ClassCodes = "ign",
     classifier: str = "rules",
     model: Any = None,
+    copy: bool = True,
     **params: Any,
 ) -> PointCloud:
     """Classify a point cloud: noise, ground, height above ground, and registered steps.
@@ -371,7 +372,7 @@ def classify(
     Parameters
     ----------
     cloud : PointCloud
-        Not modified; a classified copy is returned.
+        Not modified (unless ``copy=False``); a classified copy is returned.
     steps : sequence of str or str
         Step names (``"noise,ground"`` also works); run in their registered
         order whatever the order given. See :data:`STEPS`.
@@ -390,6 +391,11 @@ def classify(
         ``<step>_params`` dictionaries, e.g. ``ground_params={"cell": 0.5}``,
         ``noise_params={"method": "sor", "multiplier": 3}``,
         ``height_params={"method": "nn"}``.
+    copy : bool
+        False: classify ``cloud`` itself and return it (its ``classification`` and the
+        attributes the steps add change in place), for a caller that has no further use
+        for the unclassified cloud: a copy of every point's record less in memory (about
+        200 MB on 4.4 M points).
 
     Returns
     -------
@@ -410,7 +416,7 @@ def classify(
     if not isinstance(cloud, PointCloud):
         raise ParameterError(f"classify needs a PointCloud, got {type(cloud).__name__}")
     steps, params = _with_classifier(steps, classifier, model, params)
-    work = cloud.copy()
+    work = cloud.copy() if copy else cloud
     chosen, ctx = _context(work, steps, ground, codes, params)
     names = {s.name for s in chosen}
     cls = work.classification
@@ -455,8 +461,10 @@ def classify_tile(
     """Tile function for :func:`pcrs.tiling.engine.run`: :func:`classify` on tile + buffer.
 
     Use it through :func:`functools.partial` (it must be picklable). The engine
-    drops the buffer points from the result.
+    drops the buffer points from the result. The tile's cloud is classified in place
+    (``copy=False``): the engine reads it for this call and keeps nothing else of it.
     """
+    # (in place: the engine reads each tile for this call and keeps nothing of it)
     out = classify(
         cloud,
         steps=steps,
@@ -464,6 +472,7 @@ def classify_tile(
         codes=codes,
         classifier=classifier,
         model=model,
+        copy=False,
         **dict(params or {}),
     )
     return out

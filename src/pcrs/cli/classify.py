@@ -243,7 +243,7 @@ def _classify_one(
     cloud = las.read(src, crs=crs)
     out = cloud
     if step_list:
-        out = run_classify(cloud, steps=step_list, ground=ground, codes=codes, **params)
+        out = run_classify(cloud, steps=step_list, ground=ground, codes=codes, copy=False, **params)
     if pipeline is not None:
         from ..interop.pdal import pdal_tile
 
