@@ -18,16 +18,22 @@ cloud whose z is the height above ground (the original z kept in an attribute).
 
 from __future__ import annotations
 
+import functools
+import logging
 import warnings
 from typing import Any
 
 import numpy as np
 from scipy.spatial import Delaunay, cKDTree
 
+from .._compiled import kernels_import
 from ..errors import NoGroundPointsWarning, ParameterError
 from ..points import PointCloud
+from ..raster.delaunay import have_sweep, resolve_engine, sweep_points_adjacency
 
 __all__ = ["HAG_METHODS", "ground_elevation", "height_above_ground", "normalize", "thin_ground"]
+
+log = logging.getLogger(__name__)
 
 HAG_METHODS = ("tin", "nn")
 _BATCH = 500_000
@@ -155,6 +161,10 @@ def ground_elevation(
     if thin is not None:
         keep = thin_ground(gx, gy, gz, float(thin))
         gx, gy, gz = gx[keep], gy[keep], gz[keep]
+    if method == "tin" and gz.size >= 3 and _have_kernels() and resolve_engine() == "sweep":
+        got = _tin_sweep(gx, gy, gz, qx, qy, count)
+        if got is not None:
+            return got
     # local coordinates: precision of qhull and of the kd-tree
     ox = float(gx.min())
     oy = float(gy.min())
@@ -180,6 +190,65 @@ def ground_elevation(
         if (~inside).any():
             res[~inside] = _nearest(tree, gz, q[~inside, 0], q[~inside, 1], count)
         out[start:stop] = res
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _have_kernels() -> bool:
+    """Whether the compiled TIN (:mod:`pcrs.classify._height_kernels` and the sweep Delaunay)
+    can run; otherwise qhull and a vectorised walk give the same surface, slower."""
+    return kernels_import("pcrs.classify._height_kernels", "qhull") and have_sweep()
+
+
+def _tin_sweep(
+    gx: np.ndarray, gy: np.ndarray, gz: np.ndarray, qx: np.ndarray, qy: np.ndarray, count: int
+) -> np.ndarray | None:
+    """The ``"tin"`` elevation from pcrs's sweep Delaunay and a compiled walk.
+
+    The ground is triangulated by :func:`pcrs.raster.delaunay.sweep_points_adjacency` in
+    coordinates relative to the kilometre corner below it (as the DTM is), of ground
+    points sharing a cell of its sub-millimetre snapping grid the lowest; each query is
+    located by a visibility walk from the previous one's triangle (queries in Morton
+    order of cells of about two points), then interpolated linearly. Points outside the
+    hull take the nearest ground (a kd-tree built for them alone). None when the ground
+    is collinear or the sweep gives up: the caller then uses qhull.
+    """
+    from ._height_kernels import locate_interpolate, morton_order
+
+    ox = float(np.floor(gx.min() / 1000.0) * 1000.0)
+    oy = float(np.floor(gy.min() / 1000.0) * 1000.0)
+    lgx = gx - ox
+    lgy = gy - oy
+    got = sweep_points_adjacency(lgx, lgy, gz, duplicates="min")
+    if got is None or len(got[0]) == 0:
+        return None
+    tri, half = got
+    del got
+    flat = np.ascontiguousarray(tri).reshape(-1)
+    del tri
+    n = qx.size
+    out = np.empty(n)
+    inside = np.empty(n, np.bool_)
+    if n:
+        x0, y0 = float(qx.min()), float(qy.min())
+        span = max(float(qx.max()) - x0, float(qy.max()) - y0, 1e-9)
+        # about two queries per cell: walks between neighbours of a Morton curve are short
+        bits = int(min(11, max(1, np.ceil(np.log2(np.sqrt(n / 2.0) + 1)))))
+        cell = span / (1 << bits) * (1 + 1e-12)
+        order = morton_order(qx, qy, x0, y0, cell, bits)
+        m = len(flat) // 3
+        max_steps = int(8 * np.sqrt(m)) + 64
+        scans = locate_interpolate(
+            flat, half, lgx, lgy, gz, qx, qy, ox, oy, order, max_steps, out, inside
+        )
+        del order
+        if scans:
+            log.debug("TIN walk: %d of %d queries located by a scan of every triangle", scans, n)
+    del flat, half
+    outside = ~inside
+    if outside.any():
+        tree = cKDTree(np.column_stack([lgx, lgy]))
+        out[outside] = _nearest(tree, gz, qx[outside] - ox, qy[outside] - oy, count)
     return out
 
 

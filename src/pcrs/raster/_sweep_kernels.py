@@ -290,6 +290,42 @@ def _insert_inside(X, Y, tri, half, hull_tri, hull_next, hull_prev, on_hull, sta
 def sweep_triangulate(X, Y, order, i0, i1, i2, cx, cy):
     """Delaunay triangulation by radial sweep (Sinclair's s-hull idea) with Lawson flips.
 
+    See :func:`_sweep` for the parameters.
+
+    Returns
+    -------
+    tri : int32 array of ``3 * m`` vertex indices (ccw triangles), or an empty array on failure
+    hull_count : number of points on the final hull
+    """
+    tri, _, nt, hull_count = _sweep(X, Y, order, i0, i1, i2, cx, cy)
+    if nt < 0:
+        return np.empty(0, np.int32), 0
+    # (a view: the buffer holds 6n entries and the triangles fill all but a few of them)
+    return tri[:nt], hull_count
+
+
+@njit(cache=True)
+def sweep_triangulate_adjacency(X, Y, order, i0, i1, i2, cx, cy):
+    """:func:`sweep_triangulate` and the triangles' adjacency, which the sweep keeps anyway.
+
+    Returns
+    -------
+    tri : int32 array of ``3 * m`` vertex indices (ccw triangles), or an empty array on failure
+    half : int32 array of ``3 * m``: the twin of each halfedge (halfedge ``h`` runs from
+        ``tri[h]`` to the next vertex of its triangle ``h // 3``), -1 on the hull; the
+        neighbour across ``h`` is triangle ``half[h] // 3``
+    hull_count : number of points on the final hull
+    """
+    tri, half, nt, hull_count = _sweep(X, Y, order, i0, i1, i2, cx, cy)
+    if nt < 0:
+        return np.empty(0, np.int32), np.empty(0, np.int32), 0
+    return tri[:nt], half[:nt], hull_count
+
+
+@njit(cache=True)
+def _sweep(X, Y, order, i0, i1, i2, cx, cy):
+    """Delaunay triangulation by radial sweep (Sinclair's s-hull idea) with Lawson flips.
+
     Parameters
     ----------
     X, Y : int64 arrays
@@ -303,7 +339,8 @@ def sweep_triangulate(X, Y, order, i0, i1, i2, cx, cy):
 
     Returns
     -------
-    tri : int32 array of ``3 * m`` vertex indices (ccw triangles), or an empty array on failure
+    tri, half : int32 buffers of ``6 n`` entries: vertex indices (ccw triangles), twin halfedges
+    nt : number of entries used (``3 * m``), -1 on failure
     hull_count : number of points on the final hull
     """
     n = X.shape[0]
@@ -364,7 +401,7 @@ def sweep_triangulate(X, Y, order, i0, i1, i2, cx, cy):
                 X, Y, tri, half, hull_tri, hull_next, hull_prev, on_hull, stack, i, nt // 3 - 1, nt
             )
             if nt < 0:
-                return np.empty(0, np.int32), 0
+                return tri, half, -1, 0
             continue
 
         q = hull_next[e]
@@ -423,8 +460,7 @@ def sweep_triangulate(X, Y, order, i0, i1, i2, cx, cy):
         hull_hash[key] = i
         hull_hash[_hash_key(float(X[e]), float(Y[e]), cx, cy, size)] = e
 
-    # (a view: the buffer holds 6n entries and the triangles fill all but a few of them)
-    return tri[:nt], int(on_hull.sum())
+    return tri, half, nt, int(on_hull.sum())
 
 
 @njit(cache=True)

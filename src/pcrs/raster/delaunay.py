@@ -55,7 +55,9 @@ __all__ = [
     "snap",
     "snapped_key",
     "sweep_distinct",
+    "sweep_distinct_adjacency",
     "sweep_points",
+    "sweep_points_adjacency",
 ]
 
 log = logging.getLogger(__name__)
@@ -202,14 +204,38 @@ def sweep_distinct(
     ``index[...]`` of those: one gather instead of two), or None when the sweep
     gave up (the caller then uses qhull).
     """
-    from ._sweep_kernels import sweep_triangulate
+    got = _sweep_distinct(X, Y, index, adjacency=False)
+    return None if got is None else got[0]
+
+
+def sweep_distinct_adjacency(
+    X: np.ndarray, Y: np.ndarray, index: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`sweep_distinct` and the triangles' adjacency: ``(triangles, twin)``.
+
+    ``twin`` has ``3 m`` entries, one per halfedge ``h = 3 t + k`` (from vertex
+    ``triangles[t, k]`` to ``triangles[t, (k + 1) % 3]``): the opposite halfedge, so
+    the triangle across that edge is ``twin[h] // 3``, or -1 on the convex hull.
+    None when the sweep gave up.
+    """
+    got = _sweep_distinct(X, Y, index, adjacency=True)
+    if got is None:
+        return None
+    tri, half = got
+    return tri, (np.empty(0, np.int32) if half is None else half)
+
+
+def _sweep_distinct(
+    X: np.ndarray, Y: np.ndarray, index: np.ndarray | None, *, adjacency: bool
+) -> tuple[np.ndarray, np.ndarray | None] | None:
+    from ._sweep_kernels import sweep_triangulate, sweep_triangulate_adjacency
 
     n = len(X)
     if n < 3:
-        return np.empty((0, 3), np.int64)
+        return np.empty((0, 3), np.int64), (np.empty(0, np.int32) if adjacency else None)
     seed = _seed(X, Y)
     if seed is None:
-        return np.empty((0, 3), np.int64)
+        return np.empty((0, 3), np.int64), (np.empty(0, np.int32) if adjacency else None)
     i0, i1, i2 = seed
     ax, ay = float(X[i0]), float(Y[i0])
     bx, by = float(X[i1]) - ax, float(Y[i1]) - ay
@@ -234,10 +260,18 @@ def sweep_distinct(
     # numba computes the predicates in int64 all the same)
     small = max(abs(int(X.min())), abs(int(X.max())), abs(int(Y.min())), abs(int(Y.max())))
     kind = np.int32 if small < 2**31 else np.int64
-    flat, hull_count = sweep_triangulate(
-        X.astype(kind)[order], Y.astype(kind)[order], np.arange(n, dtype=np.int32),
-        r0, r1, r2, ccx, ccy,
-    )  # fmt: skip
+    half = None
+    if adjacency:
+        # (the halfedges are numbered by triangle: renumbering the vertices keeps them)
+        flat, half, hull_count = sweep_triangulate_adjacency(
+            X.astype(kind)[order], Y.astype(kind)[order], np.arange(n, dtype=np.int32),
+            r0, r1, r2, ccx, ccy,
+        )  # fmt: skip
+    else:
+        flat, hull_count = sweep_triangulate(
+            X.astype(kind)[order], Y.astype(kind)[order], np.arange(n, dtype=np.int32),
+            r0, r1, r2, ccx, ccy,
+        )  # fmt: skip
     m = len(flat) // 3
     if m == 0 or m != 2 * n - 2 - hull_count:
         log.debug("sweep Delaunay gave up on %d points; using qhull", n)
@@ -247,7 +281,7 @@ def sweep_distinct(
     if len(order) and int(order.max()) < 2**31:
         # (int32 triangles: the DTM of millions of points keeps hundreds of MB less)
         order = order.astype(np.int32)
-    return order[flat.reshape(-1, 3)]
+    return order[flat.reshape(-1, 3)], half
 
 
 def sweep_points(
@@ -264,6 +298,39 @@ def sweep_points(
     when ``z`` is given, the lowest (``duplicates="min"``) or highest (``"max"``).
     Returns triangles indexing ``px``, or None when the sweep gave up.
     """
+    cells = _distinct_cells(px, py, z, duplicates, quantum)
+    if cells is None:
+        return np.empty((0, 3), np.int64)
+    xs, ys, order = cells
+    del cells
+    return sweep_distinct(xs, ys, order)
+
+
+def sweep_points_adjacency(
+    px: np.ndarray,
+    py: np.ndarray,
+    z: np.ndarray | None = None,
+    *,
+    duplicates: str = "min",
+    quantum: float | None = None,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`sweep_points` and the triangles' adjacency (see :func:`sweep_distinct_adjacency`)."""
+    cells = _distinct_cells(px, py, z, duplicates, quantum)
+    if cells is None:
+        return np.empty((0, 3), np.int64), np.empty(0, np.int32)
+    xs, ys, order = cells
+    del cells
+    return sweep_distinct_adjacency(xs, ys, order)
+
+
+def _distinct_cells(
+    px: np.ndarray,
+    py: np.ndarray,
+    z: np.ndarray | None,
+    duplicates: str,
+    quantum: float | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Snapped coordinates of one point per cell of the grid and its index; None below 3 cells."""
     X, Y = snap(px, py, quantum)
     key = snapped_key(X, Y)
     order = np.argsort(key, kind="stable")
@@ -279,10 +346,10 @@ def sweep_points(
         order = order[np.r_[True, ~same]]
     del key, ks, same
     if len(order) < 3:
-        return np.empty((0, 3), np.int64)
+        return None
     xs, ys = X[order], Y[order]
     del X, Y
-    return sweep_distinct(xs, ys, order)
+    return xs, ys, order
 
 
 def delaunay(
