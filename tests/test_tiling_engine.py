@@ -343,3 +343,21 @@ def test_points_a_float_noise_past_an_edge_are_not_lost(tmp_path):
     summary = run(identity, [src], tmp_path / "out", grid=TileGrid(225), executor="serial")
     assert summary.ok
     assert sum(r.points_written for r in summary.results) == x.size
+
+
+def _attribute_names(cloud: PointCloud, ctx) -> dict:
+    return {"names": sorted(cloud.attributes), "n": len(cloud)}
+
+
+def test_attributes_are_dropped_once_read(scene_files, tmp_path):
+    """run(attributes=...) hands func only those attributes (and the buffer marker), with
+    every point; without it, every attribute of the sources."""
+    paths, _cloud = scene_files
+    kw = {"grid": TileGrid(SIZE), "buffer": 5.0, "outputs": (), "executor": "serial"}
+    some = run(_attribute_names, paths, tmp_path / "a", attributes=("classification",), **kw)
+    every = run(_attribute_names, paths, tmp_path / "b", **kw)
+    assert some.ok and every.ok
+    for a, b in zip(some.done, every.done, strict=True):
+        assert a.info["names"] == sorted(["classification", BUFFER_DIM])
+        assert {"classification", "intensity", BUFFER_DIM} <= set(b.info["names"])
+        assert a.info["n"] == b.info["n"]

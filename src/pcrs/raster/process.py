@@ -71,6 +71,9 @@ __all__ = [
 
 #: products ``process`` can write per tile
 PROCESS_PRODUCTS = ("dtm", "dsm", "chm")
+#: what :func:`raster_tile` reads of the points besides x, y, z (the rasterisation pass
+#: drops the other attributes as soon as a tile is read: a third of a worker's memory)
+RASTER_ATTRIBUTES = ("classification", "return_number", "number_of_returns")
 #: default buffer (m) of the rasterisation pass: wider than the TIN triangles crossing a tile edge
 RASTER_BUFFER = 50.0
 
@@ -526,7 +529,7 @@ def process(
             rasters = run(
                 func2, tile_files, out, grid=grid, buffer=buffer2, outputs=outputs2,
                 description="rasterising tiles", manifest=manifest, section="rasterize",
-                params=params2, **common,
+                params=params2, attributes=RASTER_ATTRIBUTES, **common,
             )  # fmt: skip
         t3 = time.perf_counter()
         mosaics = {}

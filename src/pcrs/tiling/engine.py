@@ -153,6 +153,8 @@ class TileTask:
     real_cells: frozenset[tuple[int, int]] | None = None
     #: JSON file listing every source of the run with its bounds, for :meth:`TileContext.read`
     index: str | None = None
+    #: the attributes ``func`` needs (None: all); the others are dropped once read
+    attributes: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -472,6 +474,7 @@ def plan(
     las_version: str | None = None,
     manifest: Manifest | None = None,
     section: str = "tiles",
+    attributes: Sequence[str] | None = None,
 ) -> tuple[list[TileTask], list[TileResult]]:
     """The tasks :func:`run` would submit, and the tiles it would skip.
 
@@ -579,6 +582,7 @@ def plan(
                 chunk_size=int(chunk_size),
                 prebuffered=own_file is not None,
                 las_version=las_version,
+                attributes=None if attributes is None else tuple(attributes),
                 homes=tuple(homes.get(str(f.path)) for f in files),
                 real_cells=_real_near(real, grid, tile, float(buffer)),
                 key=key,
@@ -633,6 +637,11 @@ def read_tile(task: TileTask) -> tuple[PointCloud | None, np.ndarray]:
         return None, np.zeros(0, bool)
     # sources of different point formats or extra dimensions join on the union of their
     # attributes; the writer widens the format to hold them all
+    if task.attributes is not None:  # (before joining: the parts are smaller)
+        keep = set(task.attributes)
+        for part in parts:
+            for name in [k for k in part.attributes if k not in keep]:
+                del part.attributes[name]
     cloud = parts[0] if len(parts) == 1 else PointCloud.concatenate(parts)
     return cloud, np.concatenate(cores)
 
@@ -889,6 +898,7 @@ def run(
     manifest: Manifest | None = None,
     section: str = "tiles",
     params: Mapping[str, Any] | None = None,
+    attributes: Sequence[str] | None = None,
 ) -> RunSummary:
     """Run ``func`` over every tile of ``grid`` that meets the ``sources``.
 
@@ -943,6 +953,11 @@ def run(
         tile is already complete. Needs disk space for the buffered tiles.
     description : str
         Label of the progress bar.
+    attributes : sequence of str, optional
+        The attributes ``func`` uses besides x, y, z (e.g. ``("classification",)``):
+        the others are dropped as soon as a tile is read, so that a worker holds less
+        while ``func`` runs. Default: every attribute of the sources. Points written by
+        the engine then carry only these.
     manifest : Manifest, optional
         Record what made each output in this manifest (see
         :mod:`pcrs.tiling.manifest`) and skip a tile only when its record
@@ -995,6 +1010,7 @@ def run(
             las_version=las_version,
             chunk_size=chunk_size,
             description=description,
+            attributes=attributes,
         )
     catalog = _as_catalog(sources, crs)
     tasks, skipped = plan(
@@ -1012,6 +1028,7 @@ def run(
         las_version=las_version,
         manifest=manifest,
         section=section,
+        attributes=attributes,
     )
     order = {t.tile.name: i for i, t in enumerate(tasks)}
     results: list[TileResult] = list(skipped)
