@@ -450,7 +450,7 @@ def read_window(
     with _open_reader(path) as reader:
         copc = _is_copc(reader.header)
     if not copc:
-        parts = [c[c.in_box(minx, miny, maxx, maxy)] for c in iter_chunks(path, chunk_size, crs)]
+        parts = list(_window_chunks(path, (minx, miny, maxx, maxy), chunk_size, crs))
         if not parts:
             return _empty_like(path, crs)
         return PointCloud.concatenate(parts)
@@ -465,6 +465,37 @@ def read_window(
         record = copc_reader.query(bounds=query)
         cloud = _record_to_cloud(record, header, file_crs, layout_from_header(header, path))
     return cloud[cloud.in_box(minx, miny, maxx, maxy)]
+
+
+def _window_chunks(
+    path: Path, box: tuple[float, float, float, float], chunk_size: int, crs: Any
+) -> Generator[PointCloud, None, None]:
+    """The points of ``box`` of a file streamed in chunks: each chunk's records are tested
+    on their coordinates (the arithmetic of :func:`_record_to_cloud`, so the same points as
+    :meth:`PointCloud.in_box` keeps) before the rest of the record is unpacked: reading a
+    neighbour's buffer strip unpacks the strip, not the whole file."""
+    if int(chunk_size) <= 0:
+        raise ParameterError(f"chunk_size must be a positive number of points, got {chunk_size!r}")
+    minx, miny, maxx, maxy = box
+    with _open_reader(path) as reader:
+        header = reader.header
+        file_crs = parse_crs(crs) if crs is not None else crs_from_las_header(header)
+        with _reading(path):
+            layout = layout_from_header(header, path)
+        scales, offsets = header.scales, header.offsets
+        for record in _records(reader, path, chunk_size):
+            with _reading(path):
+                x = record.array["X"].astype(np.float64) * scales[0] + offsets[0]
+                keep = (x >= minx) & (x <= maxx)
+                del x
+                y = record.array["Y"].astype(np.float64) * scales[1] + offsets[1]
+                keep &= (y >= miny) & (y <= maxy)
+                del y
+                if not keep.any():
+                    continue
+                if not keep.all():
+                    record = record[keep]
+                yield _record_to_cloud(record, header, file_crs, layout)
 
 
 def _empty_like(path: Path, crs: Any) -> PointCloud:
