@@ -24,22 +24,21 @@ from . import errors, io, synth
 from ._version import __version__
 from .errors import PcrsError
 from .io.crs import PCRS_CRS, parse_crs
-from .io.las import (
-    LasInfo,
-    LasStreamWriter,
-    class_histogram,
-    info,
-    iter_chunks,
-    read,
-    read_window,
-    write,
-)
 from .points import LasLayout, PointCloud
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 #: public name -> "module:attribute", imported on first access
 _LAZY: dict[str, str] = {
+    # points in and out (laspy is imported on first use: the PCRS validator needs none)
+    "LasInfo": "pcrs.io.las:LasInfo",
+    "LasStreamWriter": "pcrs.io.las:LasStreamWriter",
+    "class_histogram": "pcrs.io.las:class_histogram",
+    "info": "pcrs.io.las:info",
+    "iter_chunks": "pcrs.io.las:iter_chunks",
+    "read": "pcrs.io.las:read",
+    "read_window": "pcrs.io.las:read_window",
+    "write": "pcrs.io.las:write",
     # tiling
     "Catalog": "pcrs.tiling.catalog:Catalog",
     "TileGrid": "pcrs.tiling.grid:TileGrid",
@@ -95,22 +94,14 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "PCRS_CRS",
-    "LasInfo",
     "LasLayout",
-    "LasStreamWriter",
     "PcrsError",
     "PointCloud",
     "__version__",
-    "class_histogram",
     "errors",
-    "info",
     "io",
-    "iter_chunks",
     "parse_crs",
-    "read",
-    "read_window",
     "synth",
-    "write",
     *sorted(_LAZY),
 ]
 
