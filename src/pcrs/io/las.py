@@ -384,9 +384,22 @@ def iter_chunks(
     ------
     PointCloud
     """
+    yield from _cloud_chunks(Path(path), chunk_size, crs)
+
+
+def _cloud_chunks(
+    path: Path,
+    chunk_size: int,
+    crs: Any,
+    box: tuple[float, float, float, float] | None = None,
+) -> Generator[PointCloud, None, None]:
+    """:func:`iter_chunks`; with ``box`` ``(minx, miny, maxx, maxy)``, only the points in it,
+    each chunk's records tested on their coordinates (the arithmetic of
+    :func:`_record_to_cloud`, so the same points as :meth:`PointCloud.in_box` keeps) before
+    the rest of the record is unpacked: reading a neighbour's buffer strip unpacks the
+    strip, not the whole file. Chunks with no point in the box are skipped."""
     if int(chunk_size) <= 0:
         raise ParameterError(f"chunk_size must be a positive number of points, got {chunk_size!r}")
-    path = Path(path)
     with _open_reader(path) as reader:
         header = reader.header
         file_crs = parse_crs(crs) if crs is not None else crs_from_las_header(header)
@@ -394,8 +407,27 @@ def iter_chunks(
             layout = layout_from_header(header, path)
         for record in _records(reader, path, chunk_size):
             with _reading(path):
+                if box is not None:
+                    record = _records_in_box(record, header, box)
+                    if record is None:
+                        continue
                 cloud = _record_to_cloud(record, header, file_crs, layout)
             yield cloud
+
+
+def _records_in_box(record, header: laspy.LasHeader, box: tuple[float, float, float, float]):
+    """The records of ``record`` inside ``box`` (the record itself when all are), or None."""
+    minx, miny, maxx, maxy = box
+    scales, offsets = header.scales, header.offsets
+    x = record.array["X"].astype(np.float64) * scales[0] + offsets[0]
+    keep = (x >= minx) & (x <= maxx)
+    del x
+    y = record.array["Y"].astype(np.float64) * scales[1] + offsets[1]
+    keep &= (y >= miny) & (y <= maxy)
+    del y
+    if not keep.any():
+        return None
+    return record if keep.all() else record[keep]
 
 
 def _records(
@@ -450,7 +482,7 @@ def read_window(
     with _open_reader(path) as reader:
         copc = _is_copc(reader.header)
     if not copc:
-        parts = list(_window_chunks(path, (minx, miny, maxx, maxy), chunk_size, crs))
+        parts = list(_cloud_chunks(path, chunk_size, crs, (minx, miny, maxx, maxy)))
         if not parts:
             return _empty_like(path, crs)
         return PointCloud.concatenate(parts)
@@ -465,37 +497,6 @@ def read_window(
         record = copc_reader.query(bounds=query)
         cloud = _record_to_cloud(record, header, file_crs, layout_from_header(header, path))
     return cloud[cloud.in_box(minx, miny, maxx, maxy)]
-
-
-def _window_chunks(
-    path: Path, box: tuple[float, float, float, float], chunk_size: int, crs: Any
-) -> Generator[PointCloud, None, None]:
-    """The points of ``box`` of a file streamed in chunks: each chunk's records are tested
-    on their coordinates (the arithmetic of :func:`_record_to_cloud`, so the same points as
-    :meth:`PointCloud.in_box` keeps) before the rest of the record is unpacked: reading a
-    neighbour's buffer strip unpacks the strip, not the whole file."""
-    if int(chunk_size) <= 0:
-        raise ParameterError(f"chunk_size must be a positive number of points, got {chunk_size!r}")
-    minx, miny, maxx, maxy = box
-    with _open_reader(path) as reader:
-        header = reader.header
-        file_crs = parse_crs(crs) if crs is not None else crs_from_las_header(header)
-        with _reading(path):
-            layout = layout_from_header(header, path)
-        scales, offsets = header.scales, header.offsets
-        for record in _records(reader, path, chunk_size):
-            with _reading(path):
-                x = record.array["X"].astype(np.float64) * scales[0] + offsets[0]
-                keep = (x >= minx) & (x <= maxx)
-                del x
-                y = record.array["Y"].astype(np.float64) * scales[1] + offsets[1]
-                keep &= (y >= miny) & (y <= maxy)
-                del y
-                if not keep.any():
-                    continue
-                if not keep.all():
-                    record = record[keep]
-                yield _record_to_cloud(record, header, file_crs, layout)
 
 
 def _empty_like(path: Path, crs: Any) -> PointCloud:
