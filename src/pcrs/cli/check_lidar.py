@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from .options import json_options, overwrite_option, scheduler_option, verbosity_options
+from .options import (
+    html_option,
+    json_options,
+    lang_option,
+    overwrite_option,
+    scheduler_option,
+    verbosity_options,
+)
 
 
 @click.command("check-lidar")
@@ -14,9 +21,7 @@ from .options import json_options, overwrite_option, scheduler_option, verbosity
     help="The specification: 'lidarhd' (IGN LiDAR HD, built in) or your own TOML file.",
 )  # fmt: skip
 @json_options
-@click.option(
-    "--html", "html_path", type=click.Path(dir_okay=False), help="Write a one-page HTML report."
-)
+@html_option
 @click.option(
     "--gpkg", "gpkg_path", type=click.Path(dir_okay=False),
     help="Write the located findings, the coverage holes and the cells below the density "
@@ -37,10 +42,7 @@ from .options import json_options, overwrite_option, scheduler_option, verbosity
     help="A profile selecting, ignoring or re-grading LIDAR rules (select/ignore/severity, "
     "as for pcrs validate). Default: every LIDAR rule at its own severity.",
 )  # fmt: skip
-@click.option(
-    "--lang", type=click.Choice(["fr", "en"]), default="en", show_default=True,
-    help="Language of the messages.",
-)  # fmt: skip
+@lang_option
 @overwrite_option
 @verbosity_options
 def check_lidar(

@@ -17,7 +17,9 @@ __all__ = [
     "crs_option",
     "emit_json",
     "format_options",
+    "html_option",
     "json_options",
+    "lang_option",
     "overwrite_option",
     "scheduler_option",
     "state",
@@ -206,6 +208,15 @@ class LegacyJsonFileCommand(click.Command):
             )
         return super().parse_args(ctx, args)
 
+
+html_option = click.option(
+    "--html", "html_path", type=click.Path(dir_okay=False), help="Write a one-page HTML report."
+)
+
+lang_option = click.option(
+    "--lang", type=click.Choice(["fr", "en"]), default="en", show_default=True,
+    help="Language of the messages.",
+)  # fmt: skip
 
 crs_option = click.option(
     "--crs",

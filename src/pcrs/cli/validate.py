@@ -7,24 +7,26 @@ from pathlib import Path
 
 import click
 
-from .options import LegacyJsonFileCommand, json_options, overwrite_option, verbosity_options
+from .options import (
+    LegacyJsonFileCommand,
+    html_option,
+    json_options,
+    lang_option,
+    overwrite_option,
+    verbosity_options,
+)
 
 
 @click.command(cls=LegacyJsonFileCommand)
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True))
 @json_options
-@click.option(
-    "--html", "html_path", type=click.Path(dir_okay=False), help="Write a one-page HTML report."
-)
+@html_option
 @click.option(
     "--gpkg", "gpkg_path", type=click.Path(dir_okay=False),
     help="Write the located findings as a GeoPackage point layer, and beside it a QGIS "
     "project of the same name (.qgs) that opens them coloured by severity.",
 )  # fmt: skip
-@click.option(
-    "--lang", type=click.Choice(["fr", "en"]), default="en", show_default=True,
-    help="Language of the messages.",
-)  # fmt: skip
+@lang_option
 @click.option(
     "--schemas", "schemas_dir", type=click.Path(file_okay=False, exists=True), default=None,
     help="Folder of schemas with catalog.xml (default: the copy 'pcrs schemas install' made).",
