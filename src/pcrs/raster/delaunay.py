@@ -260,18 +260,17 @@ def _sweep_distinct(
     # numba computes the predicates in int64 all the same)
     small = max(abs(int(X.min())), abs(int(X.max())), abs(int(Y.min())), abs(int(Y.max())))
     kind = np.int32 if small < 2**31 else np.int64
+    args = (
+        X.astype(kind)[order], Y.astype(kind)[order], np.arange(n, dtype=np.int32),
+        r0, r1, r2, ccx, ccy,
+    )  # fmt: skip
     half = None
     if adjacency:
         # (the halfedges are numbered by triangle: renumbering the vertices keeps them)
-        flat, half, hull_count = sweep_triangulate_adjacency(
-            X.astype(kind)[order], Y.astype(kind)[order], np.arange(n, dtype=np.int32),
-            r0, r1, r2, ccx, ccy,
-        )  # fmt: skip
+        flat, half, hull_count = sweep_triangulate_adjacency(*args)
     else:
-        flat, hull_count = sweep_triangulate(
-            X.astype(kind)[order], Y.astype(kind)[order], np.arange(n, dtype=np.int32),
-            r0, r1, r2, ccx, ccy,
-        )  # fmt: skip
+        flat, hull_count = sweep_triangulate(*args)
+    del args
     m = len(flat) // 3
     if m == 0 or m != 2 * n - 2 - hull_count:
         log.debug("sweep Delaunay gave up on %d points; using qhull", n)
