@@ -46,6 +46,15 @@ def pcrs_dir(shared_data: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def schemas_dir(pcrs_dir: Path) -> Path:
+    """The PCRS schemas of the shared data (with their catalog.xml), or a skip."""
+    path = pcrs_dir / "schemas"
+    if not (path / "catalog.xml").is_file():
+        pytest.skip(f"no PCRS schemas at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
 def small_scene() -> synth.Scene:
     """About 60,000 points over 100 m x 100 m, every kind of object, seed 7."""
     return synth.make_scene(60_000, seed=7)

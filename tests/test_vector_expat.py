@@ -10,7 +10,6 @@ delivery (syntax characters inserted, deleted, replaced) check it.
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 
@@ -38,14 +37,6 @@ def _mutants(base: bytes, n: int, seed: int):
             else:
                 b[k : k + 1] = rng.choice(_PIECES)
         yield bytes(b)
-
-
-@pytest.fixture(scope="module")
-def schemas_dir(pcrs_dir) -> Path:
-    path = pcrs_dir / "schemas"
-    if not (path / "catalog.xml").is_file():
-        pytest.skip(f"no PCRS schemas at {path}")
-    return path
 
 
 def _plain_verdict(path) -> bool:

@@ -948,14 +948,6 @@ def test_validate_falls_back(make, base, tmp_path):
     assert fast.findings  # (the files are not clean: there is something to compare)
 
 
-@pytest.fixture(scope="module")
-def schemas_dir(pcrs_dir) -> Path:
-    path = pcrs_dir / "schemas"
-    if not (path / "catalog.xml").is_file():
-        pytest.skip(f"no PCRS schemas at {path}")
-    return path
-
-
 def test_validate_with_schema(base, tmp_path, schemas_dir):
     clean = write(tmp_path, base, "clean.gml")
     fast, _slow = same_findings(clean, schemas=schemas_dir)
