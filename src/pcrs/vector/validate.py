@@ -234,12 +234,17 @@ def _libxml2_pass(path: Path, schema) -> tuple[bool, int]:
     libxml2 without schema, whose verdict and message pcrs reports.
 
     Returns ``(malformed, schema violations)`` as :func:`_schema_pass` does."""
+    violations = None
     if schema is not None and _expat_well_formed(path):
         failed, violations, other = _libxml2_stream(path, schema)
         if not other and (violations or not failed):
             return False, violations
     malformed = _libxml2_stream(path, None)[0]
-    return malformed, _libxml2_stream(path, schema)[1] if schema is not None else 0
+    if schema is None:
+        return malformed, 0
+    if violations is None:  # (the validating parse has not run yet)
+        violations = _libxml2_stream(path, schema)[1]
+    return malformed, violations
 
 
 def _expat_well_formed(path: Path) -> bool:
