@@ -210,21 +210,15 @@ class LinkRules(Family):
     def emprise_links(self, st: FileState, links: EmpriseLinks) -> None:
         """``objet``/``habillage`` links of an emprise (PCRS-LINK-005 when empty)."""
         eid, id_emprise = links.emprise_id, links.id_emprise
-        gml_ids = st.gml_ids
         for line, name, href in zip(links.lines, links.names, links.hrefs, strict=True):
             loc = (line, "EmpriseEchangePCRS", eid, id_emprise, None, None)
             href = href.strip()
             if not href:
                 self.v.emit("PCRS-LINK-005", loc, name, field=name)
                 continue
-            if "#" not in href:
-                self._href(href)
+            self._href(href)
             expected = "ObjetVecteurPCRS" if name == "objet" else "HabillagePCRS"
-            j = gml_ids.get(href.rpartition("#")[2])
-            if j is None:
-                self._pending.add(loc, name, href, expected, True)
-            else:
-                self._link_to(st, j, loc, name, href, expected, True)
+            self._to(st, loc, name, href, expected, True)
 
     @value_check("link")
     def link_value(self, fv: FeatureView, a: Attribute, p: Property, loc: Loc) -> None:
